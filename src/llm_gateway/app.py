@@ -1,0 +1,106 @@
+"""The app factory: ``create_app(settings)`` wires everything; nothing happens at import."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from prometheus_client import REGISTRY, CollectorRegistry, disable_created_metrics, multiprocess
+from starlette_exporter import PrometheusMiddleware
+from starlette_exporter.middleware import get_matching_route_path
+from starlette_exporter.optional_metrics import request_body_size, response_body_size
+
+from llm_gateway import __version__, handlers
+from llm_gateway.core import Gateway
+from llm_gateway.logs import configure_logging
+from llm_gateway.metrics import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX, Metrics
+from llm_gateway.middleware import QUIET_PATHS, RequestContextMiddleware
+from llm_gateway.routes import chat, generate, system
+from llm_gateway.settings import Settings
+from llm_gateway.upstream import Upstream
+
+logger = logging.getLogger("llm_gateway")
+
+UNKNOWN_HANDLER = "__unknown__"
+
+
+def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
+    """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default)."""
+    disable_created_metrics()
+    registry = registry if registry is not None else CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.build_info.labels(__version__, settings.default_model, settings.upstream_kind).set(1)
+    upstream = Upstream(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await upstream.start()
+        logger.info("serving completions from %s", settings.describe_upstream())
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await upstream.close()
+
+    app = FastAPI(
+        title="llm-gateway",
+        version=__version__,
+        summary="An observable gateway to Mistral models on Hugging Face.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.gateway = Gateway(settings, upstream, metrics)
+    app.state.ready = False
+    app.state.scrape_registry = _scrape_registry(registry)
+    for router in (generate.router, chat.router, system.router):
+        app.include_router(router)
+    handlers.install(app, settings.max_body_bytes)
+    app.add_middleware(
+        PrometheusMiddleware,
+        app_name=APP_NAME,
+        prefix=HTTP_PREFIX,
+        buckets=HTTP_DURATION_BUCKETS,
+        group_paths=True,
+        filter_unhandled_paths=False,
+        group_unhandled_paths=True,
+        skip_paths=sorted(QUIET_PATHS),
+        optional_metrics=[request_body_size, response_body_size],
+        labels={"handler": _route_template},
+    )
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The factory each ``--workers`` process calls: settings come from the environment."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
+def _route_template(request: Request) -> str:
+    """The ``handler`` label: the template of the route a request matches, never its path."""
+    return get_matching_route_path(request.scope, request.app.router.routes) or UNKNOWN_HANDLER
+
+
+def _scrape_registry(registry: CollectorRegistry) -> Callable[[], CollectorRegistry]:
+    """What ``/metrics`` exposes: this app's metrics and the process-wide ones.
+
+    With several workers (``PROMETHEUS_MULTIPROC_DIR`` set), each scrape sums the
+    workers' files instead.
+    """
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+
+        def collect_workers() -> CollectorRegistry:
+            workers = CollectorRegistry()
+            multiprocess.MultiProcessCollector(workers)
+            return workers
+
+        return collect_workers
+    registry.register(REGISTRY)  # type: ignore[arg-type]
+    return lambda: registry

@@ -1,0 +1,157 @@
+"""``llm-gateway``: run the gateway (``serve``) or the upstream simulator (``simulate``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from typing import Any
+
+import click
+import uvicorn
+from pydantic import ValidationError
+
+from llm_gateway.logs import configure_logging
+from llm_gateway.settings import LogFormat, Settings
+from llm_gateway.simulator.cli import simulate
+
+logger = logging.getLogger("llm_gateway")
+
+# Settings that child worker processes must see: they rebuild Settings from the environment.
+_ENV_PREFIX = "LLM_GATEWAY_"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(package_name="llm-gateway")
+def main() -> None:
+    """An observable gateway to Mistral models on Hugging Face."""
+
+
+@main.command()
+@click.option("--host", help="Interface to bind; 0.0.0.0 in a container. [env: LLM_GATEWAY_HOST]")
+@click.option("--port", type=click.IntRange(0, 65535), help="TCP port. [default: 8000]")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes; metrics are summed over all of them. [default: 1]",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Least severe log level written. [default: info]",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice([f.value for f in LogFormat]),
+    help="text for people, json for log pipelines. [default: text]",
+)
+@click.option(
+    "--upstream-url",
+    help="Base URL of an Inference Endpoint, a TGI/vLLM server or the simulator. Without it, "
+    "and with HF_TOKEN set, requests go to Hugging Face Inference Providers; with neither, "
+    "to a built-in simulator. [env: LLM_GATEWAY_UPSTREAM_URL]",
+)
+@click.option(
+    "--upstream-timeout",
+    "upstream_timeout_seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds to wait for the upstream to connect or send its next byte. [default: 60]",
+)
+def serve(**options: Any) -> None:
+    """Serve the gateway over HTTP.
+
+    Every option can also be set by an LLM_GATEWAY_* environment variable (see the
+    README); an option given here wins. The Hugging Face token is read from HF_TOKEN only.
+    """
+    overrides = {name: value for name, value in options.items() if value is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.upstream_url is None and settings.hf_token is None:
+        url = _start_builtin_simulator()
+        logger.warning(
+            "neither HF_TOKEN nor an upstream URL is set: serving from the built-in simulator"
+        )
+        settings = Settings(**overrides, upstream_url=url, upstream_is_simulator=True)
+    if settings.workers == 1:
+        _run(settings)
+    else:
+        _run_workers(settings)
+
+
+main.add_command(simulate)
+
+
+def _run(settings: Settings) -> None:
+    from llm_gateway.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=settings.drain_seconds or None,
+    )
+
+
+def _run_workers(settings: Settings) -> None:
+    """Several processes, one metrics directory private to this gateway instance.
+
+    prometheus-client reads ``PROMETHEUS_MULTIPROC_DIR`` when it is imported, so the
+    directory is set before uvicorn spawns the workers, which build their settings from
+    the same environment.
+    """
+    metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    os.environ.update(_environment(settings))
+    try:
+        uvicorn.run(
+            "llm_gateway.app:create_app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=settings.drain_seconds or None,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    """The settings as the environment variables a worker rebuilds them from."""
+    values = settings.model_dump(mode="json", exclude={"hf_token"})
+    env: dict[str, str] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        env[_ENV_PREFIX + name.upper()] = value if isinstance(value, str) else json.dumps(value)
+    return env
+
+
+def _start_builtin_simulator() -> str:
+    """Run the simulator on a loopback port in a background thread; return its URL."""
+    from llm_gateway.simulator.app import create_app as create_simulator_app
+    from llm_gateway.simulator.settings import SimulatorSettings
+
+    # Bound here, before the thread starts, so the port is known and connections queue.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    config = uvicorn.Config(
+        create_simulator_app(SimulatorSettings()), log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="simulator", daemon=True
+    ).start()
+    host, port = sock.getsockname()
+    return f"http://{host}:{port}"

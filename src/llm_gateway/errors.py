@@ -1,0 +1,124 @@
+"""The gateway's errors and the one envelope every error body is rendered in.
+
+Every error a client can see is a :class:`GatewayError`; its subclasses fix the status::
+
+    GatewayError
+    ├── InvalidRequest ............. 400  the body is not JSON, or the prompt is too long
+    ├── ValidationFailed ........... 422  a field is missing, mistyped or out of range
+    ├── ModelNotFound .............. 404  the model is not one the gateway serves
+    ├── PayloadTooLarge ............ 413  the body exceeds the configured limit
+    └── UpstreamError .............. the upstream failed; ``reason`` labels the metric
+        ├── UpstreamRateLimited .... 429  upstream said 429; Retry-After passed on
+        ├── UpstreamRejected ....... 400  upstream refused the request as invalid
+        ├── UpstreamRefused ........ 502  upstream refused the gateway (token, unknown model)
+        ├── UpstreamTimeout ........ 504  no byte within the upstream timeout
+        ├── UpstreamUnreachable .... 502  connection refused, reset or dropped
+        ├── UpstreamServerError .... 502  upstream 5xx, or an error frame in a stream
+        └── UpstreamBadResponse .... 502  the upstream answered something unparsable
+
+The body is always ``{"error": {"message", "type", "code", "param"}}``, the shape the
+OpenAI SDK and ``huggingface_hub`` already understand.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from llm_gateway.metrics import ErrorReason
+
+
+class GatewayError(Exception):
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "server_error"
+
+    def __init__(self, message: str, *, code: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.param = param
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def body(self) -> dict[str, dict[str, str | None]]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "code": self.code,
+                "param": self.param,
+            }
+        }
+
+
+class InvalidRequest(GatewayError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class ValidationFailed(GatewayError):
+    status = 422
+    type = "invalid_request_error"
+
+
+class ModelNotFound(GatewayError):
+    status = 404
+    type = "invalid_request_error"
+
+
+class PayloadTooLarge(GatewayError):
+    status = 413
+    type = "invalid_request_error"
+
+
+class UpstreamError(GatewayError):
+    status = 502
+    type = "upstream_error"
+    reason: ClassVar[ErrorReason] = ErrorReason.SERVER_ERROR
+
+    def __init__(self, message: str, *, code: str, upstream_status: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.upstream_status = upstream_status
+
+
+class UpstreamRateLimited(UpstreamError):
+    status = 429
+    type = "rate_limit_error"
+    reason = ErrorReason.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: str | None) -> None:
+        super().__init__(message, code="upstream_rate_limited", upstream_status=429)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": self.retry_after} if self.retry_after else {}
+
+
+class UpstreamRejected(UpstreamError):
+    status = 400
+    type = "invalid_request_error"
+    reason = ErrorReason.CLIENT_ERROR
+
+
+class UpstreamRefused(UpstreamError):
+    reason = ErrorReason.CLIENT_ERROR
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    type = "timeout_error"
+    reason = ErrorReason.TIMEOUT
+
+
+class UpstreamUnreachable(UpstreamError):
+    reason = ErrorReason.CONNECTION
+
+
+class UpstreamServerError(UpstreamError):
+    reason = ErrorReason.SERVER_ERROR
+
+
+class UpstreamBadResponse(UpstreamError):
+    reason = ErrorReason.BAD_RESPONSE

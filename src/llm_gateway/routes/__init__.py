@@ -1,0 +1,1 @@
+"""HTTP routes: thin doors that parse, call the gateway core and render."""

@@ -1,0 +1,136 @@
+"""``POST /v1/chat/completions``: the OpenAI-compatible door."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from llm_gateway import sse
+from llm_gateway.completion import Chunk, CompletionRequest
+from llm_gateway.metrics import Endpoint
+from llm_gateway.protocol import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatMessage,
+    Choice,
+    ChunkChoice,
+    Delta,
+)
+from llm_gateway.routes.deps import FaultHeader, GatewayDep, RequestLogDep
+from llm_gateway.routes.errors import COMPLETION_ERRORS
+from llm_gateway.routes.render import event_stream, wire_usage
+
+router = APIRouter(tags=["completions"])
+
+
+@router.post(
+    "/v1/chat/completions",
+    response_model=ChatCompletion,
+    responses={
+        **COMPLETION_ERRORS,
+        200: {
+            "description": "The completion; with `stream: true`, Server-Sent Events of "
+            "`ChatCompletionChunk` closed by `data: [DONE]`.",
+            "content": {sse.MEDIA_TYPE: {}},
+        },
+    },
+    summary="Create a chat completion (OpenAI-compatible)",
+)
+async def chat_completions(
+    body: ChatCompletionRequest,
+    gateway: GatewayDep,
+    log: RequestLogDep,
+    fault: FaultHeader = None,
+) -> Response:
+    messages = [{"role": m.role, "content": _text(m)} for m in body.messages]
+    gateway.check_prompt_size(sum(len(m["content"]) for m in messages))
+    request = CompletionRequest(
+        request_id=log.request_id,
+        endpoint=Endpoint.CHAT_COMPLETIONS,
+        model=gateway.resolve_model(body.model),
+        messages=messages,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        stop=[body.stop] if isinstance(body.stop, str) else body.stop,
+        seed=body.seed,
+        frequency_penalty=body.frequency_penalty,
+        presence_penalty=body.presence_penalty,
+        stream=body.stream,
+        fault=fault,
+    )
+    completion_id = f"chatcmpl-{request.request_id}"
+    created = int(time.time())
+    if body.stream:
+        include_usage = body.stream_options is not None and body.stream_options.include_usage
+        chunks = await gateway.stream(request, log)
+        frames = _frames(request.model, completion_id, created, chunks, include_usage)
+        return event_stream(frames, chunks)
+    completion = await gateway.complete(request, log)
+    response = ChatCompletion(
+        id=completion_id,
+        created=created,
+        model=request.model,
+        choices=[
+            Choice(
+                message=AssistantMessage(content=completion.text),
+                finish_reason=completion.finish_reason,
+            )
+        ],
+        usage=wire_usage(completion.usage),
+    )
+    return Response(response.model_dump_json(), media_type="application/json")
+
+
+def _text(message: ChatMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    return "".join(part.text for part in message.content)
+
+
+async def _frames(
+    model: str,
+    completion_id: str,
+    created: int,
+    chunks: AsyncIterator[Chunk],
+    include_usage: bool,
+) -> AsyncIterator[bytes]:
+    def frame(chunk: ChatCompletionChunk) -> bytes:
+        return sse.frame(chunk.model_dump(exclude_none=True))
+
+    yield frame(
+        ChatCompletionChunk(
+            id=completion_id,
+            created=created,
+            model=model,
+            choices=[ChunkChoice(delta=Delta(role="assistant", content=""))],
+        )
+    )
+    async for chunk in chunks:
+        if chunk.usage is not None:
+            if include_usage:
+                yield frame(
+                    ChatCompletionChunk(
+                        id=completion_id,
+                        created=created,
+                        model=model,
+                        choices=[],
+                        usage=wire_usage(chunk.usage),
+                    )
+                )
+            continue
+        yield frame(
+            ChatCompletionChunk(
+                id=completion_id,
+                created=created,
+                model=model,
+                choices=[
+                    ChunkChoice(delta=Delta(content=chunk.text), finish_reason=chunk.finish_reason)
+                ],
+            )
+        )

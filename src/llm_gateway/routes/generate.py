@@ -1,0 +1,74 @@
+"""``POST /generate``: the project's original endpoint, a prompt in and text out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from llm_gateway import sse
+from llm_gateway.completion import Chunk, CompletionRequest
+from llm_gateway.metrics import Endpoint
+from llm_gateway.protocol import GenerateRequest, GenerateResponse, GenerateStreamEvent
+from llm_gateway.routes.deps import FaultHeader, GatewayDep, RequestLogDep
+from llm_gateway.routes.errors import COMPLETION_ERRORS
+from llm_gateway.routes.render import event_stream, wire_usage
+
+router = APIRouter(tags=["completions"])
+
+
+@router.post(
+    "/generate",
+    response_model=GenerateResponse,
+    responses={
+        **COMPLETION_ERRORS,
+        200: {
+            "description": "The completion; with `stream: true`, Server-Sent Events of "
+            "`GenerateStreamEvent` closed by `data: [DONE]`.",
+            "content": {sse.MEDIA_TYPE: {}},
+        },
+    },
+    summary="Generate text from a prompt",
+)
+async def generate(
+    body: GenerateRequest, gateway: GatewayDep, log: RequestLogDep, fault: FaultHeader = None
+) -> Response:
+    gateway.check_prompt_size(len(body.prompt))
+    request = CompletionRequest(
+        request_id=log.request_id,
+        endpoint=Endpoint.GENERATE,
+        model=gateway.resolve_model(body.model),
+        messages=[{"role": "user", "content": body.prompt}],
+        max_tokens=body.max_new_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        stop=[body.stop] if isinstance(body.stop, str) else body.stop,
+        seed=body.seed,
+        stream=body.stream,
+        fault=fault,
+    )
+    if body.stream:
+        chunks = await gateway.stream(request, log)
+        return event_stream(_frames(request, chunks), chunks)
+    completion = await gateway.complete(request, log)
+    response = GenerateResponse(
+        id=request.request_id,
+        model=request.model,
+        generated_text=completion.text,
+        finish_reason=completion.finish_reason,
+        usage=wire_usage(completion.usage),
+    )
+    return Response(response.model_dump_json(), media_type="application/json")
+
+
+async def _frames(request: CompletionRequest, chunks: AsyncIterator[Chunk]) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        event = GenerateStreamEvent(
+            id=request.request_id,
+            model=request.model,
+            text=chunk.text,
+            finish_reason=chunk.finish_reason,
+            usage=None if chunk.usage is None else wire_usage(chunk.usage),
+        )
+        yield sse.frame(event.model_dump(exclude_none=True))
