@@ -1,0 +1,54 @@
+"""The simulator's app factory: routes of both dialects over one shared simulation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from llm_gateway.simulator.openai_api import OpenAIRoutes, error_response
+from llm_gateway.simulator.responses import ConnectionDropped
+from llm_gateway.simulator.settings import SimulatorSettings
+from llm_gateway.simulator.simulation import Simulation
+from llm_gateway.simulator.tgi_api import TGIRoutes
+
+
+class _HideDroppedConnections(logging.Filter):
+    """uvicorn logs every exception escaping the app with a traceback; a drop is no error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None or not isinstance(record.exc_info[1], ConnectionDropped)
+
+
+def _hide_dropped_connections() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(existing, _HideDroppedConnections) for existing in logger.filters):
+        logger.addFilter(_HideDroppedConnections())
+
+
+@asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    # At startup rather than in create_app: uvicorn configures its loggers before starting
+    # the app, and building an app should not touch global logging.
+    _hide_dropped_connections()
+    yield
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, exc.detail, "invalid_request_error", None)
+
+
+def create_app(settings: SimulatorSettings) -> Starlette:
+    simulation = Simulation.from_settings(settings)
+    routes = [*OpenAIRoutes(simulation).routes(), *TGIRoutes(simulation).routes()]
+    return Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: _http_error},
+        lifespan=_lifespan,
+    )

@@ -1,0 +1,185 @@
+"""The OpenAI dialect: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+Errors use OpenAI's envelope, ``{"error": {"message", "type", "code"}}``. Stream frames are
+assembled from pre-encoded pieces rather than serialised per token, to keep the zero-latency
+benchmark path cheap.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from llm_gateway.simulator.faults import (
+    FAULT_HEADER,
+    RETRY_AFTER_FAULTS,
+    STATUS_FAULTS,
+    Fault,
+    UnknownFaultError,
+    parse_fault,
+)
+from llm_gateway.simulator.protocol import ChatCompletionRequest
+from llm_gateway.simulator.responses import (
+    DelayedResponse,
+    DropResponse,
+    EventStreamResponse,
+    HangResponse,
+    json_body,
+    json_text,
+)
+from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
+from llm_gateway.simulator.textmodel import Completion, FinishReason, count_tokens
+
+# What each status fault says: the type, code and message of the OpenAI error envelope.
+FAULT_ERRORS = {
+    Fault.RATE_LIMIT: ("rate_limit_error", "rate_limit_exceeded", "Rate limit reached."),
+    Fault.SERVER_ERROR: ("server_error", "internal_error", "The server had an error."),
+    Fault.UNAVAILABLE: ("server_error", "service_unavailable", "The model is not available."),
+}
+MALFORMED_BODY = b'{"id":"chatcmpl-malformed","object":"chat.completion","choices":[{"index":'
+MALFORMED_FRAME = b'data: {"id":"chatcmpl-malformed","choices":[{"delta":{"content":\n\n'
+DONE_FRAME = b"data: [DONE]\n\n"
+
+
+def error_response(
+    status: int, message: str, type_: str, code: str | None, *, retry_after: int | None = None
+) -> Response:
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    body = json_body({"error": {"message": message, "type": type_, "code": code}})
+    return Response(body, status, headers, media_type="application/json")
+
+
+def _finish_reason(completion: Completion) -> str:
+    return "length" if completion.finish_reason is FinishReason.LENGTH else "stop"
+
+
+class OpenAIRoutes:
+    def __init__(self, simulation: Simulation) -> None:
+        self.simulation = simulation
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+            Route("/v1/models", self.models, methods=["GET"]),
+        ]
+
+    async def models(self, request: Request) -> Response:
+        data = [
+            {"id": model, "object": "model", "created": 0, "owned_by": model.partition("/")[0]}
+            for model in self.simulation.settings.models
+        ]
+        return Response(json_body({"object": "list", "data": data}), media_type="application/json")
+
+    async def chat_completions(self, request: Request) -> Response:
+        simulation = self.simulation
+        try:
+            requested_fault = parse_fault(request.headers.get(FAULT_HEADER))
+            body = ChatCompletionRequest.model_validate_json(await request.body())
+            max_tokens = simulation.max_tokens(body.max_completion_tokens or body.max_tokens)
+        except UnknownFaultError as exc:
+            return error_response(400, str(exc), "invalid_request_error", "unknown_fault")
+        except ValidationError as exc:
+            message = str(InvalidRequestError.from_validation(exc))
+            return error_response(400, message, "invalid_request_error", "invalid_request")
+        except InvalidRequestError as exc:
+            return error_response(400, str(exc), "invalid_request_error", "invalid_request")
+
+        fault = simulation.faults.pick(requested_fault)
+        if fault in STATUS_FAULTS:
+            type_, code, message = FAULT_ERRORS[fault]
+            retry_after = (
+                simulation.settings.retry_after_seconds if fault in RETRY_AFTER_FAULTS else None
+            )
+            return error_response(
+                STATUS_FAULTS[fault], message, type_, code, retry_after=retry_after
+            )
+        if fault is Fault.HANG:
+            gave_up = error_response(504, "The model did not answer in time.", "server_error", None)
+            return HangResponse(simulation.settings.hang_seconds, then=gave_up)
+        if fault is Fault.DROP and not body.stream:
+            return DropResponse()
+
+        prompt = body.prompt()
+        completion = simulation.text.complete(
+            prompt, seed=body.seed, max_tokens=max_tokens, stop=body.stop_sequences()
+        )
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        created = int(time.time())
+        usage = {
+            "prompt_tokens": count_tokens(prompt),
+            "completion_tokens": len(completion.tokens),
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+
+        if body.stream:
+            include_usage = body.stream_options is not None and body.stream_options.include_usage
+            return self._stream(
+                completion,
+                completion_id,
+                created,
+                body.model,
+                usage if include_usage else None,
+                fault,
+            )
+
+        delay = 0.0 if simulation.pacer.instant else simulation.pacer.whole(len(completion.tokens))
+        if fault is Fault.MALFORMED:
+            return DelayedResponse(MALFORMED_BODY, delay=delay)
+        payload = {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": completion.text},
+                    "logprobs": None,
+                    "finish_reason": _finish_reason(completion),
+                }
+            ],
+            "usage": usage,
+        }
+        return DelayedResponse(json_body(payload), delay=delay)
+
+    def _stream(
+        self,
+        completion: Completion,
+        completion_id: str,
+        created: int,
+        model: str,
+        usage: dict[str, int] | None,
+        fault: Fault,
+    ) -> Response:
+        envelope = (
+            f'{{"id":"{completion_id}","object":"chat.completion.chunk","created":{created},'
+            f'"model":{json_text(model)}'
+        )
+        prefix = f'data: {envelope},"choices":[{{"index":0,"delta":'
+        open_choice = '"logprobs":null,"finish_reason":null}]}\n\n'
+        head = f'{prefix}{{"role":"assistant","content":""}},{open_choice}'
+        if fault is Fault.MALFORMED:
+            tokens = [MALFORMED_FRAME]
+            tail = DONE_FRAME
+        else:
+            tokens = [
+                f'{prefix}{{"content":{token.text_json}}},{open_choice}'.encode()
+                for token in completion.tokens
+            ]
+            reason = _finish_reason(completion)
+            last = f'{prefix}{{}},"logprobs":null,"finish_reason":"{reason}"}}]}}\n\n'
+            if usage is not None:
+                last += f'data: {envelope},"choices":[],"usage":{json_text(usage)}}}\n\n'
+            tail = last.encode() + DONE_FRAME
+        return EventStreamResponse(
+            head=head.encode(),
+            tokens=tokens,
+            tail=tail,
+            pacer=self.simulation.pacer,
+            drop=fault is Fault.DROP,
+        )

@@ -1,0 +1,89 @@
+"""Request bodies the simulator accepts, for the OpenAI and TGI dialects.
+
+Strict models: a string where a number belongs is a client error, as on a real server.
+Unknown fields are ignored, since clients send parameters the simulator has no use for.
+Responses are written by hand in the route modules, where the streaming frames are built.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(strict=True, frozen=True)
+
+
+class ContentPart(BaseModel):
+    """One part of a multi-part message; parts other than text do not reach the model."""
+
+    model_config = _STRICT
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = _STRICT
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        if self.content is None:
+            return ""
+        return "\n".join(part.text for part in self.content if part.text is not None)
+
+
+class StreamOptions(BaseModel):
+    model_config = _STRICT
+
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = _STRICT
+
+    model: str = "tgi"
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    # The newer OpenAI name for max_tokens; the gateway's clients may send either.
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+
+    def prompt(self) -> str:
+        """The prompt as a chat template would lay it out, so roles count as tokens too."""
+        return "\n".join(f"{message.role}: {message.text()}" for message in self.messages)
+
+    def stop_sequences(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else self.stop
+
+
+class GenerateParameters(BaseModel):
+    model_config = _STRICT
+
+    max_new_tokens: int | None = Field(default=None, ge=1)
+    # TGI's own bounds: temperature and top_p must be strictly positive, top_p below 1.
+    temperature: float | None = Field(default=None, gt=0.0)
+    top_p: float | None = Field(default=None, gt=0.0, lt=1.0)
+    stop: list[str] | None = None
+    seed: int | None = None
+    details: bool | None = None
+
+
+class GenerateRequest(BaseModel):
+    model_config = _STRICT
+
+    inputs: str = Field(min_length=1)
+    parameters: GenerateParameters = GenerateParameters()
+    # Read by TGI's compat route ``POST /`` only.
+    stream: bool = False

@@ -1,0 +1,197 @@
+"""The TGI dialect: ``/generate``, ``/generate_stream``, compat ``/``, ``/info``, ``/health``.
+
+``AsyncInferenceClient(base_url=...).text_generation`` posts to ``/`` with ``"stream"`` in
+the body, so that route is the one the gateway really uses. Errors use TGI's envelope,
+``{"error": ..., "error_type": ...}``, whose ``error_type`` huggingface_hub turns into its
+``OverloadedError``, ``ValidationError`` and friends. As in TGI, streams end without
+``data: [DONE]``: the last token frame, carrying ``generated_text``, closes them.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from llm_gateway.simulator.faults import (
+    FAULT_HEADER,
+    RETRY_AFTER_FAULTS,
+    STATUS_FAULTS,
+    Fault,
+    UnknownFaultError,
+    parse_fault,
+)
+from llm_gateway.simulator.protocol import GenerateRequest
+from llm_gateway.simulator.responses import (
+    DelayedResponse,
+    DropResponse,
+    EventStreamResponse,
+    HangResponse,
+    json_body,
+    json_text,
+)
+from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
+from llm_gateway.simulator.textmodel import Completion, FinishReason, count_tokens
+
+# TGI's own error types for these statuses; 503 comes from the endpoint's proxy in real life.
+FAULT_ERRORS = {
+    Fault.RATE_LIMIT: ("overloaded", "Model is overloaded"),
+    Fault.SERVER_ERROR: ("incomplete_generation", "Request failed during generation"),
+    Fault.UNAVAILABLE: ("unavailable", "Service Unavailable"),
+}
+FINISH_REASONS = {
+    FinishReason.LENGTH: "length",
+    FinishReason.END_OF_TEXT: "eos_token",
+    FinishReason.STOP_SEQUENCE: "stop_sequence",
+}
+MALFORMED_BODY = b'[{"generated_text":"'
+MALFORMED_FRAME = b'data: {"index":0,"token":{"id":\n\n'
+
+
+def error_response(
+    status: int, message: str, error_type: str, *, retry_after: int | None = None
+) -> Response:
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    body = json_body({"error": message, "error_type": error_type})
+    return Response(body, status, headers, media_type="application/json")
+
+
+class TGIRoutes:
+    def __init__(self, simulation: Simulation) -> None:
+        self.simulation = simulation
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.compat_generate, methods=["POST"]),
+            Route("/generate", self.generate, methods=["POST"]),
+            Route("/generate_stream", self.generate_stream, methods=["POST"]),
+            Route("/info", self.info, methods=["GET"]),
+            Route("/health", self.health, methods=["GET"]),
+        ]
+
+    async def health(self, request: Request) -> Response:
+        return Response(status_code=200)
+
+    async def info(self, request: Request) -> Response:
+        settings = self.simulation.settings
+        payload = {
+            "model_id": settings.models[0],
+            "model_sha": None,
+            "model_dtype": "torch.float16",
+            "model_device_type": "cuda",
+            "max_best_of": 1,
+            "max_stop_sequences": 4,
+            "max_input_tokens": settings.max_tokens_limit,
+            "max_total_tokens": 2 * settings.max_tokens_limit,
+            "router": "llm-gateway-simulator",
+            "version": "simulator",
+            "sha": None,
+            "docker_label": None,
+        }
+        return Response(json_body(payload), media_type="application/json")
+
+    async def generate(self, request: Request) -> Response:
+        return await self._handle(request, stream=False, wrap_in_list=False)
+
+    async def generate_stream(self, request: Request) -> Response:
+        return await self._handle(request, stream=True, wrap_in_list=False)
+
+    async def compat_generate(self, request: Request) -> Response:
+        # TGI answers its compat route with a one-element list, the shape api-inference used.
+        return await self._handle(request, stream=None, wrap_in_list=True)
+
+    async def _handle(
+        self, request: Request, *, stream: bool | None, wrap_in_list: bool
+    ) -> Response:
+        simulation = self.simulation
+        try:
+            requested_fault = parse_fault(request.headers.get(FAULT_HEADER))
+        except UnknownFaultError as exc:
+            return error_response(400, str(exc), "validation")
+        try:
+            body = GenerateRequest.model_validate_json(await request.body())
+            max_tokens = simulation.max_tokens(body.parameters.max_new_tokens)
+        except ValidationError as exc:
+            return error_response(422, str(InvalidRequestError.from_validation(exc)), "validation")
+        except InvalidRequestError as exc:
+            return error_response(422, str(exc), "validation")
+        streaming = body.stream if stream is None else stream
+
+        fault = simulation.faults.pick(requested_fault)
+        if fault in STATUS_FAULTS:
+            error_type, message = FAULT_ERRORS[fault]
+            retry_after = (
+                simulation.settings.retry_after_seconds if fault in RETRY_AFTER_FAULTS else None
+            )
+            return error_response(
+                STATUS_FAULTS[fault], message, error_type, retry_after=retry_after
+            )
+        if fault is Fault.HANG:
+            gave_up = error_response(504, "The model did not answer in time.", "timeout")
+            return HangResponse(simulation.settings.hang_seconds, then=gave_up)
+        if fault is Fault.DROP and not streaming:
+            return DropResponse()
+
+        parameters = body.parameters
+        completion = simulation.text.complete(
+            body.inputs,
+            seed=parameters.seed,
+            max_tokens=max_tokens,
+            stop=parameters.stop or (),
+            include_stop=True,
+        )
+        details = None
+        if parameters.details:
+            details = {
+                "finish_reason": FINISH_REASONS[completion.finish_reason],
+                "generated_tokens": len(completion.tokens),
+                "seed": parameters.seed,
+            }
+        if streaming:
+            if details is not None:
+                details["input_length"] = count_tokens(body.inputs)
+            return self._stream(completion, details, fault)
+
+        delay = 0.0 if simulation.pacer.instant else simulation.pacer.whole(len(completion.tokens))
+        if fault is Fault.MALFORMED:
+            return DelayedResponse(MALFORMED_BODY, delay=delay)
+        payload: dict[str, object] = {"generated_text": completion.text}
+        if details is not None:
+            tokens = [
+                {"id": token.id, "text": token.text, "logprob": token.logprob, "special": False}
+                for token in completion.tokens
+            ]
+            payload["details"] = {**details, "prefill": [], "tokens": tokens}
+        return DelayedResponse(json_body([payload] if wrap_in_list else payload), delay=delay)
+
+    def _stream(
+        self, completion: Completion, details: dict[str, object] | None, fault: Fault
+    ) -> Response:
+        if fault is Fault.MALFORMED:
+            return EventStreamResponse(
+                head=b"", tokens=[MALFORMED_FRAME], tail=b"", pacer=self.simulation.pacer
+            )
+        last_index = len(completion.tokens) - 1
+        frames = []
+        for index, token in enumerate(completion.tokens):
+            if index == last_index:
+                generated = json_text(completion.text)
+                details_json = "null" if details is None else json_text(details)
+            else:
+                generated = details_json = "null"
+            token_json = (
+                f'{{"id":{token.id},"text":{token.text_json},"logprob":{token.logprob!r},'
+                '"special":false}'
+            )
+            frames.append(
+                f'data: {{"index":{index},"token":{token_json},"generated_text":{generated},'
+                f'"details":{details_json},"top_tokens":null}}\n\n'.encode()
+            )
+        return EventStreamResponse(
+            head=b"",
+            tokens=frames,
+            tail=b"",
+            pacer=self.simulation.pacer,
+            drop=fault is Fault.DROP,
+        )

@@ -1,0 +1,56 @@
+"""Real uvicorn servers on loopback for integration tests.
+
+``run_server`` serves an ASGI app on ``127.0.0.1`` with an OS-chosen port, from a thread
+with its own event loop, so sync and async tests of any loop scope can use it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.types import ASGIApp
+
+STARTUP_TIMEOUT_SECONDS = 10.0
+
+
+class _ThreadedServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            # Set even when startup fails, so the caller stops waiting and reports it.
+            self.ready.set()
+
+
+@contextmanager
+def run_server(app: ASGIApp) -> Iterator[str]:
+    """Serve ``app`` until the block exits; yields its base URL, ``http://127.0.0.1:<port>``."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        ws="none",
+        lifespan="on",
+        # Requests still open at teardown (a hang the test left behind) must not block it.
+        timeout_graceful_shutdown=1,
+    )
+    server = _ThreadedServer(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-test-server", daemon=True)
+    thread.start()
+    try:
+        if not server.ready.wait(STARTUP_TIMEOUT_SECONDS) or not server.started:
+            raise RuntimeError("the test server did not start")
+        host, port = server.servers[0].sockets[0].getsockname()[:2]
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
