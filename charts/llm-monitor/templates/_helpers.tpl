@@ -1,0 +1,140 @@
+{{/*
+Chart name, overridable with nameOverride.
+*/}}
+{{- define "llm-monitor.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name, truncated to 63 characters because some Kubernetes name
+fields are limited to that (DNS-1123 labels). If the release name already contains
+the chart name it is used as is.
+*/}}
+{{- define "llm-monitor.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, as used by the helm.sh/chart label.
+*/}}
+{{- define "llm-monitor.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels every object of this chart carries, without the component.
+*/}}
+{{- define "llm-monitor.baseLabels" -}}
+helm.sh/chart: {{ include "llm-monitor.chart" . }}
+app.kubernetes.io/name: {{ include "llm-monitor.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: {{ include "llm-monitor.name" . }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels of the gateway's objects.
+*/}}
+{{- define "llm-monitor.labels" -}}
+{{ include "llm-monitor.baseLabels" . }}
+app.kubernetes.io/component: gateway
+{{- end }}
+
+{{/*
+Labels that select the gateway pods. They must never change between upgrades:
+a Deployment's selector is immutable.
+*/}}
+{{- define "llm-monitor.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "llm-monitor.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: gateway
+{{- end }}
+
+{{/*
+The simulator: its own name and selector, so the gateway's Service never selects it.
+*/}}
+{{- define "llm-monitor.simulator.fullname" -}}
+{{- printf "%s-simulator" (include "llm-monitor.fullname" . | trunc 53 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "llm-monitor.simulator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "llm-monitor.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: simulator
+{{- end }}
+
+{{- define "llm-monitor.simulator.labels" -}}
+{{ include "llm-monitor.baseLabels" . }}
+app.kubernetes.io/component: simulator
+{{- end }}
+
+{{/*
+The image reference; the tag defaults to the chart's appVersion.
+*/}}
+{{- define "llm-monitor.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/*
+Name of the ServiceAccount the gateway runs as.
+*/}}
+{{- define "llm-monitor.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "llm-monitor.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Secret holding the Hugging Face token: the user's existingSecret, or the one this
+chart creates from hfToken. Empty when there is no token at all.
+*/}}
+{{- define "llm-monitor.hfTokenSecretName" -}}
+{{- if .Values.existingSecret }}
+{{- .Values.existingSecret }}
+{{- else if .Values.hfToken }}
+{{- include "llm-monitor.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{- define "llm-monitor.hfTokenSecretKey" -}}
+{{- if .Values.existingSecret }}
+{{- .Values.existingSecretKey }}
+{{- else }}
+{{- "HF_TOKEN" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where the gateway sends inference requests: the bundled simulator when it is on,
+else gateway.upstreamUrl (empty lets the gateway use Hugging Face's providers).
+*/}}
+{{- define "llm-monitor.upstreamUrl" -}}
+{{- if .Values.simulator.enabled }}
+{{- printf "http://%s:%d" (include "llm-monitor.simulator.fullname" .) (int .Values.simulator.service.port) }}
+{{- else }}
+{{- .Values.gateway.upstreamUrl }}
+{{- end }}
+{{- end }}
+
+{{/*
+The `release` label kube-prometheus-stack's Prometheus selects ServiceMonitors and
+PrometheusRules on. Defaults to this release, which is right for the umbrella install.
+*/}}
+{{- define "llm-monitor.prometheusReleaseLabel" -}}
+{{- .Values.monitoring.releaseLabel | default .Release.Name }}
+{{- end }}
