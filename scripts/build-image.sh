@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Build the gateway image with podman where no Docker engine and no registry exist,
+# run it, check /healthz on port 8000 as a non-root user, and report the image size.
+#
+#   scripts/build-image.sh            # build localhost/llm-gateway:dev and smoke-test it
+#   IMAGE=localhost/llm-gateway:1.2 scripts/build-image.sh
+#
+# What it does, and why (docs/kubernetes.md has the details):
+# - installs podman, buildah, runc, debootstrap & co. from Debian when missing (root);
+# - writes a containers.conf with runc, cgroupfs and explicit ulimits: the default crun
+#   fails on hybrid cgroups, and the default ulimits cannot be raised in some sandboxes;
+# - makes a Debian bookworm base image with debootstrap from apt's own mirror, since
+#   no registry may be reachable (reused when it already exists);
+# - builds with --build-arg BASE_IMAGE=<that base> and the host's CA bundle as the
+#   `pipca` build secret, which pip needs behind a TLS-intercepting proxy;
+# - runs the image read-only, as uid 10001, and polls /healthz.
+# Set BASE_IMAGE to skip debootstrap (e.g. BASE_IMAGE=python:3.12-slim-bookworm).
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+IMAGE="${IMAGE:-localhost/llm-gateway:dev}"
+BASE_IMAGE="${BASE_IMAGE:-}"
+DEBIAN_BASE="${DEBIAN_BASE:-localhost/llm-gateway-base:bookworm}"
+CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+HOST_PORT="${HOST_PORT:-18000}"
+container="llm-gateway-smoke-$$"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+install_tools() {
+    local missing=()
+    for tool in podman buildah runc debootstrap slirp4netns newuidmap fuse-overlayfs; do
+        command -v "${tool}" >/dev/null 2>&1 || missing+=("${tool}")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    if [[ ${EUID} -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "missing: ${missing[*]}; install podman buildah fuse-overlayfs slirp4netns uidmap debootstrap runc" >&2
+        exit 1
+    fi
+    log "installing podman and friends from Debian"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        podman buildah fuse-overlayfs slirp4netns uidmap debootstrap runc >/dev/null
+}
+
+write_containers_conf() {
+    local dir="${repo_root}/.tools/podman"
+    mkdir -p "${dir}"
+    cat >"${dir}/containers.conf" <<'CONF'
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+    export CONTAINERS_CONF="${dir}/containers.conf"
+}
+
+debian_mirror() {
+    # The first Debian archive URI apt is configured with (deb822 or one-line format).
+    local uri
+    uri="$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null \
+        | awk '{print $2}' | grep -v security | head -n1 || true)"
+    if [[ -z "${uri}" ]]; then
+        uri="$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null \
+            | awk '{print $2}' | grep -v security | head -n1 || true)"
+    fi
+    echo "${uri:-http://deb.debian.org/debian}"
+}
+
+make_debian_base() {
+    if podman image exists "${DEBIAN_BASE}"; then
+        log "base image ${DEBIAN_BASE} already exists"
+        return 0
+    fi
+    local rootfs mirror
+    rootfs="$(mktemp -d)"
+    mirror="$(debian_mirror)"
+    log "debootstrap bookworm from ${mirror} (about a minute)"
+    debootstrap --variant=minbase \
+        --include=python3,python3-venv,python3-pip,ca-certificates \
+        bookworm "${rootfs}" "${mirror}" >/dev/null
+    rm -rf "${rootfs}/var/cache/apt/archives/"*.deb "${rootfs}/var/lib/apt/lists/"*
+    tar -C "${rootfs}" -c . | podman import - "${DEBIAN_BASE}" >/dev/null
+    rm -rf "${rootfs}"
+}
+
+cleanup() { podman rm --force "${container}" >/dev/null 2>&1 || true; }
+
+install_tools
+write_containers_conf
+if [[ -z "${BASE_IMAGE}" ]]; then
+    make_debian_base
+    BASE_IMAGE="${DEBIAN_BASE}"
+fi
+
+secret_args=()
+if [[ -s "${CA_BUNDLE}" ]]; then
+    secret_args=(--secret "id=pipca,src=${CA_BUNDLE}")
+fi
+
+log "building ${IMAGE} on ${BASE_IMAGE}"
+start=$(date +%s)
+podman build --format docker --pull=never \
+    --build-arg "BASE_IMAGE=${BASE_IMAGE}" "${secret_args[@]}" \
+    --tag "${IMAGE}" --file "${repo_root}/Dockerfile" "${repo_root}"
+log "built in $(( $(date +%s) - start ))s"
+
+trap cleanup EXIT
+log "running ${IMAGE} read-only, published on 127.0.0.1:${HOST_PORT}"
+podman run --detach --name "${container}" --read-only --tmpfs /tmp \
+    --cap-drop ALL --security-opt no-new-privileges \
+    --publish "127.0.0.1:${HOST_PORT}:8000" "${IMAGE}" >/dev/null
+
+healthy=""
+for _ in $(seq 1 60); do
+    if curl --silent --fail "http://127.0.0.1:${HOST_PORT}/healthz" >/dev/null 2>&1; then
+        healthy=yes
+        break
+    fi
+    if [[ "$(podman inspect --format '{{.State.Running}}' "${container}")" != "true" ]]; then
+        break
+    fi
+    sleep 1
+done
+if [[ -z "${healthy}" ]]; then
+    podman logs "${container}" >&2 || true
+    echo "FAILED: /healthz did not answer on port 8000" >&2
+    exit 1
+fi
+
+uid="$(podman exec "${container}" id -u)"
+body="$(curl --silent "http://127.0.0.1:${HOST_PORT}/healthz")"
+size_bytes="$(podman image inspect --format '{{.Size}}' "${IMAGE}")"
+log "/healthz answered ${body} from uid ${uid}"
+if [[ "${uid}" == "0" ]]; then
+    echo "FAILED: the server runs as root" >&2
+    exit 1
+fi
+printf 'image %s: %s bytes (%s MiB), base %s\n' \
+    "${IMAGE}" "${size_bytes}" "$(( size_bytes / 1024 / 1024 ))" "${BASE_IMAGE}"
