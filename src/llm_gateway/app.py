@@ -51,7 +51,6 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         version=__version__,
         summary="An observable gateway to Mistral models on Hugging Face.",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.gateway = Gateway(settings, upstream, metrics)
@@ -72,7 +71,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         optional_metrics=[request_body_size, response_body_size],
         labels={"handler": _route_template},
     )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 
 

@@ -5,7 +5,9 @@ gets its own light ``AsyncInferenceClient`` that borrows the pool: ``huggingface
 keeps every streamed response open on its client's exit stack until that client is
 closed, so a client shared by all requests would hold one connection per stream ever
 opened. Closing the per-request client releases its stream at once, and the pool keeps
-connections alive between requests.
+connections alive between requests. ``huggingface_hub`` stops reading a stream at
+``data: [DONE]``, a few bytes before the HTTP body ends; :class:`_TailReadingStream` reads
+that tail on close so the connection goes back to the pool instead of being dropped.
 
 What ``huggingface_hub`` 2.x raises, checked against the simulator
 (``tests/integration/test_upstream_errors.py``):
@@ -27,11 +29,13 @@ error frame inside a stream       ``TextGenerationError`` subclasses          40
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 import httpx2
 from huggingface_hub import AsyncInferenceClient, set_async_client_factory
 from huggingface_hub.errors import (
@@ -57,6 +61,11 @@ from llm_gateway.settings import Settings
 FAULT_HEADER = "X-Simulator-Fault"
 # How much of an upstream 4xx message is passed on to the client.
 MAX_UPSTREAM_MESSAGE_CHARS = 500
+# The unread tail of a finished stream arrives at once; a stream still generating (one the
+# client abandoned) sends more than this, or not within this time, and its connection is
+# closed instead.
+TAIL_BYTES = 16 * 1024
+TAIL_SECONDS = 0.02
 
 _lent_pool: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
     "llm_gateway_lent_pool", default=None
@@ -86,6 +95,57 @@ def _session_factory() -> Any:
     return _LentPool(pool)
 
 
+class _TailReadingStream(httpx2.AsyncByteStream):
+    """A response body that, when closed early, first reads a short tail left unread."""
+
+    def __init__(self, stream: httpx2.AsyncByteStream) -> None:
+        self._stream = stream
+        self._chunks: AsyncIterator[bytes] | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        self._chunks = aiter(self._stream)
+        return self
+
+    async def __anext__(self) -> bytes:
+        assert self._chunks is not None
+        return await anext(self._chunks)
+
+    async def aclose(self) -> None:
+        try:
+            if self._chunks is not None:
+                await self._read_tail(self._chunks)
+        finally:
+            await self._stream.aclose()
+
+    @staticmethod
+    async def _read_tail(chunks: AsyncIterator[bytes]) -> None:
+        unread = TAIL_BYTES
+        try:
+            async with asyncio.timeout(TAIL_SECONDS):
+                async for chunk in chunks:
+                    unread -= len(chunk)
+                    if unread < 0:
+                        return
+        except (TimeoutError, httpx2.TransportError):
+            return
+
+
+class _TailReadingTransport(httpx2.AsyncBaseTransport):
+    def __init__(self) -> None:
+        self._transport = httpx2.AsyncHTTPTransport(
+            limits=httpx2.Limits(max_connections=512, max_keepalive_connections=128)
+        )
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self._transport.handle_async_request(request)
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        response.stream = _TailReadingStream(response.stream)
+        return response
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
 async def _read_error_body(response: httpx2.Response) -> None:
     # Streamed error responses must be read before huggingface_hub raises, or the
     # exception carries no message.
@@ -110,7 +170,7 @@ class Upstream:
         self._pool = httpx2.AsyncClient(
             follow_redirects=True,
             timeout=self._timeout,
-            limits=httpx2.Limits(max_connections=512, max_keepalive_connections=128),
+            transport=_TailReadingTransport(),
             event_hooks={"response": [_read_error_body]},
         )
 
@@ -130,7 +190,7 @@ class Upstream:
                     usage=Usage(output.usage.prompt_tokens, output.usage.completion_tokens),
                 )
         finally:
-            await client.close()
+            await _close(client)
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]:
         """Chunks as the upstream sends them; the response is released when this ends."""
@@ -149,7 +209,7 @@ class Upstream:
                         usage = output.usage
                         yield Chunk(usage=Usage(usage.prompt_tokens, usage.completion_tokens))
         finally:
-            await client.close()
+            await _close(client)
 
     def _client(self, request: CompletionRequest) -> AsyncInferenceClient:
         _lent_pool.set(self._pool)
@@ -166,6 +226,13 @@ class Upstream:
             timeout=self._timeout,
             headers=headers,
         )
+
+
+async def _close(client: AsyncInferenceClient) -> None:
+    # Shielded: a client that disconnected cancels the request's task, and the upstream
+    # response must still be closed, or its connection stays open until the upstream ends.
+    with anyio.CancelScope(shield=True):
+        await client.close()
 
 
 def _arguments(request: CompletionRequest) -> dict[str, Any]:

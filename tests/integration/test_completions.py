@@ -1,0 +1,152 @@
+"""Completions through the gateway, from curl-like HTTP, the openai SDK and InferenceClient."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+import pytest
+from huggingface_hub import AsyncInferenceClient
+
+from tests.conftest import MODEL, NEMO, Gateway
+
+
+def sse_payloads(body: str) -> list[str]:
+    return [line.removeprefix("data: ") for line in body.splitlines() if line.startswith("data: ")]
+
+
+def test_generate_returns_text_finish_reason_and_usage(gateway: Gateway) -> None:
+    response = httpx.post(
+        f"{gateway.url}/generate", json={"prompt": "Tell me about Kubernetes", "max_new_tokens": 8}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model"] == MODEL
+    assert body["generated_text"]
+    assert body["finish_reason"] == "length"
+    assert body["usage"]["completion_tokens"] == 8
+    assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + 8
+    assert body["id"] == response.headers["x-request-id"]
+
+
+def test_generate_is_deterministic_for_a_seed(gateway: Gateway) -> None:
+    payload = {"prompt": "Same prompt", "max_new_tokens": 6, "seed": 42}
+    first = httpx.post(f"{gateway.url}/generate", json=payload).json()
+    second = httpx.post(f"{gateway.url}/generate", json=payload).json()
+
+    assert first["generated_text"] == second["generated_text"]
+
+
+def test_generate_streams_events_closed_by_done(gateway: Gateway) -> None:
+    response = httpx.post(
+        f"{gateway.url}/generate",
+        json={"prompt": "Stream please", "max_new_tokens": 5, "stream": True, "model": "nemo"},
+    )
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    payloads = sse_payloads(response.text)
+    assert payloads[-1] == "[DONE]"
+    events = [json.loads(p) for p in payloads[:-1]]
+    assert {event["model"] for event in events} == {NEMO}
+    assert events[-1]["usage"]["completion_tokens"] == 5
+    assert any(event.get("finish_reason") == "length" for event in events)
+    assert "".join(event["text"] for event in events).strip()
+
+
+def test_models_lists_every_alias_and_names_the_upstream(gateway: Gateway) -> None:
+    body = httpx.get(f"{gateway.url}/v1/models").json()
+
+    assert {card["id"]: card["root"] for card in body["data"]} == {
+        MODEL: MODEL,
+        "mistral": MODEL,
+        "nemo": NEMO,
+    }
+    assert body["upstream"].startswith("simulator at http://127.0.0.1:")
+
+
+async def test_openai_sdk_gets_a_chat_completion(gateway: Gateway) -> None:
+    async with openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key="unused") as client:
+        completion = await client.chat.completions.create(
+            model="mistral",
+            messages=[{"role": "user", "content": "Hello"}],
+            max_tokens=7,
+        )
+
+    assert completion.model == MODEL
+    assert completion.choices[0].message.content
+    assert completion.choices[0].finish_reason == "length"
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens == 7
+
+
+async def test_openai_sdk_streams_a_chat_completion_with_usage(gateway: Gateway) -> None:
+    async with openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key="unused") as client:
+        stream = await client.chat.completions.create(
+            model="mistral",
+            messages=[
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Hi"},
+            ],
+            max_tokens=6,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [chunk async for chunk in stream]
+
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == 6
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+
+
+async def test_stream_without_include_usage_sends_no_usage_frame(gateway: Gateway) -> None:
+    async with openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key="unused") as client:
+        stream = await client.chat.completions.create(
+            model="mistral", messages=[{"role": "user", "content": "Hi"}], stream=True
+        )
+        chunks = [chunk async for chunk in stream]
+
+    assert all(chunk.usage is None for chunk in chunks)
+    assert all(chunk.choices for chunk in chunks)
+
+
+async def test_inference_client_chats_through_the_gateway(gateway: Gateway) -> None:
+    async with AsyncInferenceClient(base_url=gateway.url) as client:
+        output = await client.chat_completion(
+            [{"role": "user", "content": "Hello"}], model="nemo", max_tokens=4
+        )
+        stream = await client.chat_completion(
+            [{"role": "user", "content": "Hello"}], model="nemo", max_tokens=4, stream=True
+        )
+        streamed = "".join([chunk.choices[0].delta.content or "" async for chunk in stream])
+
+    assert output.model == NEMO
+    assert output.usage.completion_tokens == 4
+    assert output.choices[0].message.content
+    assert streamed
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_completions_are_recorded_in_llm_metrics(gateway: Gateway, stream: bool) -> None:
+    labels = {"model": NEMO, "endpoint": "generate", "stream": str(stream).lower()}
+    before = gateway.sample("llm_gateway_requests_total", **labels, outcome="success")
+    tokens_before = gateway.sample(
+        "llm_gateway_completion_tokens_total", model=NEMO, endpoint="generate"
+    )
+
+    response = httpx.post(
+        f"{gateway.url}/generate",
+        json={"prompt": "count me", "model": "nemo", "max_new_tokens": 3, "stream": stream},
+    )
+
+    assert response.status_code == 200
+    assert gateway.sample("llm_gateway_requests_total", **labels, outcome="success") == before + 1
+    assert (
+        gateway.sample("llm_gateway_completion_tokens_total", model=NEMO, endpoint="generate")
+        == tokens_before + 3
+    )
+    assert gateway.sample("llm_gateway_upstream_requests_in_flight", model=NEMO) == 0

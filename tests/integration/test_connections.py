@@ -1,0 +1,67 @@
+"""Upstream connections are reused, and abandoned streams give theirs back promptly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from urllib.parse import urlparse
+
+import httpx
+import psutil
+
+from tests.conftest import MODEL, Gateway, wait_for
+
+
+def connections_to(url: str) -> set[tuple[str, int]]:
+    """Local ends of this process's open TCP connections to ``url`` (the gateway's, here)."""
+    port = urlparse(url).port
+    return {
+        (c.laddr.ip, c.laddr.port)
+        for c in psutil.Process(os.getpid()).net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+    }
+
+
+def test_sequential_requests_reuse_one_upstream_connection(
+    gateway: Gateway, simulator_url: str
+) -> None:
+    seen: set[tuple[str, int]] = set()
+    with httpx.Client(base_url=gateway.url) as client:
+        for i in range(40):
+            stream = i % 2 == 1
+            body = {"prompt": f"request {i}", "max_new_tokens": 2, "stream": stream}
+            assert client.post("/generate", json=body).status_code == 200
+            seen |= connections_to(simulator_url)
+
+    assert 1 <= len(seen) <= 2
+
+
+async def test_abandoned_streams_release_upstream_connections(
+    slow_gateway: Gateway, slow_simulator_url: str
+) -> None:
+    streams = 24
+    labels = {"model": MODEL, "endpoint": "chat_completions", "stream": "true"}
+    cancelled = slow_gateway.sample("llm_gateway_requests_total", **labels, outcome="cancelled")
+    body = {"messages": [{"role": "user", "content": "long"}], "max_tokens": 200, "stream": True}
+
+    async def abandon(client: httpx.AsyncClient) -> None:
+        async with client.stream("POST", "/v1/chat/completions", json=body) as response:
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if '"content":"' in line and '"content":""' not in line:
+                    return  # one token in: walk away, closing the connection
+
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=slow_gateway.url, limits=limits, timeout=10) as client:
+        await asyncio.gather(*(abandon(client) for _ in range(streams)))
+
+    # The streams would run for 10 s more; their upstream connections must go within moments.
+    await asyncio.to_thread(wait_for, lambda: not connections_to(slow_simulator_url), 3.0)
+    await asyncio.to_thread(
+        wait_for,
+        lambda: (
+            slow_gateway.sample("llm_gateway_requests_total", **labels, outcome="cancelled")
+            == cancelled + streams
+        ),
+    )
+    assert slow_gateway.sample("llm_gateway_upstream_requests_in_flight", model=MODEL) == 0

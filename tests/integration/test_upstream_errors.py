@@ -1,0 +1,118 @@
+"""Every upstream fault, asked of the simulator by header, maps to an honest status and metric."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.conftest import MODEL, Gateway
+from tests.integration.test_completions import sse_payloads
+
+CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 4}
+
+# fault → (gateway status, error code, metric reason, upstream status label)
+FAULTS = {
+    "rate_limit": (429, "upstream_rate_limited", "rate_limited", "429"),
+    "server_error": (502, "upstream_server_error", "server_error", "500"),
+    "unavailable": (502, "upstream_server_error", "server_error", "503"),
+    "hang": (504, "upstream_timeout", "timeout", ""),
+    "drop": (502, "upstream_unreachable", "connection", ""),
+    "malformed": (502, "upstream_bad_response", "bad_response", ""),
+}
+
+
+def upstream_errors(gateway: Gateway, reason: str, status: str) -> float:
+    return gateway.sample(
+        "llm_gateway_upstream_errors_total", model=MODEL, reason=reason, status_code=status
+    )
+
+
+@pytest.mark.parametrize("path", ["/generate", "/v1/chat/completions"])
+@pytest.mark.parametrize("fault", FAULTS)
+def test_upstream_fault_gives_documented_status_body_and_metric(
+    gateway: Gateway, fault: str, path: str
+) -> None:
+    status, code, reason, upstream_status = FAULTS[fault]
+    body = {"prompt": "Hello", "max_new_tokens": 4} if path == "/generate" else CHAT
+    before = upstream_errors(gateway, reason, upstream_status)
+
+    response = httpx.post(f"{gateway.url}{path}", json=body, headers={"X-Simulator-Fault": fault})
+
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert upstream_errors(gateway, reason, upstream_status) == before + 1
+    assert gateway.sample("llm_gateway_upstream_requests_in_flight", model=MODEL) == 0
+
+
+def test_rate_limit_passes_retry_after_on(gateway: Gateway) -> None:
+    response = httpx.post(
+        f"{gateway.url}/v1/chat/completions", json=CHAT, headers={"X-Simulator-Fault": "rate_limit"}
+    )
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error"]["type"] == "rate_limit_error"
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "hang", "server_error"])
+def test_stream_that_fails_before_its_first_token_gets_an_http_status(
+    gateway: Gateway, fault: str
+) -> None:
+    status, code, *_ = FAULTS[fault]
+
+    response = httpx.post(
+        f"{gateway.url}/v1/chat/completions",
+        json={**CHAT, "stream": True},
+        headers={"X-Simulator-Fault": fault},
+    )
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_stream_dropped_midway_ends_with_an_error_frame_and_done(gateway: Gateway) -> None:
+    labels = {"model": MODEL, "endpoint": "chat_completions", "stream": "true"}
+    errors_before = gateway.sample("llm_gateway_requests_total", **labels, outcome="error")
+
+    response = httpx.post(
+        f"{gateway.url}/v1/chat/completions",
+        json={**CHAT, "max_tokens": 20, "stream": True},
+        headers={"X-Simulator-Fault": "drop"},
+    )
+
+    assert response.status_code == 200
+    payloads = sse_payloads(response.text)
+    assert payloads[-1] == "[DONE]"
+    assert json.loads(payloads[-2])["error"]["code"] == "upstream_unreachable"
+    assert gateway.sample("llm_gateway_requests_total", **labels, outcome="error") == (
+        errors_before + 1
+    )
+
+
+def test_unreachable_upstream_is_a_502(unreachable_gateway: Gateway) -> None:
+    response = httpx.post(f"{unreachable_gateway.url}/generate", json={"prompt": "Hello"})
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_unreachable"
+    assert (
+        unreachable_gateway.sample(
+            "llm_gateway_upstream_errors_total", model=MODEL, reason="connection", status_code=""
+        )
+        == 1
+    )
+
+
+def test_upstream_rejection_of_the_request_is_a_400_saying_why(gateway: Gateway) -> None:
+    # The gateway allows what the simulator refuses (like TGI's max_total_tokens).
+    response = httpx.post(
+        f"{gateway.url}/generate", json={"prompt": "Hello", "max_new_tokens": 20000}
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "upstream_rejected"
+    assert "4096" in error["message"]
