@@ -3,30 +3,34 @@
 A request's ``X-Simulator-Fault`` header names one exact fault and overrides the configured
 rates; without it, one draw from the fault RNG picks a fault with the configured rates.
 
-What the client libraries raise for each fault (pinned by
-``tests/integration/simulator/test_faults.py``; huggingface_hub 2.4 over httpx2, openai over
-httpx, both with retries off):
+What the client libraries raise for each fault, pinned by
+``tests/integration/simulator/test_faults.py`` (huggingface_hub 2.4 over httpx2; openai 3.x,
+which also rides on httpx2, with ``max_retries=0``). Streamed or not, each fault raises the
+same type; only where differs (see the last point below).
 
-=============  ==========================================  ===================================
-fault          huggingface_hub ``AsyncInferenceClient``    ``openai.AsyncOpenAI``
-=============  ==========================================  ===================================
-rate_limit     chat: ``HfHubHTTPError`` (status 429);      ``RateLimitError``
-               text_generation: ``OverloadedError``
-server_error   chat: ``HfHubHTTPError`` (status 500);      ``InternalServerError``
-               text_generation: ``IncompleteGenerationError``
-unavailable    chat: ``HfHubHTTPError`` (status 503);      ``InternalServerError`` (503)
-               text_generation: ``UnknownError``
-hang           ``InferenceTimeoutError`` (from the         ``APITimeoutError``
-               client's ``timeout``)
-drop           ``httpx2.RemoteProtocolError``, raised by   not streamed: ``APIConnectionError``;
-               the call, or by the stream's iterator       streamed: ``httpx.RemoteProtocolError``
-               after the first tokens                      from the iterator
-malformed      ``json.JSONDecodeError`` (a ``ValueError``)  not streamed: ``APIResponseValidationError``?;
-               from the call or the stream's iterator      streamed: ``json.JSONDecodeError``
-=============  ==========================================  ===================================
+============  ==========================  ==========================  ===================
+fault         hf chat_completion          hf text_generation          openai chat
+============  ==========================  ==========================  ===================
+rate_limit    HfHubHTTPError              OverloadedError             RateLimitError
+server_error  HfHubHTTPError              IncompleteGenerationError   InternalServerError
+unavailable   HfHubHTTPError              UnknownError                InternalServerError
+hang          InferenceTimeoutError       InferenceTimeoutError       APITimeoutError
+drop          httpx2.RemoteProtocolError  httpx2.RemoteProtocolError  APIConnectionError
+malformed     json.JSONDecodeError        json.JSONDecodeError        json.JSONDecodeError
+============  ==========================  ==========================  ===================
 
-The huggingface_hub HTTP errors carry the response: ``exc.response.status_code`` and, for
-429 and 503, ``exc.response.headers["Retry-After"]``.
+Worth knowing when mapping them:
+
+* ``text_generation``'s ``OverloadedError``, ``IncompleteGenerationError`` and
+  ``UnknownError`` (picked from the TGI ``error_type``) are *not* ``HfHubHTTPError``; the
+  ``HfHubHTTPError`` with ``.response`` (status, ``Retry-After``) is their ``__cause__``.
+* Every huggingface_hub error above except ``JSONDecodeError`` is an ``httpx2.HTTPError``;
+  ``InferenceTimeoutError`` is also a ``TimeoutError``. A malformed body escapes as a bare
+  ``ValueError`` subclass from both libraries.
+* A hang raises only if the client has a timeout: ``AsyncInferenceClient``'s default is none,
+  so without one the call waits ``hang_seconds`` and then gets a 504.
+* For streams, status faults and hangs raise from the call; drops and malformed frames
+  surface mid-iteration, after tokens were already yielded.
 """
 
 from __future__ import annotations
