@@ -14,11 +14,13 @@
 # - builds with --build-arg BASE_IMAGE=<that base> and the host's CA bundle as the
 #   `pipca` build secret, which pip needs behind a TLS-intercepting proxy;
 # - runs the image read-only, as uid 10001, and polls /healthz.
-# Set BASE_IMAGE to skip debootstrap (e.g. BASE_IMAGE=python:3.12-slim-bookworm).
+# Set BASE_IMAGE to skip debootstrap (e.g. BASE_IMAGE=python:3.12-slim-bookworm),
+# BUILD_CONTEXT to build from another tree than this checkout.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 IMAGE="${IMAGE:-localhost/llm-gateway:dev}"
+BUILD_CONTEXT="${BUILD_CONTEXT:-${repo_root}}"
 BASE_IMAGE="${BASE_IMAGE:-}"
 DEBIAN_BASE="${DEBIAN_BASE:-localhost/llm-gateway-base:bookworm}"
 CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
@@ -105,7 +107,7 @@ log "building ${IMAGE} on ${BASE_IMAGE}"
 start=$(date +%s)
 podman build --format docker --pull=never \
     --build-arg "BASE_IMAGE=${BASE_IMAGE}" "${secret_args[@]}" \
-    --tag "${IMAGE}" --file "${repo_root}/Dockerfile" "${repo_root}"
+    --tag "${IMAGE}" --file "${BUILD_CONTEXT}/Dockerfile" "${BUILD_CONTEXT}"
 log "built in $(( $(date +%s) - start ))s"
 
 trap cleanup EXIT

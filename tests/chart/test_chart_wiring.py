@@ -196,11 +196,13 @@ def test_gateway_pod_is_restricted_and_probed(render, values) -> None:
     assert box["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert box["args"] == ["serve", "--host", "0.0.0.0", "--port", "8000"]
     assert pod["enableServiceLinks"] is False
+    # The server closes its listener on SIGTERM: Services must stop routing here first.
+    assert box["lifecycle"]["preStop"] == {"sleep": {"seconds": 5}}
 
 
 def test_termination_grace_covers_the_drain(render) -> None:
     pod = gateway(render(sets=("gateway.drainSeconds=45",)))["spec"]["template"]["spec"]
-    assert pod["terminationGracePeriodSeconds"] == 45 + 10
+    assert pod["terminationGracePeriodSeconds"] == 5 + 45 + 10
     assert (
         gateway_config(render(sets=("gateway.drainSeconds=45",)))["LLM_GATEWAY_DRAIN_SECONDS"]
         == "45"
