@@ -19,18 +19,25 @@ from llm_gateway.simulator.settings import SimulatorSettings
 _RATE = click.FloatRange(0.0, 1.0)
 
 
+def _default(field: str) -> str:
+    """The settings default, for help texts: options default to None so the env can fill in."""
+    return f"[default: {SimulatorSettings.model_fields[field].default}]"
+
+
 def _rate_option(name: str, what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option(
         f"--{name}-rate",
         type=_RATE,
         default=None,
-        help=f"Fraction of generation requests that {what} (0 to 1).",
+        help=f"Fraction of generation requests that {what}.",
     )
 
 
 @click.command()
-@click.option("--host", default=None, help="Interface to listen on. [default: 127.0.0.1]")
-@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port. [default: 8081]")
+@click.option("--host", default=None, help=f"Interface to listen on. {_default('host')}")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help=f"Port. {_default('port')}"
+)
 @click.option(
     "--model",
     "models",
@@ -43,26 +50,27 @@ def _rate_option(name: str, what: str) -> Callable[[Callable[..., Any]], Callabl
     "time_to_first_token_seconds",
     type=click.FloatRange(min=0.0),
     default=None,
-    help="Seconds before the first token. [default: 0.2]",
+    help=f"Seconds before the first token. {_default('time_to_first_token_seconds')}",
 )
 @click.option(
     "--time-per-token",
     "time_per_token_seconds",
     type=click.FloatRange(min=0.0),
     default=None,
-    help="Seconds between tokens. Set both latencies to 0 for benchmarks. [default: 0.02]",
+    help=f"Seconds between tokens; set both latencies to 0 for benchmarks. "
+    f"{_default('time_per_token_seconds')}",
 )
 @click.option(
     "--jitter",
     type=click.FloatRange(0.0, 1.0),
     default=None,
-    help="Each delay varies by up to this fraction either way. [default: 0.2]",
+    help=f"Each delay varies by up to this fraction either way. {_default('jitter')}",
 )
 @click.option(
     "--max-tokens-default",
     type=click.IntRange(min=1),
     default=None,
-    help="Tokens to generate when a request sets no limit. [default: 64]",
+    help=f"Tokens to generate when a request sets no limit. {_default('max_tokens_default')}",
 )
 @_rate_option("rate-limit", "get 429 Too Many Requests, with Retry-After")
 @_rate_option("server-error", "get 500 Internal Server Error")
@@ -75,13 +83,13 @@ def _rate_option(name: str, what: str) -> Callable[[Callable[..., Any]], Callabl
     "retry_after_seconds",
     type=click.IntRange(min=0),
     default=None,
-    help="Retry-After seconds sent with 429 and 503. [default: 1]",
+    help=f"Retry-After seconds sent with 429 and 503. {_default('retry_after_seconds')}",
 )
 @click.option(
     "--hang-seconds",
     type=click.FloatRange(min=0.0),
     default=None,
-    help="How long a hang lasts before the simulator answers 504. [default: 300]",
+    help=f"Seconds a hang lasts before the simulator answers 504. {_default('hang_seconds')}",
 )
 @click.option(
     "--seed",

@@ -17,7 +17,6 @@ from starlette.routing import Route
 
 from llm_gateway.simulator.faults import (
     FAULT_HEADER,
-    RETRY_AFTER_FAULTS,
     STATUS_FAULTS,
     Fault,
     UnknownFaultError,
@@ -92,9 +91,7 @@ class OpenAIRoutes:
         fault = simulation.faults.pick(requested_fault)
         if fault in STATUS_FAULTS:
             type_, code, message = FAULT_ERRORS[fault]
-            retry_after = (
-                simulation.settings.retry_after_seconds if fault in RETRY_AFTER_FAULTS else None
-            )
+            retry_after = simulation.retry_after(fault)
             return error_response(
                 STATUS_FAULTS[fault], message, type_, code, retry_after=retry_after
             )
@@ -127,7 +124,7 @@ class OpenAIRoutes:
                 fault,
             )
 
-        delay = 0.0 if simulation.pacer.instant else simulation.pacer.whole(len(completion.tokens))
+        delay = simulation.pacer.whole(len(completion.tokens))
         if fault is Fault.MALFORMED:
             return DelayedResponse(MALFORMED_BODY, delay=delay)
         payload = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from llm_gateway.simulator.faults import FaultPicker
+from llm_gateway.simulator.faults import RETRY_AFTER_FAULTS, Fault, FaultPicker
 from llm_gateway.simulator.pacing import Pacer
 from llm_gateway.simulator.settings import SimulatorSettings
 from llm_gateway.simulator.textmodel import TextModel
@@ -54,3 +54,9 @@ class Simulation:
                 f"max tokens must be at most {self.settings.max_tokens_limit}, got {requested}"
             )
         return requested
+
+    def retry_after(self, fault: Fault) -> int | None:
+        """The Retry-After seconds a status fault carries, if it carries one."""
+        if fault in RETRY_AFTER_FAULTS:
+            return self.settings.retry_after_seconds
+        return None

@@ -141,12 +141,12 @@ class TextModel:
         if len(tokens) > max_tokens:
             del tokens[max_tokens:]
             finish = FinishReason.LENGTH
-        text = "".join(token.text for token in tokens)
+        text = "".join([token.text for token in tokens])
         if stop:
             cut = _stop_position(text, stop, include_stop)
             if cut is not None:
                 tokens = _cut(tokens, cut)
-                text = "".join(token.text for token in tokens)
+                text = "".join([token.text for token in tokens])
                 finish = FinishReason.STOP_SEQUENCE
         return Completion(tuple(tokens), text, finish)
 

@@ -16,7 +16,6 @@ from starlette.routing import Route
 
 from llm_gateway.simulator.faults import (
     FAULT_HEADER,
-    RETRY_AFTER_FAULTS,
     STATUS_FAULTS,
     Fault,
     UnknownFaultError,
@@ -121,9 +120,7 @@ class TGIRoutes:
         fault = simulation.faults.pick(requested_fault)
         if fault in STATUS_FAULTS:
             error_type, message = FAULT_ERRORS[fault]
-            retry_after = (
-                simulation.settings.retry_after_seconds if fault in RETRY_AFTER_FAULTS else None
-            )
+            retry_after = simulation.retry_after(fault)
             return error_response(
                 STATUS_FAULTS[fault], message, error_type, retry_after=retry_after
             )
@@ -153,7 +150,7 @@ class TGIRoutes:
                 details["input_length"] = count_tokens(body.inputs)
             return self._stream(completion, details, fault)
 
-        delay = 0.0 if simulation.pacer.instant else simulation.pacer.whole(len(completion.tokens))
+        delay = simulation.pacer.whole(len(completion.tokens))
         if fault is Fault.MALFORMED:
             return DelayedResponse(MALFORMED_BODY, delay=delay)
         payload: dict[str, object] = {"generated_text": completion.text}
