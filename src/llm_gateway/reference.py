@@ -1,0 +1,84 @@
+"""Render the metrics reference (docs/metrics.md) from the metric definitions themselves.
+
+``python -m llm_gateway.reference > docs/metrics.md``; a test fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+from llm_gateway.metrics import (
+    HTTP_METRICS,
+    LLM_METRICS,
+    Endpoint,
+    ErrorReason,
+    MetricSpec,
+    Outcome,
+)
+
+LABEL_VALUES = {
+    "model": "the configured model ids (`/v1/models` shows them as `root`)",
+    "endpoint": ", ".join(f"`{e.value}`" for e in Endpoint),
+    "stream": "`true`, `false`",
+    "outcome": ", ".join(f"`{o.value}`" for o in Outcome),
+    "reason": ", ".join(f"`{r.value}`" for r in ErrorReason),
+    "status_code": "an HTTP status code; for upstream errors, empty when no response arrived",
+    "type": "`prompt`, `completion`",
+    "handler": "a route template such as `/generate`; `__unknown__` for any unknown path",
+    "path": "the same route template as `handler` (starlette-exporter's own label)",
+    "method": "the HTTP method",
+    "app_name": "`llm-gateway`",
+    "version": "the gateway's version",
+    "default_model": "the configured default model id",
+    "upstream_kind": "`simulator`, `endpoint`, `providers`",
+}
+
+
+def render() -> str:
+    lines = [
+        "# Metrics reference",
+        "",
+        "Generated from `src/llm_gateway/metrics.py` by "
+        "`python -m llm_gateway.reference > docs/metrics.md`; do not edit by hand.",
+        "",
+        "Names, labels and units are a public interface: they change only with a major "
+        "version. Every label takes its values from a small fixed set.",
+        "",
+        "## LLM metrics",
+        "",
+        "Recorded by the gateway core for both `/generate` and `/v1/chat/completions`, "
+        "streamed or not, through one code path.",
+        "",
+    ]
+    for spec in LLM_METRICS.values():
+        lines += _section(spec)
+    lines += [
+        "## HTTP metrics",
+        "",
+        "From starlette-exporter. `/healthz`, `/readyz` and `/metrics` are not counted.",
+        "",
+    ]
+    for spec in HTTP_METRICS:
+        lines += _section(spec)
+    lines += ["## Label values", "", "| label | values |", "|---|---|"]
+    lines += [f"| `{label}` | {values} |" for label, values in LABEL_VALUES.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _section(spec: MetricSpec) -> list[str]:
+    labels = ", ".join(f"`{label}`" for label in spec.labels)
+    lines = [
+        f"### `{spec.name}`",
+        "",
+        spec.documentation,
+        "",
+        f"- type: {spec.type}",
+        f"- unit: {spec.unit}",
+        f"- labels: {labels}",
+    ]
+    if spec.buckets is not None:
+        lines.append("- buckets: " + ", ".join(f"{b:g}" for b in spec.buckets))
+    lines += ["", "```promql", spec.example, "```", ""]
+    return lines
+
+
+if __name__ == "__main__":
+    print(render(), end="")  # noqa: T201

@@ -1,0 +1,125 @@
+"""``llm-gateway serve`` as an operator runs it: a real process, its logs, its signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from tests.conftest import wait_for
+
+STARTUP_SECONDS = 20
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    url: str
+    lines: list[str] = field(default_factory=list)
+    started: threading.Event = field(default_factory=threading.Event)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """Run ``llm-gateway serve``; ready once it logs that it serves completions."""
+    port = free_port()
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LLM_GATEWAY_", "HF_TOKEN"))
+    }
+    environment.update(env or {})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llm_gateway", "serve", "--port", str(port), *args],
+        env=environment,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    served = Served(process, f"http://127.0.0.1:{port}")
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            served.lines.append(line)
+            if f"Uvicorn running on {served.url}" in line:
+                served.started.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        if not served.started.wait(STARTUP_SECONDS):
+            raise AssertionError("serve did not start:\n" + "".join(served.lines))
+        yield served
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        reader.join()
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def builtin() -> Iterator[Served]:
+    with serve("--log-format", "json") as served:
+        yield served
+
+
+def test_without_token_or_url_it_serves_from_the_builtin_simulator(builtin: Served) -> None:
+    response = httpx.post(f"{builtin.url}/generate", json={"prompt": "Hello", "max_new_tokens": 3})
+
+    assert response.status_code == 200
+    assert response.json()["usage"]["completion_tokens"] == 3
+    assert httpx.get(f"{builtin.url}/v1/models").json()["upstream"].startswith("simulator at")
+    messages = [json.loads(line)["message"] for line in builtin.lines if line.startswith("{")]
+    assert any("built-in simulator" in message for message in messages)
+    assert any(message.startswith("serving completions from simulator") for message in messages)
+
+
+def test_access_log_is_one_json_line_with_request_id_and_tokens(builtin: Served) -> None:
+    response = httpx.post(
+        f"{builtin.url}/generate",
+        json={"prompt": "a private prompt", "max_new_tokens": 2},
+        headers={"X-Request-Id": "trace-123"},
+    )
+    assert response.headers["x-request-id"] == "trace-123"
+
+    def access_line() -> dict[str, object] | None:
+        for line in builtin.lines:
+            if '"request_id":"trace-123"' in line:
+                return dict(json.loads(line))
+        return None
+
+    wait_for(lambda: access_line() is not None)
+    line = access_line()
+    assert line is not None
+    assert line["path"] == "/generate"
+    assert line["status"] == 200
+    assert line["completion_tokens"] == 2
+    assert line["outcome"] == "success"
+    assert "private prompt" not in "".join(builtin.lines)
+
+
+def test_sigterm_stops_the_server_cleanly() -> None:
+    with serve() as served:
+        served.process.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once shut down, so the exit status names it.
+        assert served.process.wait(timeout=30) == -signal.SIGTERM
+    log = "".join(served.lines)
+    assert "Application shutdown complete" in log
+    assert "Traceback" not in log

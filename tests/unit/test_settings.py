@@ -1,0 +1,52 @@
+"""Settings come from the environment, keep the token secret and name the upstream safely."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from llm_gateway.settings import DEFAULT_MODEL, Settings, UpstreamKind
+
+
+def test_environment_configures_models_upstream_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_MODELS", '{"nemo": "mistralai/Mistral-Nemo-Instruct-2407"}')
+    monkeypatch.setenv("LLM_GATEWAY_UPSTREAM_URL", "https://endpoint.example/v1")
+    monkeypatch.setenv("HF_TOKEN", "hf_secretvalue")
+
+    settings = Settings()
+
+    assert settings.model_aliases == {
+        DEFAULT_MODEL: DEFAULT_MODEL,
+        "nemo": "mistralai/Mistral-Nemo-Instruct-2407",
+    }
+    assert settings.upstream_kind is UpstreamKind.ENDPOINT
+    assert settings.hf_token is not None
+    assert settings.hf_token.get_secret_value() == "hf_secretvalue"
+    assert "hf_secretvalue" not in repr(settings)
+
+
+def test_no_url_means_inference_providers() -> None:
+    settings = Settings(provider="together")
+
+    assert settings.upstream_kind is UpstreamKind.PROVIDERS
+    assert settings.describe_upstream() == "Hugging Face Inference Providers (provider=together)"
+
+
+def test_upstream_description_never_shows_url_credentials() -> None:
+    settings = Settings(upstream_url="https://user:pa55word@endpoint.example:8443/v1")
+
+    assert settings.describe_upstream() == "endpoint at https://endpoint.example:8443/v1"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"upstream_timeout_seconds": 0},
+        {"port": 70000},
+        {"upstream_is_simulator": True},
+        {"log_format": "xml"},
+    ],
+)
+def test_invalid_settings_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(**bad)  # type: ignore[arg-type]
