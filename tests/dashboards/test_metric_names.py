@@ -1,0 +1,115 @@
+"""Every metric the dashboards and rules query is one the gateway declares.
+
+Declared means: a sample name of the LLM metrics in llm_gateway.metrics.Metrics
+(instantiated on a fresh registry), one of starlette-exporter's HTTP metrics as
+configured by the gateway, Prometheus' own `up`, or, for rules only, a recording
+rule's name. Dashboards must not depend on recording rules: they are imported
+into Grafanas whose Prometheus may not load this chart's rules.
+
+Every selector also names job="llm-gateway", so nothing else in a shared
+Prometheus leaks into the panels or alerts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+
+from llm_gateway.metrics import Metrics
+from tests.dashboards import grafana, promql
+
+RULE_FILES = sorted((grafana.ROOT / "charts" / "llm-monitor" / "rules").glob("*.yaml"))
+HTTP_METRICS = {
+    "http_requests_total",
+    "http_request_duration_seconds_bucket",
+    "http_request_duration_seconds_count",
+    "http_request_duration_seconds_sum",
+    "http_requests_in_progress",
+    "http_request_body_bytes_total",
+    "http_response_body_bytes_total",
+}
+PROMETHEUS_METRICS = {"up"}
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_count", "_sum", "_created"),
+    "gauge": ("",),
+    "info": ("_info",),
+}
+
+
+def llm_sample_names() -> set[str]:
+    registry = CollectorRegistry()
+    Metrics(registry)
+    return {
+        family.name + suffix for family in registry.collect() for suffix in SUFFIXES[family.type]
+    }
+
+
+def _rules() -> list[dict[str, Any]]:
+    return [
+        rule
+        for path in RULE_FILES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    ]
+
+
+def _dashboard_exprs() -> list[tuple[str, str]]:
+    return [
+        (f"{p.name}: {panel['title']} {target['refId']}", target["expr"])
+        for p in grafana.DASHBOARD_FILES
+        for panel, target in grafana.targets(grafana.load(p))
+    ]
+
+
+def _rule_exprs() -> list[tuple[str, str]]:
+    return [(rule.get("alert") or rule["record"], rule["expr"]) for rule in _rules()]
+
+
+DECLARED = llm_sample_names() | HTTP_METRICS | PROMETHEUS_METRICS
+RECORDED = {rule["record"] for rule in _rules() if "record" in rule}
+
+
+def test_the_llm_metric_contract_is_read_from_the_code() -> None:
+    names = llm_sample_names()
+    assert "llm_gateway_prompt_tokens_total" in names
+    assert "llm_gateway_request_duration_seconds_bucket" in names
+    assert "llm_gateway_upstream_requests_in_flight" in names
+
+
+@pytest.mark.parametrize("where,expr", _dashboard_exprs())
+def test_dashboard_queries_only_declared_metrics(where: str, expr: str) -> None:
+    assert promql.metric_names(expr) <= DECLARED, promql.metric_names(expr) - DECLARED
+
+
+@pytest.mark.parametrize("where,expr", _rule_exprs())
+def test_rule_queries_only_declared_metrics(where: str, expr: str) -> None:
+    known = DECLARED | RECORDED
+    assert promql.metric_names(expr) <= known, promql.metric_names(expr) - known
+
+
+@pytest.mark.parametrize("where,expr", _dashboard_exprs() + _rule_exprs())
+def test_every_selector_names_the_gateway_job(where: str, expr: str) -> None:
+    assert not promql.bare_metric_names(expr), 'selectors need {job="llm-gateway"}'
+    for selector in promql.selectors(expr):
+        assert selector.matchers.get("job") == ("=", "llm-gateway"), selector
+
+
+def test_every_metric_family_has_a_panel_on_the_overview_dashboard() -> None:
+    registry = CollectorRegistry()
+    Metrics(registry)
+    families = {family.name for family in registry.collect()} | {
+        "http_requests",
+        "http_request_duration_seconds",
+        "http_requests_in_progress",
+        "http_request_body_bytes",
+        "http_response_body_bytes",
+    }
+    overview = grafana.load(grafana.DASHBOARDS_DIR / "llm-gateway-overview.json")
+    used = set().union(*(promql.metric_names(t["expr"]) for _, t in grafana.targets(overview)))
+    suffixes = ("", "_total", "_bucket", "_count", "_sum")
+    missing = {f for f in families if not any(f + suffix in used for suffix in suffixes)}
+    assert not missing, f"metric families without a panel: {sorted(missing)}"
