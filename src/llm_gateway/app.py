@@ -25,6 +25,8 @@ from llm_gateway.upstream import Upstream
 logger = logging.getLogger("llm_gateway")
 
 UNKNOWN_HANDLER = "__unknown__"
+# Set by `serve --workers N` to a directory private to that gateway instance.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
@@ -45,6 +47,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         finally:
             app.state.ready = False
             await upstream.close()
+            if MULTIPROCESS_ENV in os.environ:
+                # Drops this worker's live gauges (in flight) from the aggregate.
+                multiprocess.mark_process_dead(os.getpid())
 
     app = FastAPI(
         title="llm-gateway",
@@ -93,7 +98,7 @@ def _scrape_registry(registry: CollectorRegistry) -> Callable[[], CollectorRegis
     With several workers (``PROMETHEUS_MULTIPROC_DIR`` set), each scrape sums the
     workers' files instead.
     """
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    if MULTIPROCESS_ENV in os.environ:
 
         def collect_workers() -> CollectorRegistry:
             workers = CollectorRegistry()

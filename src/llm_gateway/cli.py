@@ -15,6 +15,7 @@ import click
 import uvicorn
 from pydantic import ValidationError
 
+from llm_gateway.app import MULTIPROCESS_ENV, create_app
 from llm_gateway.logs import configure_logging
 from llm_gateway.settings import LogFormat, Settings
 from llm_gateway.simulator.cli import simulate
@@ -89,8 +90,6 @@ main.add_command(simulate)
 
 
 def _run(settings: Settings) -> None:
-    from llm_gateway.app import create_app
-
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -109,7 +108,7 @@ def _run_workers(settings: Settings) -> None:
     the same environment.
     """
     metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    os.environ[MULTIPROCESS_ENV] = metrics_dir
     os.environ.update(_environment(settings))
     try:
         uvicorn.run(

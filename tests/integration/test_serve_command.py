@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import wait_for
 
@@ -123,3 +124,34 @@ def test_sigterm_stops_the_server_cleanly() -> None:
     log = "".join(served.lines)
     assert "Application shutdown complete" in log
     assert "Traceback" not in log
+
+
+def metric_total(url: str, name: str) -> float:
+    text = httpx.get(f"{url}/metrics").text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    )
+
+
+def test_workers_share_one_exposition_private_to_each_gateway() -> None:
+    with serve("--workers", "2") as first, serve("--workers", "2") as second:
+        with httpx.Client() as client:
+            for i in range(12):
+                body = {"prompt": f"p{i}", "max_new_tokens": 2, "stream": i % 3 == 0}
+                assert client.post(f"{first.url}/generate", json=body).status_code == 200
+        # Whichever worker answers the scrape, it sums all of them.
+        for _ in range(6):
+            assert metric_total(first.url, "llm_gateway_requests_total") == 12
+            assert metric_total(first.url, "llm_gateway_completion_tokens_total") == 24
+            assert metric_total(first.url, "llm_gateway_upstream_requests_in_flight") == 0
+            assert metric_total(first.url, "llm_gateway_build_info") == 1
+        assert metric_total(second.url, "llm_gateway_requests_total") == 0
+        pids = {
+            line.split("[")[1].split("]")[0]
+            for line in first.lines
+            if "Started server process" in line
+        }
+        assert len(pids) >= 2
