@@ -206,3 +206,31 @@ def test_chart_substitution_keeps_the_file_valid(promtool: str, path: Path, tmp_
         if "alert" in rule:
             url = rule["annotations"]["runbook_url"]
             assert url == f"https://runbooks.example.com/llm-gateway#{rule['alert'].lower()}"
+
+
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
+RUNBOOK_PARTS = ("**What it means.**", "**Confirm.**", "**What to do.**")
+
+
+def _runbook_sections() -> dict[str, str]:
+    """`## Heading` -> its text, keyed by the GitHub anchor of the heading."""
+    sections: dict[str, str] = {}
+    for chunk in re.split(r"^## ", RUNBOOKS.read_text(), flags=re.MULTILINE)[1:]:
+        heading, _, body = chunk.partition("\n")
+        anchor = re.sub(r"[^a-z0-9 _-]", "", heading.strip().lower()).replace(" ", "-")
+        sections[anchor] = body
+    return sections
+
+
+@pytest.mark.parametrize("alertname", sorted({a["alert"] for _, a in _alerts()}))
+def test_every_alert_links_to_a_runbook_section_that_says_what_to_do(alertname: str) -> None:
+    section = _runbook_sections().get(alertname.lower())
+    assert section is not None, f"docs/runbooks.md has no `## {alertname}` section"
+    for part in RUNBOOK_PARTS:
+        assert part in section, f"{alertname}: runbook section lacks {part}"
+
+
+def test_runbook_links_between_sections_resolve() -> None:
+    anchors = set(_runbook_sections())
+    links = set(re.findall(r"\]\(#([a-z0-9_-]+)\)", RUNBOOKS.read_text()))
+    assert links <= anchors, links - anchors
