@@ -37,11 +37,20 @@ from __future__ import annotations
 
 import enum
 import random
+from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from llm_gateway.simulator.settings import SimulatorSettings
 
 FAULT_HEADER = "x-simulator-fault"
+# With a fault header: apply it to the first N requests that carry the same X-Request-Id
+# only, so a retrying client (the gateway forwards its request id on every attempt) can be
+# shown recovering.
+FAULT_TIMES_HEADER = "x-simulator-fault-times"
+REQUEST_ID_HEADER = "x-request-id"
+# Request ids remembered for FAULT_TIMES_HEADER; the oldest are forgotten first.
+MAX_TRACKED_REQUESTS = 10_000
 
 
 class Fault(enum.StrEnum):
@@ -64,9 +73,32 @@ RETRY_AFTER_FAULTS = frozenset({Fault.RATE_LIMIT, Fault.UNAVAILABLE})
 
 
 class UnknownFaultError(ValueError):
-    def __init__(self, value: str) -> None:
-        known = ", ".join(fault.value for fault in Fault)
-        super().__init__(f"Unknown X-Simulator-Fault {value!r}; expected one of: {known}.")
+    def __init__(self, value: str, header: str = "X-Simulator-Fault") -> None:
+        if header == "X-Simulator-Fault":
+            expected = "one of: " + ", ".join(fault.value for fault in Fault)
+        else:
+            expected = "a positive integer"
+        super().__init__(f"Unknown {header} {value!r}; expected {expected}.")
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRequest:
+    """What a request's headers ask for: a fault, optionally for its first attempts only."""
+
+    fault: Fault | None = None
+    times: int | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> FaultRequest:
+        times = headers.get(FAULT_TIMES_HEADER)
+        if times is not None and (not times.strip().isdigit() or int(times) < 1):
+            raise UnknownFaultError(times, header="X-Simulator-Fault-Times")
+        return cls(
+            fault=parse_fault(headers.get(FAULT_HEADER)),
+            times=None if times is None else int(times),
+            request_id=headers.get(REQUEST_ID_HEADER),
+        )
 
 
 def parse_fault(value: str | None) -> Fault | None:
@@ -90,6 +122,7 @@ class FaultPicker:
                 cumulative += rate
                 self._thresholds.append((cumulative, fault))
         self._rng = rng
+        self._seen: OrderedDict[str, int] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: SimulatorSettings) -> FaultPicker:
@@ -103,9 +136,12 @@ class FaultPicker:
         }
         return cls(rates, random.Random(settings.seed))
 
-    def pick(self, requested: Fault | None) -> Fault:
-        if requested is not None:
-            return requested
+    def pick(self, requested: FaultRequest) -> Fault:
+        if requested.fault is not None:
+            if requested.times is not None and requested.request_id is not None:
+                seen = self._count(requested.request_id)
+                return requested.fault if seen <= requested.times else Fault.NONE
+            return requested.fault
         # No faults configured: skip the draw, the common case for benchmarks.
         if not self._thresholds:
             return Fault.NONE
@@ -114,3 +150,11 @@ class FaultPicker:
             if draw < threshold:
                 return fault
         return Fault.NONE
+
+    def _count(self, request_id: str) -> int:
+        """How many times this request id has now been seen, this time included."""
+        seen = self._seen.pop(request_id, 0) + 1
+        self._seen[request_id] = seen
+        if len(self._seen) > MAX_TRACKED_REQUESTS:
+            self._seen.popitem(last=False)
+        return seen

@@ -16,11 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from llm_gateway.simulator.faults import (
-    FAULT_HEADER,
     STATUS_FAULTS,
     Fault,
+    FaultRequest,
     UnknownFaultError,
-    parse_fault,
 )
 from llm_gateway.simulator.protocol import ChatCompletionRequest
 from llm_gateway.simulator.responses import (
@@ -77,7 +76,7 @@ class OpenAIRoutes:
     async def chat_completions(self, request: Request) -> Response:
         simulation = self.simulation
         try:
-            requested_fault = parse_fault(request.headers.get(FAULT_HEADER))
+            requested_fault = FaultRequest.from_headers(request.headers)
             body = ChatCompletionRequest.model_validate_json(await request.body())
             max_tokens = simulation.max_tokens(body.max_completion_tokens or body.max_tokens)
         except UnknownFaultError as exc:

@@ -15,11 +15,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from llm_gateway.simulator.faults import (
-    FAULT_HEADER,
     STATUS_FAULTS,
     Fault,
+    FaultRequest,
     UnknownFaultError,
-    parse_fault,
 )
 from llm_gateway.simulator.protocol import GenerateRequest
 from llm_gateway.simulator.responses import (
@@ -105,7 +104,7 @@ class TGIRoutes:
     ) -> Response:
         simulation = self.simulation
         try:
-            requested_fault = parse_fault(request.headers.get(FAULT_HEADER))
+            requested_fault = FaultRequest.from_headers(request.headers)
         except UnknownFaultError as exc:
             return error_response(400, str(exc), "validation")
         try:

@@ -5,7 +5,13 @@ from collections import Counter
 
 import pytest
 
-from llm_gateway.simulator.faults import Fault, FaultPicker, UnknownFaultError, parse_fault
+from llm_gateway.simulator.faults import (
+    Fault,
+    FaultPicker,
+    FaultRequest,
+    UnknownFaultError,
+    parse_fault,
+)
 from llm_gateway.simulator.settings import SimulatorSettings
 
 
@@ -30,8 +36,8 @@ def test_unknown_fault_header_is_refused_with_the_known_names() -> None:
 def test_requested_fault_overrides_the_rates() -> None:
     picker = FaultPicker({Fault.SERVER_ERROR: 1.0}, random.Random(0))
 
-    assert picker.pick(Fault.NONE) is Fault.NONE
-    assert picker.pick(Fault.HANG) is Fault.HANG
+    assert picker.pick(FaultRequest(Fault.NONE)) is Fault.NONE
+    assert picker.pick(FaultRequest(Fault.HANG)) is Fault.HANG
 
 
 class _NoDraws(random.Random):
@@ -42,14 +48,14 @@ class _NoDraws(random.Random):
 def test_zero_rates_pick_no_fault_without_drawing() -> None:
     picker = FaultPicker({Fault.DROP: 0.0, Fault.HANG: 0.0}, _NoDraws())
 
-    assert picker.pick(None) is Fault.NONE
+    assert picker.pick(FaultRequest()) is Fault.NONE
 
 
 def test_rates_set_how_often_each_fault_happens() -> None:
     rates = {Fault.RATE_LIMIT: 0.2, Fault.DROP: 0.3}
     picker = FaultPicker(rates, random.Random(1))
 
-    counts = Counter(picker.pick(None) for _ in range(10_000))
+    counts = Counter(picker.pick(FaultRequest()) for _ in range(10_000))
 
     assert counts[Fault.RATE_LIMIT] == pytest.approx(2_000, rel=0.1)
     assert counts[Fault.DROP] == pytest.approx(3_000, rel=0.1)
@@ -62,4 +68,22 @@ def test_a_seed_replays_the_same_faults() -> None:
     picker_a = FaultPicker.from_settings(settings)
     picker_b = FaultPicker.from_settings(settings)
 
-    assert [picker_a.pick(None) for _ in range(50)] == [picker_b.pick(None) for _ in range(50)]
+    assert [picker_a.pick(FaultRequest()) for _ in range(50)] == [
+        picker_b.pick(FaultRequest()) for _ in range(50)
+    ]
+
+
+def test_fault_times_applies_a_fault_to_the_first_attempts_of_a_request_only() -> None:
+    picker = FaultPicker({}, random.Random(0))
+    headers = {"x-simulator-fault": "unavailable", "x-simulator-fault-times": "2"}
+    first = FaultRequest.from_headers({**headers, "x-request-id": "a"})
+    other = FaultRequest.from_headers({**headers, "x-request-id": "b"})
+
+    picks = [picker.pick(first), picker.pick(other), picker.pick(first), picker.pick(first)]
+
+    assert picks == [Fault.UNAVAILABLE, Fault.UNAVAILABLE, Fault.UNAVAILABLE, Fault.NONE]
+
+
+def test_fault_times_must_be_a_positive_integer() -> None:
+    with pytest.raises(UnknownFaultError, match="X-Simulator-Fault-Times"):
+        FaultRequest.from_headers({"x-simulator-fault-times": "0"})
