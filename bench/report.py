@@ -1,0 +1,230 @@
+"""Turn the measurements (results.json) into the Markdown tables of RESULTS.md."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import spy
+
+LABELS = {
+    "ceiling": "ceiling (bare FastAPI)",
+    "ceiling_exporter": "ceiling + starlette-exporter",
+    "direct": "direct to simulator",
+    "gateway": "gateway (all metrics)",
+    "gateway_metrics_off": "gateway, metrics stripped",
+}
+# Limits from issue 7.
+CPU_RATIO_LIMIT = 4.0
+ADDED_P50_C1_MS = 0.6
+ADDED_P99_C64_MS = 100.0
+STREAM_CPU_MS = 1.5
+STREAM_TTFB_ADDED_MS = 5.0
+METRICS_CPU_MS = 0.15
+SCRAPE_MS = 20.0
+SCRAPE_SERIES = 10_000
+RSS_FLAT_BYTES = 5 * 2**20
+
+
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    values = [run[key] for run in runs if run.get(key) is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def summary(results: dict[str, Any]) -> dict[str, Any]:
+    """Medians over rounds, added latency against direct, ratios to the ceiling."""
+    out: dict[str, Any] = {"wrk": {}, "streams": {}}
+    for target, by_c in results["wrk"].items():
+        for c, runs in by_c.items():
+            out["wrk"].setdefault(target, {})[c] = {
+                key: median(runs, key)
+                for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "cpu_ms", "errors")
+            }
+    for target, runs in results["streams"].items():
+        out["streams"][target] = {
+            key: median(runs, key)
+            for key in (
+                "streams_per_second",
+                "ttfb_p50_ms",
+                "ttfb_p90_ms",
+                "tokens_per_second",
+                "tokens_per_stream",
+                "cpu_ms",
+                "errors",
+            )
+        }
+    return out
+
+
+def _f(value: float, digits: int = 2) -> str:
+    return "–" if value != value else f"{value:,.{digits}f}"
+
+
+def wrk_table(s: dict[str, Any]) -> str:
+    rows = [
+        "| target | conc. | req/s | p50 ms | p90 ms | p99 ms | added p50 / p90 / p99 ms "
+        "| CPU ms/req | CPU × ceiling | errors |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    wrk, direct, ceiling = s["wrk"], s["wrk"].get("direct", {}), s["wrk"].get("ceiling", {})
+    for target in LABELS:
+        for c, m in wrk.get(target, {}).items():
+            added = "–"
+            if target.startswith("gateway") and c in direct:
+                d = direct[c]
+                added = " / ".join(_f(m[k] - d[k]) for k in ("p50_ms", "p90_ms", "p99_ms"))
+            ratio = m["cpu_ms"] / ceiling[c]["cpu_ms"] if c in ceiling else float("nan")
+            cpu = "(simulator, shared core) " + _f(m["cpu_ms"], 3) if target == "direct" else None
+            rows.append(
+                f"| {LABELS[target]} | {c} | {_f(m['rps'], 0)} | {_f(m['p50_ms'])} "
+                f"| {_f(m['p90_ms'])} | {_f(m['p99_ms'])} | {added} "
+                f"| {cpu or _f(m['cpu_ms'], 3)} | {'–' if target == 'direct' else _f(ratio, 1)} "
+                f"| {m['errors']:.0f} |"
+            )
+    return "\n".join(rows)
+
+
+def stream_table(s: dict[str, Any], tokens: int, concurrency: int) -> str:
+    rows = [
+        f"| target ({tokens}-token streams, concurrency {concurrency}) | streams/s "
+        "| TTFB p50 ms | TTFB p90 ms | TTFB added p50 ms | tokens/s relayed | tokens/stream "
+        "| CPU ms/stream | errors |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    direct = s["streams"].get("direct")
+    for target, m in s["streams"].items():
+        added = "–"
+        if direct and target != "direct":
+            added = _f(m["ttfb_p50_ms"] - direct["ttfb_p50_ms"])
+        cpu = "(simulator) " + _f(m["cpu_ms"], 3) if target == "direct" else _f(m["cpu_ms"], 3)
+        rows.append(
+            f"| {LABELS[target]} | {_f(m['streams_per_second'], 0)} | {_f(m['ttfb_p50_ms'])} "
+            f"| {_f(m['ttfb_p90_ms'])} | {added} | {_f(m['tokens_per_second'], 0)} "
+            f"| {_f(m['tokens_per_stream'], 1)} | {cpu} | {m['errors']:.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def scrape_table(results: dict[str, Any]) -> str:
+    rows = [
+        "| format | series | bytes | p50 ms | max ms | gateway CPU ms/scrape |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for name, m in results["scrape"].items():
+        if not isinstance(m, dict):
+            continue
+        rows.append(
+            f"| {name} | {m['series']:,} | {m['bytes']:,} | {_f(m['p50_ms'])} "
+            f"| {_f(m['max_ms'])} | {_f(m['cpu_ms'])} |"
+        )
+    return "\n".join(rows)
+
+
+def rss_table(results: dict[str, Any]) -> str:
+    rows = ["| gateway RSS at | MiB |", "|---|--:|"]
+    rows += [f"| {when} | {rss / 2**20:.1f} |" for when, rss in results["rss"]]
+    return "\n".join(rows)
+
+
+def targets(s: dict[str, Any], results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met) for each target of issue 7."""
+    wrk, streams = s["wrk"], s["streams"]
+    out: list[tuple[str, str, bool | None]] = []
+    gw, ceil, direct = wrk.get("gateway", {}), wrk.get("ceiling", {}), wrk.get("direct", {})
+    if "64" in gw and "64" in ceil:
+        ratio = gw["64"]["cpu_ms"] / ceil["64"]["cpu_ms"]
+        out.append(
+            (
+                f"CPU per request at c=64 ≤ {CPU_RATIO_LIMIT:g}× the ceiling",
+                f"{gw['64']['cpu_ms']:.3f} / {ceil['64']['cpu_ms']:.3f} ms = {ratio:.1f}×",
+                ratio <= CPU_RATIO_LIMIT,
+            )
+        )
+    if "1" in gw and "1" in direct:
+        added = gw["1"]["p50_ms"] - direct["1"]["p50_ms"]
+        limit = ADDED_P50_C1_MS
+        out.append((f"added p50 at c=1 ≤ {limit} ms", f"{added:.2f} ms", added <= limit))
+    if "64" in gw and "64" in direct:
+        added = gw["64"]["p99_ms"] - direct["64"]["p99_ms"]
+        out.append(
+            (
+                f"added p99 at c=64 ≤ {ADDED_P99_C64_MS:g} ms",
+                f"{added:.1f} ms",
+                added <= ADDED_P99_C64_MS,
+            )
+        )
+    if "gateway" in streams:
+        cpu = streams["gateway"]["cpu_ms"]
+        out.append((f"CPU per stream ≤ {STREAM_CPU_MS} ms", f"{cpu:.2f} ms", cpu <= STREAM_CPU_MS))
+        if "direct" in streams:
+            added = streams["gateway"]["ttfb_p50_ms"] - streams["direct"]["ttfb_p50_ms"]
+            out.append(
+                (
+                    f"first byte added ≤ {STREAM_TTFB_ADDED_MS:g} ms p50 at c=8",
+                    f"{added:.2f} ms",
+                    added <= STREAM_TTFB_ADDED_MS,
+                )
+            )
+    off = wrk.get("gateway_metrics_off", {})
+    if "64" in gw and "64" in off:
+        cost = gw["64"]["cpu_ms"] - off["64"]["cpu_ms"]
+        per_c = ", ".join(
+            f"c={c}: {gw[c]['cpu_ms'] - off[c]['cpu_ms']:.3f}" for c in gw if c in off
+        )
+        out.append(
+            (
+                f"all metrics add ≤ {METRICS_CPU_MS} ms CPU per request",
+                f"{cost:.3f} ms at c=64 ({per_c}; gateway minus metrics stripped)",
+                cost <= METRICS_CPU_MS,
+            )
+        )
+    text = results.get("scrape", {}).get("text")
+    if text:
+        enough = text["series"] >= SCRAPE_SERIES
+        out.append(
+            (
+                f"/metrics scrape < {SCRAPE_MS:g} ms with {SCRAPE_SERIES:,} series",
+                f"{text['p50_ms']:.1f} ms p50 at {text['series']:,} series",
+                (text["p50_ms"] < SCRAPE_MS) if enough else None,
+            )
+        )
+    rounds = [rss for when, rss in results["rss"] if when.startswith("after round")]
+    if len(rounds) >= 2:
+        growth = rounds[-1] - rounds[0]
+        out.append(
+            (
+                "RSS flat across repeated runs",
+                f"{growth / 2**20:+.1f} MiB from the first round's end to the last's",
+                abs(growth) <= RSS_FLAT_BYTES,
+            )
+        )
+    return out
+
+
+def render(results: dict[str, Any]) -> str:
+    s = summary(results)
+    meta = results["meta"]
+    verdict = {True: "met", False: "**not met**", None: "not measured"}
+    lines = [
+        f"Run of {meta['date']}, {meta['seconds']:.0f} s in all; gateway at "
+        f"`{meta['commit']}`. Medians of {meta['rounds']} interleaved rounds of "
+        f"{meta['duration']:g} s each.",
+        "",
+        f"- machine: {meta['nproc']} cores, {meta['cpu']}, Linux {meta['kernel']}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
+        f"- command: `{meta['command']}`",
+        "",
+        "### Targets (issue 7)",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {t} | {m} | {verdict[ok]} |" for t, m, ok in targets(s, results)]
+    lines += ["", "### Non-streamed (`POST /v1/chat/completions`, 32 tokens, wrk)", ""]
+    lines += [wrk_table(s), ""]
+    lines += ["### Streams", "", stream_table(s, meta["stream_tokens"], meta["stream_c"]), ""]
+    lines += ["### /metrics scrape", "", scrape_table(results), ""]
+    lines += ["### Memory", "", rss_table(results), ""]
+    if results.get("profiles"):
+        lines += ["### Profiles (py-spy, gateway process)", "", spy.render(results["profiles"])]
+    return "\n".join(lines)

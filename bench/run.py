@@ -1,0 +1,315 @@
+"""Measure what the gateway costs: ``python bench/run.py`` (about six minutes on 2 cores).
+
+Core 0 runs the process under test (gateway or ceiling), alone; core 1 runs the
+simulator, wrk, the stream client and this script. Every load run is bounded in time and
+every wait in time and count. Results go to ``bench/out/`` (results.json, logs, profiles)
+and into ``bench/RESULTS.md`` between its ``results`` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import loadgen
+import report
+import scrape
+import spy
+import streams
+
+import servers
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+RESULTS_MD = HERE / "RESULTS.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+SERVER_CORE, LOAD_CORE = 0, 1
+CONCURRENCIES = (1, 8, 64)
+STREAM_CONCURRENCY = 8
+STREAM_TOKENS = 32
+ALIASES = 250
+CHAT = "/v1/chat/completions"
+CHAT_BODY = {
+    "model": "mistralai/Mistral-7B-Instruct-v0.3",
+    "messages": [{"role": "user", "content": "What is Prometheus?"}],
+    "max_tokens": 32,
+}
+PACKAGES = (
+    "uvicorn", "fastapi", "starlette", "huggingface_hub", "httpx2", "starlette-exporter",
+    "prometheus-client", "pydantic", "uvloop", "httptools", "aiohttp", "py-spy",
+)  # fmt: skip
+
+
+def log(message: str) -> None:
+    sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
+
+
+def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
+    python = sys.executable
+    ports = {name: servers.free_port() for name in report.LABELS}
+    common: dict[str, Any] = {"log_dir": OUT, "core": SERVER_CORE}
+    started: dict[str, servers.Server] = {}
+    try:
+        started["direct"] = servers.start(
+            "simulator",
+            [python, "-m", "llm_gateway", "simulate", "--host", "127.0.0.1",
+             "--port", str(ports["direct"]), "--time-to-first-token", "0",
+             "--time-per-token", "0", "--jitter", "0", "--log-level", "warning"],
+            port=ports["direct"], ready_path="/health", log_dir=OUT, core=LOAD_CORE,
+        )  # fmt: skip
+        upstream = started["direct"].url
+        env = {
+            "LLM_GATEWAY_UPSTREAM_IS_SIMULATOR": "true",
+            "LLM_GATEWAY_UPSTREAM_URL": upstream,
+            "LLM_GATEWAY_LOG_LEVEL": "warning",
+            "LLM_GATEWAY_MODELS": json.dumps(scrape.aliases(ALIASES)),
+        }
+        started["gateway"] = servers.start(
+            "gateway",
+            [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway"]),
+             "--upstream-url", upstream, "--log-level", "warning"],
+            port=ports["gateway"], ready_path="/readyz", env=env, **common,
+        )  # fmt: skip
+        if sim_only:
+            return started
+        started["gateway_metrics_off"] = servers.start(
+            "gateway_metrics_off",
+            [python, str(HERE / "gateway_metrics_off.py"),
+             "--port", str(ports["gateway_metrics_off"])],
+            port=ports["gateway_metrics_off"], ready_path="/readyz", env=env, **common,
+        )  # fmt: skip
+        for name, extra in (("ceiling", []), ("ceiling_exporter", ["--exporter"])):
+            started[name] = servers.start(
+                name,
+                [python, str(HERE / "ceiling.py"), "--port", str(ports[name]), *extra],
+                port=ports[name], ready_path="/healthz", **common,
+            )  # fmt: skip
+    except BaseException:
+        for server in started.values():
+            server.stop()
+        raise
+    return started
+
+
+def measure_wrk(server: servers.Server, body: Path, c: int, seconds: float) -> dict[str, Any]:
+    cpu_before = server.cpu_seconds()
+    result = loadgen.wrk(server.url + CHAT, body, connections=c, seconds=seconds, core=LOAD_CORE)
+    cpu = server.cpu_seconds() - cpu_before
+    done = max(result["requests"], 1)
+    return {
+        "requests": result["requests"],
+        "rps": result["requests"] / (result["duration_us"] / 1e6),
+        "p50_ms": result["latency_us"]["p50"] / 1000,
+        "p90_ms": result["latency_us"]["p90"] / 1000,
+        "p99_ms": result["latency_us"]["p99"] / 1000,
+        "cpu_ms": cpu * 1000 / done,
+        "errors": result["errors_total"],
+    }
+
+
+def measure_streams(server: servers.Server, seconds: float) -> dict[str, Any]:
+    cpu_before = server.cpu_seconds()
+    result = asyncio.run(
+        streams.run(
+            server.url + CHAT,
+            concurrency=STREAM_CONCURRENCY,
+            seconds=seconds,
+            tokens=STREAM_TOKENS,
+        )
+    )
+    cpu = server.cpu_seconds() - cpu_before
+    result["cpu_ms"] = cpu * 1000 / max(result["streams"], 1)
+    result["streams_per_second"] = result["streams"] / result["seconds"]
+    return result
+
+
+def profile_gateway(gateway: servers.Server, body: Path, seconds: int) -> dict[str, Any]:
+    """py-spy on the gateway under c=64 non-streamed load, then under c=8 streams."""
+    profiles: dict[str, Any] = {}
+    load_seconds = 2 * seconds + 6
+    wrk = subprocess.Popen(
+        ["taskset", "-c", str(LOAD_CORE), "wrk", "-t1", "-c64", f"-d{load_seconds}s",
+         "-s", str(loadgen.SCRIPT), gateway.url + CHAT, "--", str(body)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(1)
+        spy.record(gateway.pid, OUT / "profile-c64", seconds=seconds)
+    finally:
+        wrk.wait(load_seconds + 30)
+    profiles["non-streamed, c=64"] = spy.summarise(OUT / "profile-c64.txt")
+
+    recorder = threading.Thread(
+        target=spy.record,
+        args=(gateway.pid, OUT / "profile-streams-c8"),
+        kwargs={"seconds": seconds},
+    )
+    recorder.start()
+    asyncio.run(
+        streams.run(
+            gateway.url + CHAT,
+            concurrency=STREAM_CONCURRENCY,
+            seconds=load_seconds,
+            tokens=STREAM_TOKENS,
+        )
+    )
+    recorder.join(60)
+    profiles["streams, c=8"] = spy.summarise(OUT / "profile-streams-c8.txt")
+    return profiles
+
+
+def scrape_at_scale(gateway: servers.Server, results: dict[str, Any], profile_seconds: int) -> None:
+    names = list(scrape.aliases(ALIASES))
+    series = asyncio.run(scrape.fill(gateway.url, names, target=report.SCRAPE_SERIES))
+    log(f"filled the gateway's exposition to {series} series")
+    results["rss"].append(("after filling series", gateway.rss_bytes()))
+    results["scrape"] = {}
+    for name, accept in (("text (Prometheus 0.0.4)", None), ("OpenMetrics", scrape.OPENMETRICS)):
+        cpu_before = gateway.cpu_seconds()
+        m = asyncio.run(scrape.time_scrapes(gateway.url, count=20, accept=accept))
+        m["cpu_ms"] = (gateway.cpu_seconds() - cpu_before) * 1000 / m["count"]
+        results["scrape"]["text" if accept is None else "openmetrics"] = m
+        log(f"scrape {name}: {m['series']} series, {m['bytes']} bytes, {m['p50_ms']:.1f} ms")
+    results["rss"].append(("after 40 scrapes", gateway.rss_bytes()))
+    if profile_seconds:
+        recorder = threading.Thread(
+            target=spy.record,
+            args=(gateway.pid, OUT / "profile-scrape"),
+            kwargs={"seconds": profile_seconds},
+        )
+        recorder.start()
+        deadline = time.monotonic() + 2 * profile_seconds + 4
+        while recorder.is_alive() and time.monotonic() < deadline:
+            asyncio.run(scrape.time_scrapes(gateway.url, count=2, accept=None))
+        recorder.join(60)
+        results["profiles"]["/metrics scrape"] = spy.summarise(OUT / "profile-scrape.txt")
+
+
+def metadata(args: argparse.Namespace) -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    versions = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    versions["wrk"] = (wrk.stdout or wrk.stderr).split()[1]
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "commit": commit,
+        "versions": versions,
+        "command": shlex.join(["python", "bench/run.py", *sys.argv[1:]]),
+        "rounds": args.rounds,
+        "duration": args.duration,
+        "stream_tokens": STREAM_TOKENS,
+        "stream_c": STREAM_CONCURRENCY,
+    }
+
+
+def write_results(results: dict[str, Any]) -> None:
+    (OUT / "results.json").write_text(json.dumps(results, indent=1))
+    tables = report.render(results)
+    (OUT / "results.md").write_text(tables)
+    if RESULTS_MD.exists():
+        text = RESULTS_MD.read_text()
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            tail = rest.split(END, 1)[1]
+            RESULTS_MD.write_text(f"{head}{BEGIN}\n{tables}\n{END}{tail}")
+            return
+    log(f"{RESULTS_MD} has no results markers; the tables are in {OUT / 'results.md'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
+    parser.add_argument("--duration", type=float, default=5, help="seconds per load run")
+    parser.add_argument("--profile-seconds", type=int, default=8, help="0: no profiles")
+    args = parser.parse_args()
+    started_at = time.monotonic()
+    OUT.mkdir(exist_ok=True)
+    loadgen.ensure_wrk()
+    # This script and everything it starts run on the load core, unless pinned elsewhere.
+    os.sched_setaffinity(0, {LOAD_CORE})
+    body = OUT / "chat.json"
+    body.write_text(json.dumps(CHAT_BODY))
+    results: dict[str, Any] = {"meta": metadata(args), "wrk": {}, "streams": {}, "rss": []}
+    running = start_servers()
+    try:
+        gateway = running["gateway"]
+        results["rss"].append(("start", gateway.rss_bytes()))
+        log("warming up: 1 s at c=64 on each target, then 50 streams")
+        for server in running.values():
+            loadgen.wrk(server.url + CHAT, body, connections=64, seconds=1, core=LOAD_CORE)
+        asyncio.run(
+            streams.run(gateway.url + CHAT, concurrency=STREAM_CONCURRENCY, seconds=1, tokens=8)
+        )
+        results["rss"].append(("after warm-up", gateway.rss_bytes()))
+        targets = list(report.LABELS)
+        stream_targets = ["direct", "gateway", "gateway_metrics_off"]
+        for round_ in range(args.rounds):
+            for c in CONCURRENCIES:
+                # Rotated each round, so no target always runs first (or after the same one).
+                order = targets[round_ % len(targets) :] + targets[: round_ % len(targets)]
+                for name in order:
+                    m = measure_wrk(running[name], body, c, args.duration)
+                    results["wrk"].setdefault(name, {}).setdefault(str(c), []).append(m)
+                    log(
+                        f"round {round_ + 1} c={c:<2} {name:<20} {m['rps']:7.0f} req/s "
+                        f"p50 {m['p50_ms']:6.2f} p99 {m['p99_ms']:7.2f} ms "
+                        f"cpu {m['cpu_ms']:.3f} ms/req errors {m['errors']}"
+                    )
+            for name in stream_targets[round_ % 3 :] + stream_targets[: round_ % 3]:
+                m = measure_streams(running[name], args.duration)
+                results["streams"].setdefault(name, []).append(m)
+                log(
+                    f"round {round_ + 1} streams {name:<20} {m['streams_per_second']:5.0f}/s "
+                    f"ttfb p50 {m['ttfb_p50_ms']:.2f} ms cpu {m['cpu_ms']:.3f} ms/stream "
+                    f"tokens/stream {m['tokens_per_stream']:.1f} errors {m['errors']}"
+                )
+            results["rss"].append((f"after round {round_ + 1}", gateway.rss_bytes()))
+        if args.profile_seconds:
+            log("profiling the gateway with py-spy")
+            results["profiles"] = profile_gateway(gateway, body, args.profile_seconds)
+        results.setdefault("profiles", {})
+        scrape_at_scale(gateway, results, args.profile_seconds)
+    finally:
+        for server in running.values():
+            server.stop()
+    results["meta"]["seconds"] = time.monotonic() - started_at
+    write_results(results)
+    sys.stdout.write(report.render(results) + "\n")
+    log(f"done in {results['meta']['seconds']:.0f} s; details in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
