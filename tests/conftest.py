@@ -54,6 +54,9 @@ def start_gateway(upstream_url: str, **overrides: object) -> Iterator[Gateway]:
         "models": {"mistral": MODEL, "nemo": NEMO},
         "max_body_bytes": 64 * 1024,
         "max_prompt_chars": 10_000,
+        # One attempt: each fault test sees its fault once. Retries have their own gateway.
+        "retry_attempts": 1,
+        "retry_backoff_seconds": 0.01,
     }
     settings = Settings(**{**options, **overrides})  # type: ignore[arg-type]
     registry = CollectorRegistry()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llm_gateway.metrics import Endpoint
 
@@ -23,8 +23,10 @@ class CompletionRequest:
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     stream: bool = False
-    # A fault the simulator behind the gateway should inject (X-Simulator-Fault).
-    fault: str | None = None
+    # The API key alias the request came with; None when keys are off.
+    client: str | None = None
+    # X-Simulator-* headers, forwarded only when the upstream is the simulator.
+    simulator_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True, frozen=True)
@@ -39,6 +41,7 @@ class Usage:
 
 @dataclass(slots=True, frozen=True)
 class Completion:
+    model: str  # the model that answered: the requested one, or a fallback
     text: str
     finish_reason: str | None
     usage: Usage

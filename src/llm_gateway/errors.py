@@ -7,6 +7,10 @@ Every error a client can see is a :class:`GatewayError`; its subclasses fix the 
     ├── ValidationFailed ........... 422  a field is missing, mistyped or out of range
     ├── ModelNotFound .............. 404  the model is not one the gateway serves
     ├── PayloadTooLarge ............ 413  the body exceeds the configured limit
+    ├── Unauthorized ............... 401  no API key, or not a known one
+    ├── RateLimited ................ 429  this API key spent its requests or tokens per minute
+    ├── Overloaded ................. 503  too many requests in flight and queued; retry soon
+    ├── ClientDisconnected ......... 499  the client left before the answer (logged, unsent)
     └── UpstreamError .............. the upstream failed; ``reason`` labels the metric
         ├── UpstreamRateLimited .... 429  upstream said 429; Retry-After passed on
         ├── UpstreamRejected ....... 400  upstream refused the request as invalid
@@ -70,6 +74,40 @@ class ModelNotFound(GatewayError):
 class PayloadTooLarge(GatewayError):
     status = 413
     type = "invalid_request_error"
+
+
+class Unauthorized(GatewayError):
+    status = 401
+    type = "authentication_error"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class _RetryLater(GatewayError):
+    def __init__(self, message: str, *, code: str, retry_after: int) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class RateLimited(_RetryLater):
+    status = 429
+    type = "rate_limit_error"
+
+
+class Overloaded(_RetryLater):
+    status = 503
+    type = "overloaded_error"
+
+
+class ClientDisconnected(GatewayError):
+    status = 499
+    type = "client_closed_request"
 
 
 class UpstreamError(GatewayError):

@@ -26,6 +26,7 @@ class RequestLog:
     path: str = ""
     status: int = 0
     duration_ms: float = 0.0
+    client: str | None = None
     model: str | None = None
     stream: bool | None = None
     outcome: str | None = None

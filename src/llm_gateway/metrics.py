@@ -83,6 +83,8 @@ TIME_PER_OUTPUT_TOKEN_BUCKETS = (
     1.0,
     2.5,
 )
+# Time spent waiting for an upstream slot (seconds): short by design, the queue is bounded.
+QUEUE_WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # HTTP request duration (seconds): LLM calls run far past prometheus-client's 10 s default.
 HTTP_DURATION_BUCKETS = (
     0.005,
@@ -116,6 +118,27 @@ class Outcome(enum.StrEnum):
     SUCCESS = "success"
     ERROR = "error"
     CANCELLED = "cancelled"
+    # Turned away by the gateway itself: load shedding or a client's rate limit.
+    REJECTED = "rejected"
+
+
+class ShedReason(enum.StrEnum):
+    """Why the concurrency limiter turned a request away."""
+
+    QUEUE_FULL = "queue_full"
+    QUEUE_TIMEOUT = "queue_timeout"
+
+
+class AuthFailure(enum.StrEnum):
+    MISSING = "missing"
+    INVALID = "invalid"
+
+
+class RateLimit(enum.StrEnum):
+    """Which per-key budget a request exceeded."""
+
+    REQUESTS = "requests"
+    TOKENS = "tokens"
 
 
 class ErrorReason(enum.StrEnum):
@@ -261,6 +284,67 @@ LLM_METRICS: dict[str, MetricSpec] = {
         "sum by (model) (llm_gateway_upstream_requests_in_flight)",
         options={"multiprocess_mode": "livesum"},
     ),
+    "retries": MetricSpec(
+        "llm_gateway_upstream_retries_total",
+        Counter,
+        "Upstream attempts made again after a retryable failure, by model and the reason "
+        "the previous attempt failed.",
+        ("model", "reason"),
+        "attempts",
+        "sum by (reason) (rate(llm_gateway_upstream_retries_total[5m]))",
+    ),
+    "fallbacks": MetricSpec(
+        "llm_gateway_fallbacks_total",
+        Counter,
+        "Requests handed to a fallback model after the requested one kept failing, by the "
+        "fallback model tried.",
+        ("model",),
+        "requests",
+        "sum by (model) (rate(llm_gateway_fallbacks_total[5m]))",
+    ),
+    "queue_wait": MetricSpec(
+        "llm_gateway_queue_wait_seconds",
+        Histogram,
+        "Time requests waited for an upstream slot when all were taken, in seconds.",
+        (),
+        "seconds",
+        "histogram_quantile(0.99, sum by (le) (rate(llm_gateway_queue_wait_seconds_bucket[5m])))",
+        buckets=QUEUE_WAIT_BUCKETS,
+    ),
+    "queued": MetricSpec(
+        "llm_gateway_queued_requests",
+        Gauge,
+        "Requests waiting for an upstream slot right now.",
+        (),
+        "requests",
+        "sum(llm_gateway_queued_requests)",
+        options={"multiprocess_mode": "livesum"},
+    ),
+    "shed": MetricSpec(
+        "llm_gateway_shed_requests_total",
+        Counter,
+        "Requests turned away with 503 because the upstream slots and queue were full, by reason.",
+        ("reason",),
+        "requests",
+        "sum by (reason) (rate(llm_gateway_shed_requests_total[5m]))",
+    ),
+    "rate_limited": MetricSpec(
+        "llm_gateway_rate_limited_requests_total",
+        Counter,
+        "Requests refused with 429 because an API key spent its budget, by key alias and "
+        "which budget (requests or tokens).",
+        ("client", "limit"),
+        "requests",
+        "sum by (client, limit) (rate(llm_gateway_rate_limited_requests_total[5m]))",
+    ),
+    "auth_failures": MetricSpec(
+        "llm_gateway_auth_failures_total",
+        Counter,
+        "Requests refused with 401, by reason (missing or invalid API key).",
+        ("reason",),
+        "requests",
+        "sum by (reason) (rate(llm_gateway_auth_failures_total[5m]))",
+    ),
     "build_info": MetricSpec(
         "llm_gateway_build_info",
         Gauge,
@@ -336,6 +420,13 @@ class Metrics:
     time_per_output_token: Histogram
     upstream_errors: Counter
     upstream_in_flight: Gauge
+    retries: Counter
+    fallbacks: Counter
+    queue_wait: Histogram
+    queued: Gauge
+    shed: Counter
+    rate_limited: Counter
+    auth_failures: Counter
     build_info: Gauge
 
     def __init__(self, registry: CollectorRegistry) -> None:

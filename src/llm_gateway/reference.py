@@ -8,10 +8,13 @@ from __future__ import annotations
 from llm_gateway.metrics import (
     HTTP_METRICS,
     LLM_METRICS,
+    AuthFailure,
     Endpoint,
     ErrorReason,
     MetricSpec,
     Outcome,
+    RateLimit,
+    ShedReason,
 )
 
 LABEL_VALUES = {
@@ -19,7 +22,14 @@ LABEL_VALUES = {
     "endpoint": ", ".join(f"`{e.value}`" for e in Endpoint),
     "stream": "`true`, `false`",
     "outcome": ", ".join(f"`{o.value}`" for o in Outcome),
-    "reason": ", ".join(f"`{r.value}`" for r in ErrorReason),
+    "reason": "upstream errors and retries: "
+    + ", ".join(f"`{r.value}`" for r in ErrorReason)
+    + "; shed requests: "
+    + ", ".join(f"`{r.value}`" for r in ShedReason)
+    + "; auth failures: "
+    + ", ".join(f"`{r.value}`" for r in AuthFailure),
+    "limit": ", ".join(f"`{r.value}`" for r in RateLimit),
+    "client": "the configured API key aliases (never a key)",
     "status_code": "an HTTP status code; for upstream errors, empty when no response arrived",
     "type": "`prompt`, `completion`",
     "handler": "a route template such as `/generate`; `__unknown__` for any unknown path",
@@ -64,7 +74,7 @@ def render() -> str:
 
 
 def _section(spec: MetricSpec) -> list[str]:
-    labels = ", ".join(f"`{label}`" for label in spec.labels)
+    labels = ", ".join(f"`{label}`" for label in spec.labels) or "none"
     lines = [
         f"### `{spec.name}`",
         "",

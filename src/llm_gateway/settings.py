@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, HttpUrl, SecretStr, model_validator
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
+
+
+def digest(key: str) -> str:
+    """How API keys are held: their SHA-256, never the key itself."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class UpstreamKind(enum.StrEnum):
@@ -74,11 +82,86 @@ class Settings(BaseSettings):
     drain_seconds: float = Field(
         20.0, ge=0, description="On SIGTERM, how long in-flight requests may take to finish."
     )
+    shutdown_delay_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="On SIGTERM, how long to keep accepting requests with /readyz failing "
+        "before draining (for load balancers without a preStop hook).",
+    )
+
+    retry_attempts: int = Field(
+        3, ge=1, le=10, description="Attempts per model for a retryable upstream failure."
+    )
+    retry_backoff_seconds: float = Field(
+        0.25, ge=0, description="Base of the exponential backoff (full jitter) between attempts."
+    )
+    retry_max_backoff_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="Longest wait between attempts; a longer upstream Retry-After is not waited.",
+    )
+    request_deadline_seconds: float = Field(
+        120.0, gt=0, description="No new attempt starts past this time from a request's arrival."
+    )
+    fallback_models: list[str] = Field(
+        default_factory=list,
+        description="Models (names or aliases) tried in order when the requested one keeps "
+        "failing with a retryable error; the one used is reported.",
+    )
+    max_concurrency: int = Field(
+        128, ge=1, description="Requests sent to the upstream at once, per worker."
+    )
+    max_queue: int = Field(
+        64, ge=0, description="Requests waiting for a slot; beyond it, 503 at once."
+    )
+    queue_timeout_seconds: float = Field(
+        5.0, gt=0, description="Longest wait for a slot before 503."
+    )
+
+    api_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="Client API keys: a JSON object of alias to key. Only SHA-256 digests are "
+        "kept; with none configured (here or in the file), no key is asked for.",
+    )
+    api_keys_file: Path | None = Field(
+        None,
+        description="A file of client API keys (JSON object of alias to key), e.g. a mounted "
+        "Secret; merged with api_keys.",
+    )
+    protect_metrics: bool = Field(False, description="Ask for an API key on /metrics too.")
+    rate_limit_requests_per_minute: int = Field(
+        0, ge=0, description="Requests per minute allowed to each API key (0: no limit)."
+    )
+    rate_limit_tokens_per_minute: int = Field(
+        0, ge=0, description="Tokens per minute allowed to each API key (0: no limit)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_api_keys_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("api_keys_file"):
+            return data
+        path = Path(data["api_keys_file"])
+        try:
+            keys = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"api_keys_file {path} cannot be read as JSON: {exc}") from None
+        if not isinstance(keys, dict):
+            raise ValueError(f"api_keys_file {path} must hold a JSON object of alias to key")
+        return {**data, "api_keys": {**(data.get("api_keys") or {}), **keys}}
+
+    @field_validator("api_keys", mode="after")
+    @classmethod
+    def _hash_api_keys(cls, keys: dict[str, str]) -> dict[str, str]:
+        return {alias: digest(key) for alias, key in keys.items()}
 
     @model_validator(mode="after")
-    def _simulator_needs_url(self) -> Settings:
+    def _check(self) -> Settings:
         if self.upstream_is_simulator and self.upstream_url is None:
             raise ValueError("upstream_is_simulator needs upstream_url")
+        unknown = [name for name in self.fallback_models if name not in self.model_aliases]
+        if unknown:
+            raise ValueError(f"fallback_models names models not served: {unknown}")
         return self
 
     @property

@@ -58,7 +58,6 @@ from llm_gateway.errors import (
 )
 from llm_gateway.settings import Settings
 
-FAULT_HEADER = "X-Simulator-Fault"
 # How much of an upstream 4xx message is passed on to the client.
 MAX_UPSTREAM_MESSAGE_CHARS = 500
 # The unread tail of a finished stream arrives at once; a stream still generating (one the
@@ -185,6 +184,7 @@ class Upstream:
                 output = await client.chat_completion(**_arguments(request))
                 choice = output.choices[0]
                 return Completion(
+                    model=request.model,
                     text=choice.message.content or "",
                     finish_reason=choice.finish_reason,
                     usage=Usage(output.usage.prompt_tokens, output.usage.completion_tokens),
@@ -214,8 +214,8 @@ class Upstream:
     def _client(self, request: CompletionRequest) -> AsyncInferenceClient:
         _lent_pool.set(self._pool)
         headers = {"X-Request-Id": request.request_id}
-        if self._forward_faults and request.fault:
-            headers[FAULT_HEADER] = request.fault
+        if self._forward_faults:
+            headers.update(request.simulator_headers)
         if self._base_url is not None:
             return AsyncInferenceClient(
                 base_url=self._base_url, token=self._token, timeout=self._timeout, headers=headers

@@ -9,11 +9,12 @@ from prometheus_client import CollectorRegistry
 
 from llm_gateway.completion import CompletionRequest, Usage
 from llm_gateway.core import _Measurement
-from llm_gateway.errors import UpstreamRateLimited
+from llm_gateway.errors import UpstreamRateLimited, UpstreamServerError
 from llm_gateway.logs import RequestLog
-from llm_gateway.metrics import Endpoint, Metrics
+from llm_gateway.metrics import Endpoint, Metrics, Outcome
 
 MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
+FALLBACK = "mistralai/Mistral-Nemo-Instruct-2407"
 
 
 @pytest.fixture
@@ -26,7 +27,9 @@ def measure(registry: CollectorRegistry, stream: bool = False) -> tuple[_Measure
         request_id="r1", endpoint=Endpoint.GENERATE, model=MODEL, messages=[], stream=stream
     )
     log = RequestLog(request_id="r1")
-    return _Measurement(Metrics(registry), request, log), log
+    measurement = _Measurement(Metrics(registry), request, log)
+    measurement.attempt(MODEL)
+    return measurement, log
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -94,3 +97,42 @@ def test_cancelled_stream_records_its_first_token(registry: CollectorRegistry) -
     assert value(registry, "llm_gateway_time_to_first_token_seconds_count", **labels) == 1
     assert value(registry, "llm_gateway_time_per_output_token_seconds_count", **labels) == 1
     assert value(registry, "llm_gateway_upstream_errors_total", model=MODEL) is None
+
+
+def test_a_failed_attempt_then_a_fallback_counts_the_request_once_under_the_fallback(
+    registry: CollectorRegistry,
+) -> None:
+    measurement, log = measure(registry)
+    measurement.end_attempt(
+        Outcome.ERROR, UpstreamServerError("down", code="x", upstream_status=503)
+    )
+    measurement.attempt(FALLBACK)
+
+    measurement.succeed(Usage(prompt_tokens=1, completion_tokens=1))
+
+    def requests(model: str, outcome: str) -> float | None:
+        return value(
+            registry,
+            "llm_gateway_requests_total",
+            model=model,
+            endpoint="generate",
+            stream="false",
+            outcome=outcome,
+        )
+
+    assert requests(FALLBACK, "success") == 1
+    assert requests(MODEL, "success") is None
+    assert requests(MODEL, "error") is None
+    assert (
+        value(
+            registry,
+            "llm_gateway_upstream_errors_total",
+            model=MODEL,
+            reason="server_error",
+            status_code="503",
+        )
+        == 1
+    )
+    for model in (MODEL, FALLBACK):
+        assert value(registry, "llm_gateway_upstream_requests_in_flight", model=model) == 0
+    assert log.model == FALLBACK

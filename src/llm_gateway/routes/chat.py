@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from llm_gateway import sse
-from llm_gateway.completion import Chunk, CompletionRequest
+from llm_gateway.completion import CompletionRequest
+from llm_gateway.core import Relay
 from llm_gateway.metrics import Endpoint
 from llm_gateway.protocol import (
     AssistantMessage,
@@ -21,7 +22,7 @@ from llm_gateway.protocol import (
     ChunkChoice,
     Delta,
 )
-from llm_gateway.routes.deps import FaultHeader, GatewayDep, RequestLogDep
+from llm_gateway.routes.deps import ClientDep, GatewayDep, RequestLogDep, SimulatorHeadersDep
 from llm_gateway.routes.errors import COMPLETION_ERRORS
 from llm_gateway.routes.render import event_stream, wire_usage
 
@@ -45,7 +46,8 @@ async def chat_completions(
     body: ChatCompletionRequest,
     gateway: GatewayDep,
     log: RequestLogDep,
-    fault: FaultHeader = None,
+    client: ClientDep,
+    simulator_headers: SimulatorHeadersDep,
 ) -> Response:
     messages = [{"role": m.role, "content": _text(m)} for m in body.messages]
     gateway.check_prompt_size(sum(len(m["content"]) for m in messages))
@@ -62,20 +64,21 @@ async def chat_completions(
         frequency_penalty=body.frequency_penalty,
         presence_penalty=body.presence_penalty,
         stream=body.stream,
-        fault=fault,
+        client=client,
+        simulator_headers=simulator_headers,
     )
     completion_id = f"chatcmpl-{request.request_id}"
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
-        chunks = await gateway.stream(request, log)
-        frames = _frames(request.model, completion_id, created, chunks, include_usage)
-        return event_stream(frames, chunks)
+        relay = await gateway.stream(request, log)
+        frames = _frames(completion_id, created, relay, include_usage)
+        return event_stream(frames, relay)
     completion = await gateway.complete(request, log)
     response = ChatCompletion(
         id=completion_id,
         created=created,
-        model=request.model,
+        model=completion.model,
         choices=[
             Choice(
                 message=AssistantMessage(content=completion.text),
@@ -94,12 +97,10 @@ def _text(message: ChatMessage) -> str:
 
 
 async def _frames(
-    model: str,
-    completion_id: str,
-    created: int,
-    chunks: AsyncIterator[Chunk],
-    include_usage: bool,
+    completion_id: str, created: int, relay: Relay, include_usage: bool
 ) -> AsyncIterator[bytes]:
+    model = relay.model
+
     def frame(chunk: ChatCompletionChunk) -> bytes:
         return sse.frame(chunk.model_dump(exclude_none=True))
 
@@ -111,7 +112,7 @@ async def _frames(
             choices=[ChunkChoice(delta=Delta(role="assistant", content=""))],
         )
     )
-    async for chunk in chunks:
+    async for chunk in relay:
         if chunk.usage is not None:
             if include_usage:
                 yield frame(

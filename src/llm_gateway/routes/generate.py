@@ -8,10 +8,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from llm_gateway import sse
-from llm_gateway.completion import Chunk, CompletionRequest
+from llm_gateway.completion import CompletionRequest
+from llm_gateway.core import Relay
 from llm_gateway.metrics import Endpoint
 from llm_gateway.protocol import GenerateRequest, GenerateResponse, GenerateStreamEvent
-from llm_gateway.routes.deps import FaultHeader, GatewayDep, RequestLogDep
+from llm_gateway.routes.deps import ClientDep, GatewayDep, RequestLogDep, SimulatorHeadersDep
 from llm_gateway.routes.errors import COMPLETION_ERRORS
 from llm_gateway.routes.render import event_stream, wire_usage
 
@@ -32,7 +33,11 @@ router = APIRouter(tags=["completions"])
     summary="Generate text from a prompt",
 )
 async def generate(
-    body: GenerateRequest, gateway: GatewayDep, log: RequestLogDep, fault: FaultHeader = None
+    body: GenerateRequest,
+    gateway: GatewayDep,
+    log: RequestLogDep,
+    client: ClientDep,
+    simulator_headers: SimulatorHeadersDep,
 ) -> Response:
     gateway.check_prompt_size(len(body.prompt))
     request = CompletionRequest(
@@ -46,15 +51,16 @@ async def generate(
         stop=[body.stop] if isinstance(body.stop, str) else body.stop,
         seed=body.seed,
         stream=body.stream,
-        fault=fault,
+        client=client,
+        simulator_headers=simulator_headers,
     )
     if body.stream:
-        chunks = await gateway.stream(request, log)
-        return event_stream(_frames(request, chunks), chunks)
+        relay = await gateway.stream(request, log)
+        return event_stream(_frames(request, relay), relay)
     completion = await gateway.complete(request, log)
     response = GenerateResponse(
         id=request.request_id,
-        model=request.model,
+        model=completion.model,
         generated_text=completion.text,
         finish_reason=completion.finish_reason,
         usage=wire_usage(completion.usage),
@@ -62,11 +68,11 @@ async def generate(
     return Response(response.model_dump_json(), media_type="application/json")
 
 
-async def _frames(request: CompletionRequest, chunks: AsyncIterator[Chunk]) -> AsyncIterator[bytes]:
-    async for chunk in chunks:
+async def _frames(request: CompletionRequest, relay: Relay) -> AsyncIterator[bytes]:
+    async for chunk in relay:
         event = GenerateStreamEvent(
             id=request.request_id,
-            model=request.model,
+            model=relay.model,
             text=chunk.text,
             finish_reason=chunk.finish_reason,
             usage=None if chunk.usage is None else wire_usage(chunk.usage),
