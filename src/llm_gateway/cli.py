@@ -16,6 +16,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from llm_gateway.app import MULTIPROCESS_ENV, create_app
+from llm_gateway.loadgen.cli import loadgen
 from llm_gateway.logs import configure_logging
 from llm_gateway.settings import LogFormat, Settings
 from llm_gateway.simulator.cli import simulate
@@ -87,6 +88,7 @@ def serve(**options: Any) -> None:
 
 
 main.add_command(simulate)
+main.add_command(loadgen)
 
 
 def _run(settings: Settings) -> None:
