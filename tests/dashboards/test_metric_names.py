@@ -98,18 +98,35 @@ def test_every_selector_names_the_gateway_job(where: str, expr: str) -> None:
         assert selector.matchers.get("job") == ("=", "llm-gateway"), selector
 
 
-def test_every_metric_family_has_a_panel_on_the_overview_dashboard() -> None:
+# The families issue 5 asks the overview dashboard to show. Metrics added later are
+# not forced onto it by this list; the declared-names tests above still hold them.
+OVERVIEW_FAMILIES = {
+    "http_requests",
+    "http_request_duration_seconds",
+    "http_requests_in_progress",
+    "http_request_body_bytes",
+    "http_response_body_bytes",
+    "llm_gateway_requests",
+    "llm_gateway_request_duration_seconds",
+    "llm_gateway_upstream_request_duration_seconds",
+    "llm_gateway_prompt_tokens",
+    "llm_gateway_completion_tokens",
+    "llm_gateway_tokens_per_request",
+    "llm_gateway_time_to_first_token_seconds",
+    "llm_gateway_time_per_output_token_seconds",
+    "llm_gateway_upstream_errors",
+    "llm_gateway_upstream_requests_in_flight",
+    "llm_gateway_build_info",
+}
+
+
+def test_the_overview_dashboard_shows_every_metric_family_the_issue_names() -> None:
     registry = CollectorRegistry()
     Metrics(registry)
-    families = {family.name for family in registry.collect()} | {
-        "http_requests",
-        "http_request_duration_seconds",
-        "http_requests_in_progress",
-        "http_request_body_bytes",
-        "http_response_body_bytes",
-    }
+    declared = {family.name for family in registry.collect()}
+    assert {f for f in OVERVIEW_FAMILIES if f.startswith("llm_gateway_")} <= declared
     overview = grafana.load(grafana.DASHBOARDS_DIR / "llm-gateway-overview.json")
     used = set().union(*(promql.metric_names(t["expr"]) for _, t in grafana.targets(overview)))
     suffixes = ("", "_total", "_bucket", "_count", "_sum")
-    missing = {f for f in families if not any(f + suffix in used for suffix in suffixes)}
+    missing = {f for f in OVERVIEW_FAMILIES if not any(f + suffix in used for suffix in suffixes)}
     assert not missing, f"metric families without a panel: {sorted(missing)}"

@@ -1,0 +1,459 @@
+"""The dashboards and alert rules against a real Prometheus scraping a real gateway.
+
+A Prometheus (the Debian binary, on loopback, from a generated config) scrapes a
+gateway every second and evaluates the committed rule files every second, while
+mixed traffic flows through the gateway to the simulator: both endpoints, streamed
+and not, two models, and every fault the simulator can inject. Then, through
+Prometheus' HTTP API:
+
+* every target of every dashboard panel, with Grafana's variables filled in, parses,
+  executes and returns data (a finite value), as Grafana would query it;
+* every rule group loads and evaluates healthy, every recording rule has data, and
+  every rule's expression executes;
+* a fault drill: the rule files are reloaded with `for:` cut to 1s and the latency
+  thresholds lowered below what the simulator takes, a dead gateway target is added,
+  and every alert goes firing with its labels and runbook link.
+
+Everything waits on conditions, never on fixed sleeps; the module takes well under a
+minute. Needs `prometheus` on PATH (scripts/install-prometheus.sh).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from llm_gateway.app import create_app
+from llm_gateway.settings import Settings
+from llm_gateway.simulator.app import create_app as create_simulator_app
+from llm_gateway.simulator.settings import SimulatorSettings
+from tests.conftest import MODEL, NEMO
+from tests.dashboards import grafana
+from tests.servers import run_server
+
+RULES_DIR = grafana.ROOT / "charts" / "llm-monitor" / "rules"
+RULE_FILES = sorted(RULES_DIR.glob("*.yaml"))
+FAULTS = ("rate_limit", "server_error", "unavailable", "hang", "drop", "malformed")
+# Grafana's $__rate_interval for a 1 s scrape interval: max(interval + scrape, 4 * scrape).
+RATE_INTERVAL = "4s"
+ALERTS = {
+    "LlmGatewayTargetDown",
+    "LlmGatewayErrorBudgetBurn",
+    "LlmGatewayLatencyBudgetBurn",
+    "LlmGatewayTimeToFirstTokenHigh",
+    "LlmGatewayUpstreamRateLimited",
+    "LlmGatewayUpstreamErrorSpike",
+}
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], what: str, timeout: float = 20.0) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Prometheus:
+    url: str
+    process: subprocess.Popen[bytes]
+    config: Path
+    rules: Path
+    log: Path
+    gateway_target: str
+
+    def api(self, path: str, **params: Any) -> Any:
+        response = httpx.get(f"{self.url}/api/v1/{path}", params=params, timeout=10)
+        body = response.json()
+        assert body["status"] == "success", f"{path} {params}: {body}"
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        data = self.api("query", query=expr)
+        return list(data["result"]) if data["resultType"] in ("vector", "matrix") else []
+
+    def write_config(self, extra_targets: list[dict[str, Any]] | None = None) -> None:
+        config = {
+            "global": {
+                "scrape_interval": "1s",
+                "scrape_timeout": "1s",
+                "evaluation_interval": "1s",
+            },
+            "rule_files": [str(self.rules / "*.yaml")],
+            "scrape_configs": [
+                {
+                    "job_name": "llm-gateway",
+                    "static_configs": [{"targets": [self.gateway_target]}, *(extra_targets or [])],
+                }
+            ],
+        }
+        self.config.write_text(yaml.safe_dump(config))
+
+    def reload(self) -> None:
+        self.process.send_signal(signal.SIGHUP)
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+
+
+@pytest.fixture(scope="module")
+def contract_simulator_url() -> Iterator[str]:
+    # First tokens after 20 ms and tokens 2 ms apart: fast, yet every latency
+    # histogram gets observations, and the drill's lowered thresholds are exceeded.
+    settings = SimulatorSettings(
+        time_to_first_token_seconds=0.02,
+        time_per_token_seconds=0.002,
+        jitter=0.0,
+        hang_seconds=2.0,
+        # No Retry-After wait: a gateway that retries 429 and 503 would sit it out.
+        retry_after_seconds=0,
+        seed=11,
+    )
+    with run_server(create_simulator_app(settings)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def gateway_url(contract_simulator_url: str) -> Iterator[str]:
+    settings = Settings(
+        upstream_url=contract_simulator_url,  # type: ignore[arg-type]
+        upstream_is_simulator=True,
+        upstream_timeout_seconds=0.3,
+        models={"nemo": NEMO},
+    )
+    with run_server(create_app(settings, registry=CollectorRegistry())) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def prometheus(gateway_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail(
+            "prometheus is not on PATH; install it (Debian package `prometheus`) with "
+            "`sudo scripts/install-prometheus.sh`",
+            pytrace=False,
+        )
+    workdir = tmp_path_factory.mktemp("prometheus")
+    rules = workdir / "rules"
+    rules.mkdir()
+    for path in RULE_FILES:
+        shutil.copy(path, rules / path.name)
+    port = free_port()
+    log = workdir / "prometheus.log"
+    server = Prometheus(
+        url=f"http://127.0.0.1:{port}",
+        process=None,  # type: ignore[arg-type]
+        config=workdir / "prometheus.yml",
+        rules=rules,
+        log=log,
+        gateway_target=gateway_url.removeprefix("http://"),
+    )
+    server.write_config()
+    with log.open("wb") as log_file:
+        server.process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={server.config}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def ready() -> bool:
+            assert server.process.poll() is None, f"prometheus exited:\n{server.log_tail()}"
+            try:
+                return httpx.get(f"{server.url}/-/ready", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        eventually(ready, "Prometheus to be ready")
+        yield server
+    finally:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+def _gateway_requests_total(gateway_url: str) -> float:
+    text = httpx.get(f"{gateway_url}/metrics", timeout=5).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "http_requests_total"
+    )
+
+
+@dataclass
+class Traffic:
+    started: float
+    statuses: dict[str, int]
+
+
+def _send_mixed_traffic(gateway_url: str) -> dict[str, int]:
+    """Both endpoints, streamed or not, two models, /v1/models, an unknown path, every fault."""
+    statuses: dict[str, int] = {}
+
+    def record(name: str, response: httpx.Response) -> None:
+        response.read()
+        statuses[name] = response.status_code
+
+    with httpx.Client(base_url=gateway_url, timeout=10) as client:
+        for round_ in range(2):
+            for model in (MODEL, "nemo"):
+                for stream in (False, True):
+                    record(
+                        f"generate {model} stream={stream} #{round_}",
+                        client.post(
+                            "/generate",
+                            json={
+                                "prompt": "Hello",
+                                "model": model,
+                                "max_new_tokens": 6,
+                                "stream": stream,
+                            },
+                        ),
+                    )
+                    record(
+                        f"chat {model} stream={stream} #{round_}",
+                        client.post(
+                            "/v1/chat/completions",
+                            json={
+                                "model": model,
+                                "max_tokens": 6,
+                                "stream": stream,
+                                "messages": [{"role": "user", "content": "Hello"}],
+                            },
+                        ),
+                    )
+        record("models", client.get("/v1/models"))
+        record("unknown path", client.get("/no/such/path"))
+        for fault in FAULTS:
+            headers = {"X-Simulator-Fault": fault}
+            record(
+                f"generate fault={fault}",
+                client.post(
+                    "/generate", headers=headers, json={"prompt": "Hello", "max_new_tokens": 6}
+                ),
+            )
+            record(
+                f"chat stream fault={fault}",
+                client.post(
+                    "/v1/chat/completions",
+                    headers=headers,
+                    json={
+                        "max_tokens": 6,
+                        "stream": True,
+                        "messages": [{"role": "user", "content": "Hello"}],
+                    },
+                ),
+            )
+    return statuses
+
+
+def _wait_until_scraped(prometheus: Prometheus, gateway_url: str) -> None:
+    """Until Prometheus holds every request the gateway has counted so far."""
+    total = _gateway_requests_total(gateway_url)
+
+    def scraped_all() -> bool:
+        result = prometheus.query('sum(http_requests_total{job="llm-gateway"})')
+        return bool(result) and float(result[0]["value"][1]) == total
+
+    eventually(scraped_all, f"Prometheus to scrape all {total} requests the gateway counted")
+
+
+@pytest.fixture(scope="module")
+def traffic(gateway_url: str, prometheus: Prometheus) -> Traffic:
+    eventually(
+        lambda: prometheus.query('up{job="llm-gateway"} == 1'), "the first scrape of the gateway"
+    )
+    started = time.time()
+    # A first pass creates every series (a counter is born at its first increment);
+    # once scraped, the second pass shows up as increases that rate() can see.
+    _send_mixed_traffic(gateway_url)
+    _wait_until_scraped(prometheus, gateway_url)
+    statuses = _send_mixed_traffic(gateway_url)
+    _wait_until_scraped(prometheus, gateway_url)
+    # Two more scrapes, so every rate() window after the traffic holds two samples.
+    after = time.time() + 2
+    eventually(
+        lambda: prometheus.query(f'timestamp(up{{job="llm-gateway"}}) > {after}'),
+        "two scrapes after the traffic",
+    )
+    return Traffic(started=started, statuses=statuses)
+
+
+def test_mixed_traffic_produced_successes_client_errors_and_every_fault(traffic: Traffic) -> None:
+    codes = traffic.statuses
+    assert all(codes[name] == 200 for name in codes if "fault" not in name and "#" in name)
+    assert codes["models"] == 200 and codes["unknown path"] == 404
+    assert codes["generate fault=rate_limit"] == 429
+    assert codes["generate fault=hang"] == 504
+    for fault in ("server_error", "unavailable", "drop", "malformed"):
+        assert codes[f"generate fault={fault}"] == 502, fault
+
+
+def _finite(value: str) -> bool:
+    return math.isfinite(float(value))
+
+
+def _dashboard_targets() -> list[Any]:
+    return [
+        pytest.param(path.name, panel["title"], target, id=f"{panel['title']} {target['refId']}")
+        for path in grafana.DASHBOARD_FILES
+        for panel, target in grafana.targets(grafana.load(path))
+    ]
+
+
+@pytest.mark.parametrize("dashboard,title,target", _dashboard_targets())
+def test_dashboard_target_executes_and_returns_data(
+    prometheus: Prometheus, traffic: Traffic, dashboard: str, title: str, target: dict[str, Any]
+) -> None:
+    board = grafana.load(grafana.DASHBOARDS_DIR / dashboard)
+    now = time.time()
+    range_ = f"{math.ceil(now - traffic.started) + 5}s"
+    expr = grafana.substitute(target["expr"], board, rate_interval=RATE_INTERVAL, range_=range_)
+    if target.get("instant"):
+        data = prometheus.api("query", query=expr, time=now)
+        values = [sample["value"][1] for sample in data["result"]]
+    else:
+        data = prometheus.api(
+            "query_range", query=expr, start=traffic.started - 2, end=now, step="1s"
+        )
+        values = [v for series in data["result"] for _, v in series["values"]]
+    assert any(_finite(v) for v in values), f"{title}: no data for\n{expr}"
+
+
+def _rules() -> list[dict[str, Any]]:
+    return [
+        rule
+        for path in RULE_FILES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    ]
+
+
+def test_every_rule_group_loads_and_evaluates_healthy(
+    prometheus: Prometheus, traffic: Traffic
+) -> None:
+    expected = {
+        group["name"] for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]
+    }
+
+    def all_healthy() -> list[dict[str, Any]] | None:
+        groups = prometheus.api("rules")["groups"]
+        rules = [rule for group in groups for rule in group["rules"]]
+        if {g["name"] for g in groups} == expected and all(r["health"] == "ok" for r in rules):
+            return rules
+        return None
+
+    rules = eventually(all_healthy, "every rule to evaluate healthy")
+    assert len(rules) == len(_rules())
+    assert not [r for r in rules if r.get("lastError")]
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda r: r.get("alert") or r.get("record"))
+def test_rule_expression_executes(
+    prometheus: Prometheus, traffic: Traffic, rule: dict[str, Any]
+) -> None:
+    prometheus.query(rule["expr"])
+    if "record" in rule:
+        eventually(
+            lambda: [s for s in prometheus.query(rule["record"]) if _finite(s["value"][1])],
+            f"data for the recording rule {rule['record']}",
+        )
+
+
+def _drill_rules(text: str) -> str:
+    """The rule file with `for:` cut to 1s and thresholds below what the simulator takes."""
+    text = re.sub(r"^(\s+for:) \S+$", r"\1 1s", text, flags=re.MULTILINE)
+    # The chart's latency threshold token, set to a 10 ms bucket boundary.
+    text = text.replace('le="5.0"', 'le="0.01"')
+    # The time to first token threshold (first tokens take 20 ms here).
+    return text.replace(") > 2.5\n", ") > 0.01\n")
+
+
+def test_fault_drill_fires_every_alert(prometheus: Prometheus, traffic: Traffic) -> None:
+    for path in RULE_FILES:
+        drilled = _drill_rules(path.read_text())
+        assert drilled != path.read_text(), path.name
+        (prometheus.rules / path.name).write_text(drilled)
+    # A second gateway replica, in another namespace, that is down.
+    dead = f"127.0.0.1:{free_port()}"
+    prometheus.write_config([{"targets": [dead], "labels": {"namespace": "drill"}}])
+    prometheus.reload()
+
+    def reloaded() -> bool:
+        groups = prometheus.api("rules")["groups"]
+        durations = {
+            r.get("duration") for g in groups for r in g["rules"] if r["type"] == "alerting"
+        }
+        return durations == {1}
+
+    eventually(reloaded, f"Prometheus to load the drill rules\n{prometheus.log_tail()}")
+
+    def firing() -> dict[str, list[dict[str, Any]]] | None:
+        alerts: dict[str, list[dict[str, Any]]] = {}
+        for alert in prometheus.api("alerts")["alerts"]:
+            if alert["state"] == "firing":
+                alerts.setdefault(alert["labels"]["alertname"], []).append(alert)
+        return alerts if ALERTS <= set(alerts) else None
+
+    alerts = eventually(firing, "every alert to fire", timeout=30)
+
+    def labels(name: str) -> list[dict[str, str]]:
+        return [a["labels"] for a in alerts[name]]
+
+    assert {"namespace": "drill", "job": "llm-gateway"}.items() <= labels("LlmGatewayTargetDown")[
+        0
+    ].items()
+    assert "critical" in {lb["severity"] for lb in labels("LlmGatewayErrorBudgetBurn")}
+    assert "critical" in {lb["severity"] for lb in labels("LlmGatewayLatencyBudgetBurn")}
+    assert {lb["model"] for lb in labels("LlmGatewayTimeToFirstTokenHigh")} >= {MODEL}
+    assert {(lb["model"], lb["reason"]) for lb in labels("LlmGatewayUpstreamRateLimited")} == {
+        (MODEL, "rate_limited")
+    }
+    assert (MODEL, "server_error") in {
+        (lb["model"], lb["reason"]) for lb in labels("LlmGatewayUpstreamErrorSpike")
+    }
+    base = "https://github.com/llm-monitor/llm-monitor/blob/main/docs/runbooks.md#"
+    for name, firing_alerts in alerts.items():
+        for alert in firing_alerts:
+            annotations = alert["annotations"]
+            assert annotations["runbook_url"] == base + name.lower()
+            assert annotations["summary"] and "{{" not in annotations["description"]
