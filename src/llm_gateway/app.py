@@ -14,6 +14,7 @@ from starlette_exporter.middleware import get_matching_route_path
 from starlette_exporter.optional_metrics import request_body_size, response_body_size
 
 from llm_gateway import __version__, handlers
+from llm_gateway.auth import ApiKeyMiddleware
 from llm_gateway.core import Gateway
 from llm_gateway.logs import configure_logging
 from llm_gateway.metrics import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX, Metrics
@@ -64,6 +65,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     for router in (generate.router, chat.router, system.router):
         app.include_router(router)
     handlers.install(app, settings.max_body_bytes)
+    if settings.api_keys:
+        app.add_middleware(
+            ApiKeyMiddleware,
+            digests=settings.api_keys,
+            protect_metrics=settings.protect_metrics,
+            metrics=metrics,
+        )
     app.add_middleware(
         PrometheusMiddleware,
         app_name=APP_NAME,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from llm_gateway import sse
@@ -23,6 +23,7 @@ from llm_gateway.protocol import (
     Delta,
 )
 from llm_gateway.routes.deps import ClientDep, GatewayDep, RequestLogDep, SimulatorHeadersDep
+from llm_gateway.routes.disconnect import unless_disconnected
 from llm_gateway.routes.errors import COMPLETION_ERRORS
 from llm_gateway.routes.render import event_stream, wire_usage
 
@@ -48,6 +49,7 @@ async def chat_completions(
     log: RequestLogDep,
     client: ClientDep,
     simulator_headers: SimulatorHeadersDep,
+    http: Request,
 ) -> Response:
     messages = [{"role": m.role, "content": _text(m)} for m in body.messages]
     gateway.check_prompt_size(sum(len(m["content"]) for m in messages))
@@ -74,7 +76,7 @@ async def chat_completions(
         relay = await gateway.stream(request, log)
         frames = _frames(completion_id, created, relay, include_usage)
         return event_stream(frames, relay)
-    completion = await gateway.complete(request, log)
+    completion = await unless_disconnected(http, gateway.complete(request, log))
     response = ChatCompletion(
         id=completion_id,
         created=created,

@@ -12,6 +12,10 @@ COMPLETION_ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "The request is invalid, or the upstream "
         "rejected it as invalid; malformed JSON.",
     },
+    401: {
+        "model": ErrorResponse,
+        "description": "API keys are on and none, or an unknown one, was sent.",
+    },
     404: {"model": ErrorResponse, "description": "The model is not served by this gateway."},
     413: {"model": ErrorResponse, "description": "The body exceeds the configured limit."},
     422: {

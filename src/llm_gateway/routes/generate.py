@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from llm_gateway import sse
@@ -13,6 +13,7 @@ from llm_gateway.core import Relay
 from llm_gateway.metrics import Endpoint
 from llm_gateway.protocol import GenerateRequest, GenerateResponse, GenerateStreamEvent
 from llm_gateway.routes.deps import ClientDep, GatewayDep, RequestLogDep, SimulatorHeadersDep
+from llm_gateway.routes.disconnect import unless_disconnected
 from llm_gateway.routes.errors import COMPLETION_ERRORS
 from llm_gateway.routes.render import event_stream, wire_usage
 
@@ -38,6 +39,7 @@ async def generate(
     log: RequestLogDep,
     client: ClientDep,
     simulator_headers: SimulatorHeadersDep,
+    http: Request,
 ) -> Response:
     gateway.check_prompt_size(len(body.prompt))
     request = CompletionRequest(
@@ -57,7 +59,7 @@ async def generate(
     if body.stream:
         relay = await gateway.stream(request, log)
         return event_stream(_frames(request, relay), relay)
-    completion = await gateway.complete(request, log)
+    completion = await unless_disconnected(http, gateway.complete(request, log))
     response = GenerateResponse(
         id=request.request_id,
         model=completion.model,
