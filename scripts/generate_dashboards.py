@@ -562,9 +562,10 @@ OVERVIEW = [
             ),
             Panel(
                 "429s passed through",
-                "Rate-limited upstream calls (by model) and the 429 responses the gateway "
-                "passed on to clients (by handler). LlmGatewayUpstreamRateLimited watches the "
-                "former.",
+                "Rate-limited upstream calls (by model, counted per attempt, retries included) "
+                "and the 429 responses clients received (by handler): upstream 429s passed on "
+                "once retries ran out, and per-key budgets the gateway enforces itself. "
+                "LlmGatewayUpstreamRateLimited watches the former.",
                 "reqps",
                 [
                     Target(
