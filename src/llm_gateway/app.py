@@ -16,6 +16,7 @@ from starlette_exporter.optional_metrics import request_body_size, response_body
 from llm_gateway import __version__, handlers
 from llm_gateway.auth import ApiKeyMiddleware
 from llm_gateway.core import Gateway
+from llm_gateway.drain import fail_readiness_on_sigterm
 from llm_gateway.logs import configure_logging
 from llm_gateway.metrics import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX, Metrics
 from llm_gateway.middleware import QUIET_PATHS, RequestContextMiddleware
@@ -43,6 +44,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         await upstream.start()
         logger.info("serving completions from %s", settings.describe_upstream())
         app.state.ready = True
+        fail_readiness_on_sigterm(app, settings.shutdown_delay_seconds)
         try:
             yield
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -155,3 +156,39 @@ def test_workers_share_one_exposition_private_to_each_gateway() -> None:
             if "Started server process" in line
         }
         assert len(pids) >= 2
+
+
+async def test_sigterm_fails_readiness_then_finishes_every_request_in_flight() -> None:
+    streams, plain = 6, 4
+    env = {"LLM_GATEWAY_SHUTDOWN_DELAY_SECONDS": "1", "LLM_GATEWAY_DRAIN_SECONDS": "20"}
+    with serve(env=env) as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+
+            async def stream() -> str:
+                body = {"prompt": "drain", "max_new_tokens": 60, "stream": True}
+                async with client.stream("POST", "/generate", json=body) as response:
+                    assert response.status_code == 200
+                    return "".join([text async for text in response.aiter_text()])
+
+            async def complete() -> int:
+                body = {"prompt": "drain", "max_new_tokens": 60}
+                return (await client.post("/generate", json=body)).status_code
+
+            requests = [asyncio.create_task(stream()) for _ in range(streams)]
+            requests += [asyncio.create_task(complete()) for _ in range(plain)]
+
+            def all_in_flight() -> bool:
+                total = metric_total(served.url, "llm_gateway_upstream_requests_in_flight")
+                return total == streams + plain
+
+            await asyncio.to_thread(wait_for, all_in_flight)
+            served.process.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(
+                wait_for, lambda: httpx.get(f"{served.url}/readyz").status_code == 503
+            )
+            results = await asyncio.gather(*requests)
+
+        assert served.process.wait(timeout=30) == -signal.SIGTERM
+    assert all(body.rstrip().endswith("data: [DONE]") for body in results[:streams])
+    assert all('"error"' not in body for body in results[:streams])
+    assert results[streams:] == [200] * plain

@@ -1,0 +1,40 @@
+"""Graceful shutdown: on SIGTERM, stop being ready first, then drain.
+
+uvicorn's own SIGTERM handling stops accepting connections and waits for the requests in
+flight, up to ``drain_seconds`` (its graceful-shutdown timeout). This module chains onto
+that handler so that ``/readyz`` fails the moment SIGTERM arrives, and, with
+``shutdown_delay_seconds``, keeps serving for that long first: long enough for a load
+balancer that polls readiness to stop sending traffic, where no preStop hook does it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from types import FrameType
+
+from fastapi import FastAPI
+
+logger = logging.getLogger(__name__)
+
+
+def fail_readiness_on_sigterm(app: FastAPI, delay: float) -> None:
+    # Signals reach the main thread only; servers run in threads (tests) keep uvicorn's.
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    drain = signal.getsignal(signal.SIGTERM)
+    if not callable(drain):
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if not app.state.ready:  # a second SIGTERM: drain now
+            drain(signum, frame)
+            return
+        app.state.ready = False
+        logger.info("SIGTERM: /readyz now fails; draining in %g s", delay)
+        loop.call_later(delay, drain, signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
