@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 StopSequences = Annotated[
-    str | list[Annotated[str, Field(min_length=1)]] | None,
-    Field(description="Up to 4 sequences where generation stops.", max_length=4),
+    str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=4)] | None,
+    Field(description="A sequence, or up to 4, where generation stops."),
 ]
 Temperature = Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")]
 TopP = Annotated[float | None, Field(gt=0.0, le=1.0, description="Nucleus sampling mass.")]
-Seed = Annotated[int | None, Field(ge=0, le=2**63 - 1, description="Sampling seed.")]
-MaxTokens = Annotated[int, Field(ge=1, le=32768)]
+# 2**53 - 1: the largest integer every JSON parser reads exactly.
+Seed = Annotated[int | None, Field(ge=0, le=2**53 - 1, description="Sampling seed.")]
+MAX_TOKENS = 32768
+MaxTokens = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
 
 
 class Strict(BaseModel):

@@ -416,3 +416,20 @@ def test_schema_is_draft_07_and_closed() -> None:
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
     assert schema["additionalProperties"] is False
     assert schema["properties"]["kube-prometheus-stack"]["additionalProperties"] is True
+
+
+def test_each_objective_lands_in_its_own_rule_file(render) -> None:
+    # An availability objective equal to the latency default must not be taken for it.
+    rendered = render(
+        sets=(
+            "prometheusRule.availabilityObjective=0.99",
+            "prometheusRule.latencyObjective=0.95",
+        )
+    )
+    groups = {
+        g["name"]: yaml.safe_dump(g) for g in rendered.one("PrometheusRule")["spec"]["groups"]
+    }
+    availability = "".join(text for name, text in groups.items() if "availability" in name)
+    latency = "".join(text for name, text in groups.items() if "latency" in name)
+    assert "(1 - 0.99)" in availability and "(1 - 0.95)" not in availability
+    assert "(1 - 0.95)" in latency and "(1 - 0.99)" not in latency

@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 
 from llm_gateway.core import Gateway
 from llm_gateway.logs import RequestLog
+from llm_gateway.simulator.faults import Fault
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -28,18 +29,26 @@ def get_client(request: Request) -> str | None:
 
 def get_simulator_headers(
     request: Request,
+    # Typed without None so the schema does not offer a header whose value is "null".
     fault: Annotated[
-        str | None,
+        Fault,
         Header(
             alias="X-Simulator-Fault",
-            description="Ask the simulator behind the gateway for one fault (rate_limit, "
-            "server_error, unavailable, hang, drop, malformed), with X-Simulator-Fault-Times "
-            "for the first N attempts only. Forwarded only when the gateway's upstream is "
-            "the simulator.",
-            max_length=32,
+            description="Ask the simulator behind the gateway for one fault. Forwarded, with "
+            "every X-Simulator-* header, only when the gateway's upstream is the simulator.",
         ),
-    ] = None,
+    ] = None,  # type: ignore[assignment]
+    fault_times: Annotated[
+        int,
+        Header(
+            alias="X-Simulator-Fault-Times",
+            description="Apply X-Simulator-Fault to the first N attempts of this request only.",
+            ge=1,
+            le=100,
+        ),
+    ] = None,  # type: ignore[assignment]
 ) -> dict[str, str]:
+    # Validated above; forwarded as sent.
     return {k: v for k, v in request.headers.items() if k.startswith("x-simulator-")}
 
 

@@ -1,0 +1,71 @@
+"""Hostile input: schemathesis fuzzes every operation of the gateway's own OpenAPI schema.
+
+No input may produce a 5xx, and every response must match the schema it documents.
+Bounded: a fixed number of examples per operation, no deadline per example. (Driven
+through hypothesis directly: schemathesis' pytest plugin does not support pytest 9.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from llm_gateway.protocol import MAX_TOKENS
+from llm_gateway.simulator.app import create_app as create_simulator_app
+from llm_gateway.simulator.settings import SimulatorSettings
+from tests.conftest import Gateway, start_gateway
+from tests.servers import run_server
+
+EXAMPLES_PER_OPERATION = 40
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    """A gateway whose upstream accepts all the gateway does and injects no fault (the fault
+    headers are not forwarded): any 5xx or refused valid request is the gateway's own."""
+    upstream = SimulatorSettings(
+        time_to_first_token_seconds=0.0, time_per_token_seconds=0.0, max_tokens_limit=MAX_TOKENS
+    )
+    with run_server(create_simulator_app(upstream)) as url:
+        yield from start_gateway(url, upstream_is_simulator=False)
+
+
+def operations(gateway: Gateway) -> dict[str, schemathesis.APIOperation]:
+    schema = schemathesis.openapi.from_url(f"{gateway.url}/openapi.json")
+    return {op.ok().label: op.ok() for op in schema.get_all_operations()}
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "POST /generate",
+        "POST /v1/chat/completions",
+        "GET /v1/models",
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+    ],
+)
+def test_no_input_makes_the_gateway_fail_or_break_its_schema(gateway: Gateway, label: str) -> None:
+    operation = operations(gateway)[label]
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate()
+
+    check()
+
+
+def test_every_operation_is_fuzzed(gateway: Gateway) -> None:
+    fuzzed = test_no_input_makes_the_gateway_fail_or_break_its_schema.pytestmark[0].args[1]  # type: ignore[attr-defined]
+
+    assert sorted(operations(gateway)) == sorted(fuzzed)
