@@ -33,7 +33,7 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
     """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default)."""
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics(registry)
     metrics.build_info.labels(__version__, settings.default_model, settings.upstream_kind).set(1)
@@ -52,7 +52,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             await upstream.close()
             if MULTIPROCESS_ENV in os.environ:
                 # Drops this worker's live gauges (in flight) from the aggregate.
-                multiprocess.mark_process_dead(os.getpid())
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     app = FastAPI(
         title="llm-gateway",
@@ -99,7 +99,8 @@ def create_app_from_environment() -> FastAPI:
 
 def _route_template(request: Request) -> str:
     """The ``handler`` label: the template of the route a request matches, never its path."""
-    return get_matching_route_path(request.scope, request.app.router.routes) or UNKNOWN_HANDLER
+    path = get_matching_route_path(request.scope, request.app.router.routes)  # type: ignore[arg-type]
+    return path or UNKNOWN_HANDLER
 
 
 def _scrape_registry(registry: CollectorRegistry) -> Callable[[], CollectorRegistry]:
@@ -112,9 +113,9 @@ def _scrape_registry(registry: CollectorRegistry) -> Callable[[], CollectorRegis
 
         def collect_workers() -> CollectorRegistry:
             workers = CollectorRegistry()
-            multiprocess.MultiProcessCollector(workers)
+            multiprocess.MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
             return workers
 
         return collect_workers
-    registry.register(REGISTRY)  # type: ignore[arg-type]
+    registry.register(REGISTRY)
     return lambda: registry

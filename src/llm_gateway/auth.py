@@ -64,6 +64,7 @@ class ApiKeyMiddleware:
 
 
 def _presented_key(scope: Scope) -> str | None:
+    value: bytes
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, credentials = value.decode("latin-1").partition(" ")

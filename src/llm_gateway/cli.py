@@ -1,9 +1,11 @@
-"""``llm-gateway``: run the gateway (``serve``) or the upstream simulator (``simulate``)."""
+"""``llm-gateway``: the gateway (``serve``), the upstream simulator (``simulate``) and a load
+generator for demos and drills (``loadgen``)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import socket
@@ -98,7 +100,7 @@ def _run(settings: Settings) -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=settings.drain_seconds or None,
+        timeout_graceful_shutdown=_drain(settings),
     )
 
 
@@ -121,15 +123,22 @@ def _run_workers(settings: Settings) -> None:
             workers=settings.workers,
             log_config=None,
             access_log=False,
-            timeout_graceful_shutdown=settings.drain_seconds or None,
+            timeout_graceful_shutdown=_drain(settings),
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
+def _drain(settings: Settings) -> int:
+    """uvicorn's graceful-shutdown timeout, in whole seconds (0: do not wait)."""
+    return math.ceil(settings.drain_seconds)
+
+
 def _environment(settings: Settings) -> dict[str, str]:
     """The settings as the environment variables a worker rebuilds them from."""
-    values = settings.model_dump(mode="json", exclude={"hf_token"})
+    # The token and the keys stay where they are (the inherited environment, the keys
+    # file): the settings hold only digests of the keys, which must not be hashed again.
+    values = settings.model_dump(mode="json", exclude={"hf_token", "api_keys"})
     env: dict[str, str] = {}
     for name, value in values.items():
         if value is None:

@@ -112,6 +112,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _request_id(scope: Scope) -> str:
+    value: bytes
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.fullmatch(value):
             return value.decode()

@@ -232,7 +232,7 @@ async def _close(client: AsyncInferenceClient) -> None:
     # Shielded: a client that disconnected cancels the request's task, and the upstream
     # response must still be closed, or its connection stays open until the upstream ends.
     with anyio.CancelScope(shield=True):
-        await client.close()
+        await client.close()  # type: ignore[no-untyped-call]
 
 
 def _arguments(request: CompletionRequest) -> dict[str, Any]:
