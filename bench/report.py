@@ -38,7 +38,7 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         for c, runs in by_c.items():
             out["wrk"].setdefault(target, {})[c] = {
                 key: median(runs, key)
-                for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "cpu_ms", "errors")
+                for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "cpu_ms", "errors", "noise")
             }
     for target, runs in results["streams"].items():
         out["streams"][target] = {
@@ -51,6 +51,7 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
                 "tokens_per_stream",
                 "cpu_ms",
                 "errors",
+                "noise",
             )
         }
     return out
@@ -63,8 +64,8 @@ def _f(value: float, digits: int = 2) -> str:
 def wrk_table(s: dict[str, Any]) -> str:
     rows = [
         "| target | conc. | req/s | p50 ms | p90 ms | p99 ms | added p50 / p90 / p99 ms "
-        "| CPU ms/req | CPU × ceiling | errors |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU ms/req | CPU × ceiling | errors | noise |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     wrk, direct, ceiling = s["wrk"], s["wrk"].get("direct", {}), s["wrk"].get("ceiling", {})
     for target in LABELS:
@@ -79,17 +80,21 @@ def wrk_table(s: dict[str, Any]) -> str:
                 f"| {LABELS[target]} | {c} | {_f(m['rps'], 0)} | {_f(m['p50_ms'])} "
                 f"| {_f(m['p90_ms'])} | {_f(m['p99_ms'])} | {added} "
                 f"| {cpu or _f(m['cpu_ms'], 3)} | {'–' if target == 'direct' else _f(ratio, 1)} "
-                f"| {m['errors']:.0f} |"
+                f"| {m['errors']:.0f} | {_noise(target, m)} |"
             )
     return "\n".join(rows)
+
+
+def _noise(target: str, m: dict[str, Any]) -> str:
+    return "–" if target == "direct" else f"{m['noise']:.0%}"
 
 
 def stream_table(s: dict[str, Any], tokens: int, concurrency: int) -> str:
     rows = [
         f"| target ({tokens}-token streams, concurrency {concurrency}) | streams/s "
         "| TTFB p50 ms | TTFB p90 ms | TTFB added p50 ms | tokens/s relayed | tokens/stream "
-        "| CPU ms/stream | errors |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU ms/stream | errors | noise |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     direct = s["streams"].get("direct")
     for target, m in s["streams"].items():
@@ -100,7 +105,7 @@ def stream_table(s: dict[str, Any], tokens: int, concurrency: int) -> str:
         rows.append(
             f"| {LABELS[target]} | {_f(m['streams_per_second'], 0)} | {_f(m['ttfb_p50_ms'])} "
             f"| {_f(m['ttfb_p90_ms'])} | {added} | {_f(m['tokens_per_second'], 0)} "
-            f"| {_f(m['tokens_per_stream'], 1)} | {cpu} | {m['errors']:.0f} |"
+            f"| {_f(m['tokens_per_stream'], 1)} | {cpu} | {m['errors']:.0f} | {_noise(target, m)} |"
         )
     return "\n".join(rows)
 
@@ -208,7 +213,9 @@ def render(results: dict[str, Any]) -> str:
     lines = [
         f"Run of {meta['date']}, {meta['seconds']:.0f} s in all; gateway at "
         f"`{meta['commit']}`. Medians of {meta['rounds']} interleaved rounds of "
-        f"{meta['duration']:g} s each.",
+        f"{meta['duration']:g} s each. *noise*: CPU time other processes took on the "
+        "server core during a run, as a share of its wall time (the machine is shared; "
+        f"load average at the end: {' '.join(meta.get('loadavg_end', []))}).",
         "",
         f"- machine: {meta['nproc']} cores, {meta['cpu']}, Linux {meta['kernel']}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),

@@ -105,12 +105,34 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
     return started
 
 
+class Window:
+    """The target's CPU time over a load run, and what else ran on its core meanwhile.
+
+    The machine is shared: other work on the server core slows the target (latency) even
+    though its own CPU time stays honest. ``noise`` is that other work, as a share of the
+    wall time (not meaningful for the simulator, which shares the load core by design).
+    """
+
+    def __init__(self, server: servers.Server) -> None:
+        self.server = server
+        self.started = time.monotonic()
+        self.cpu = server.cpu_seconds()
+        self.busy = servers.core_busy_seconds(SERVER_CORE)
+
+    def close(self) -> tuple[float, float]:
+        """(CPU seconds of the target, noise share) since the window opened."""
+        cpu = self.server.cpu_seconds() - self.cpu
+        busy = servers.core_busy_seconds(SERVER_CORE) - self.busy
+        return cpu, max(busy - cpu, 0.0) / (time.monotonic() - self.started)
+
+
 def measure_wrk(server: servers.Server, body: Path, c: int, seconds: float) -> dict[str, Any]:
-    cpu_before = server.cpu_seconds()
+    window = Window(server)
     result = loadgen.wrk(server.url + CHAT, body, connections=c, seconds=seconds, core=LOAD_CORE)
-    cpu = server.cpu_seconds() - cpu_before
+    cpu, noise = window.close()
     done = max(result["requests"], 1)
     return {
+        "noise": noise,
         "requests": result["requests"],
         "rps": result["requests"] / (result["duration_us"] / 1e6),
         "p50_ms": result["latency_us"]["p50"] / 1000,
@@ -122,7 +144,7 @@ def measure_wrk(server: servers.Server, body: Path, c: int, seconds: float) -> d
 
 
 def measure_streams(server: servers.Server, seconds: float) -> dict[str, Any]:
-    cpu_before = server.cpu_seconds()
+    window = Window(server)
     result = asyncio.run(
         streams.run(
             server.url + CHAT,
@@ -131,7 +153,7 @@ def measure_streams(server: servers.Server, seconds: float) -> dict[str, Any]:
             tokens=STREAM_TOKENS,
         )
     )
-    cpu = server.cpu_seconds() - cpu_before
+    cpu, result["noise"] = window.close()
     result["cpu_ms"] = cpu * 1000 / max(result["streams"], 1)
     result["streams_per_second"] = result["streams"] / result["seconds"]
     return result
@@ -286,7 +308,8 @@ def main() -> None:
                     log(
                         f"round {round_ + 1} c={c:<2} {name:<20} {m['rps']:7.0f} req/s "
                         f"p50 {m['p50_ms']:6.2f} p99 {m['p99_ms']:7.2f} ms "
-                        f"cpu {m['cpu_ms']:.3f} ms/req errors {m['errors']}"
+                        f"cpu {m['cpu_ms']:.3f} ms/req errors {m['errors']} "
+                        f"noise {m['noise']:.0%}"
                     )
             for name in stream_targets[round_ % 3 :] + stream_targets[: round_ % 3]:
                 m = measure_streams(running[name], args.duration)
@@ -294,7 +317,8 @@ def main() -> None:
                 log(
                     f"round {round_ + 1} streams {name:<20} {m['streams_per_second']:5.0f}/s "
                     f"ttfb p50 {m['ttfb_p50_ms']:.2f} ms cpu {m['cpu_ms']:.3f} ms/stream "
-                    f"tokens/stream {m['tokens_per_stream']:.1f} errors {m['errors']}"
+                    f"tokens/stream {m['tokens_per_stream']:.1f} errors {m['errors']} "
+                    f"noise {m['noise']:.0%}"
                 )
             results["rss"].append((f"after round {round_ + 1}", gateway.rss_bytes()))
         if args.profile_seconds:
@@ -306,6 +330,7 @@ def main() -> None:
         for server in running.values():
             server.stop()
     results["meta"]["seconds"] = time.monotonic() - started_at
+    results["meta"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     write_results(results)
     sys.stdout.write(report.render(results) + "\n")
     log(f"done in {results['meta']['seconds']:.0f} s; details in {OUT}")

@@ -48,6 +48,15 @@ class Server:
             self.process.wait(STOP_SECONDS)
 
 
+def core_busy_seconds(core: int) -> float:
+    """Time the core spent on any work (all processes, interrupts, steal) since boot."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{core} "):
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, line.split()[1:9])
+            return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+    raise RuntimeError(f"no cpu{core} line in /proc/stat")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
