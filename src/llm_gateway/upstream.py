@@ -37,7 +37,7 @@ from typing import Any
 
 import anyio
 import httpx2
-from huggingface_hub import AsyncInferenceClient, set_async_client_factory
+from huggingface_hub import AsyncInferenceClient, constants, set_async_client_factory
 from huggingface_hub.errors import (
     HfHubHTTPError,
     InferenceTimeoutError,
@@ -165,6 +165,10 @@ class Upstream:
         self._pool: httpx2.AsyncClient | None = None
 
     async def start(self) -> None:
+        # The gateway sends the token it was configured with, or none: left to itself,
+        # huggingface_hub would read the host's saved token (~/.cache/huggingface/token)
+        # on every call and send it to whatever upstream this is.
+        constants.HF_HUB_DISABLE_IMPLICIT_TOKEN = True
         set_async_client_factory(_session_factory)
         self._pool = httpx2.AsyncClient(
             follow_redirects=True,

@@ -1,4 +1,8 @@
-"""Typed dependencies shared by the routes."""
+"""Typed dependencies shared by the routes.
+
+All ``async def``: FastAPI runs a plain ``def`` dependency in a thread pool, a thread hop
+per dependency per request for what is a dictionary lookup.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +15,23 @@ from llm_gateway.logs import RequestLog
 from llm_gateway.simulator.faults import Fault
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 
 
-def get_request_log(request: Request) -> RequestLog:
+async def get_request_log(request: Request) -> RequestLog:
     log: RequestLog = request.scope["state"]["request_log"]
     return log
 
 
-def get_client(request: Request) -> str | None:
+async def get_client(request: Request) -> str | None:
     """The API key alias the auth middleware found; None when keys are off."""
     client: str | None = request.scope["state"].get("client")
     return client
 
 
-def get_simulator_headers(
+async def get_simulator_headers(
     request: Request,
     # Typed without None so the schema does not offer a header whose value is "null".
     fault: Annotated[
