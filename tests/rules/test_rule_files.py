@@ -47,6 +47,9 @@ CHART_SUBSTITUTIONS: dict[str, dict[str, str]] = {
     "upstream.yaml": {
         RUNBOOK_BASE: "https://runbooks.example.com/llm-gateway",
     },
+    "capacity.yaml": {
+        RUNBOOK_BASE: "https://runbooks.example.com/llm-gateway",
+    },
 }
 # Bare default values that must not occur in rule content outside their tokens,
 # or a chart substitution would leave a stale copy behind.
