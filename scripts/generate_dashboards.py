@@ -85,6 +85,18 @@ REQUESTS = f"sum({rate('http_requests_total')})"
 TIMED = f"sum({rate('http_request_duration_seconds_count', INFERENCE_HANDLERS)})"
 FAST = f"sum({rate('http_request_duration_seconds_bucket', INFERENCE_HANDLERS, BELOW_THRESHOLD)})"
 SLOW = f"({TIMED}\n - {FAST})"
+# Retries per request that tried a model, as LlmGatewayRetriesHigh computes it: every
+# upstream call is a first attempt or a retry, so calls - retries counts the requests
+# (original or handed over by a fallback) that tried the model.
+RETRIES = f"sum by (model) ({rate('llm_gateway_upstream_retries_total', MODEL)})"
+CALLS = f"sum by (model) ({rate('llm_gateway_upstream_request_duration_seconds_count', MODEL)})"
+RETRIES_PER_REQUEST = f"{RETRIES}\n/\n({CALLS}\n - {RETRIES})"
+# Share of requests shed, as LlmGatewayLoadShedding computes it: shed requests are
+# counted in llm_gateway_requests_total with outcome="rejected".
+SHED_RATIO = (
+    f"(sum({rate('llm_gateway_shed_requests_total')}) or vector(0))\n"
+    f"/\nsum({rate('llm_gateway_requests_total')})"
+)
 
 
 # --- Panel model ------------------------------------------------------------------------
@@ -498,8 +510,9 @@ OVERVIEW = [
             ),
             Panel(
                 "LLM requests/s by model, endpoint and outcome",
-                "Requests the gateway core sent toward the upstream, by model, endpoint, streaming "
-                "mode and outcome (success, error, cancelled by the client).",
+                "Requests the gateway core handled, by model, endpoint, streaming mode and outcome "
+                "(success, error, cancelled by the client, or rejected by the gateway itself: "
+                "shed with 503 or over a key's rate limit with 429).",
                 "reqps",
                 [
                     Target(
@@ -737,6 +750,135 @@ OVERVIEW = [
         ],
     ),
     Row(
+        "Resilience",
+        [
+            Panel(
+                "Upstream retries/s by reason",
+                "Upstream attempts made again after a retryable failure, per second, by the reason "
+                "the previous attempt failed (rate_limited, timeout, server_error, connection) and "
+                "model. Retries hide upstream trouble from clients, at the cost of latency and "
+                "upstream capacity.",
+                "reqps",
+                [
+                    Target(
+                        "sum by (reason, model) "
+                        f"({rate('llm_gateway_upstream_retries_total', MODEL)})",
+                        "{{reason}} {{model}}",
+                    )
+                ],
+                width=8,
+            ),
+            Panel(
+                "Retries per request by model",
+                "Retries per request that tried the model: upstream retries divided by the calls "
+                "that were first attempts. LlmGatewayRetriesHigh fires when it stays above the "
+                "0.1 line for 15 minutes: an early sign of upstream trouble, before errors reach "
+                "clients.",
+                "short",
+                [Target(RETRIES_PER_REQUEST, "{{model}}")],
+                width=8,
+                thresholds=(("green", None), ("orange", 0.1)),
+                threshold_lines=True,
+                min=0,
+            ),
+            Panel(
+                "Fallbacks/s by model",
+                "Requests handed to a fallback model per second (LLM_GATEWAY_FALLBACK_MODELS) "
+                "after the requested one kept failing with a retryable error, by the fallback "
+                "model tried.",
+                "reqps",
+                [
+                    Target(
+                        f"sum by (model) ({rate('llm_gateway_fallbacks_total', MODEL)})",
+                        "to {{model}}",
+                    )
+                ],
+                width=8,
+            ),
+            Panel(
+                "Shed requests/s by reason",
+                "Requests the gateway turned away with 503 and Retry-After because all upstream "
+                "slots were taken, by reason: queue_full (the wait queue was full: refused at "
+                "once) or queue_timeout (waited LLM_GATEWAY_QUEUE_TIMEOUT_SECONDS for a slot).",
+                "reqps",
+                [
+                    Target(
+                        f"sum by (reason) ({rate('llm_gateway_shed_requests_total')})",
+                        "{{reason}}",
+                    )
+                ],
+                width=6,
+            ),
+            Panel(
+                "Share of requests shed",
+                "Shed requests (503) as a share of the requests the gateway core handled. "
+                "LlmGatewayLoadShedding fires when it stays above the 2 % line for 10 minutes: "
+                "the gateway is at capacity.",
+                "percentunit",
+                [Target(SHED_RATIO, "shed")],
+                width=6,
+                thresholds=(("green", None), ("orange", 0.02)),
+                threshold_lines=True,
+                min=0,
+            ),
+            Panel(
+                "Queued requests",
+                "Requests waiting for an upstream slot right now, summed over gateway processes "
+                "(each holds LLM_GATEWAY_MAX_CONCURRENCY slots and a queue of "
+                "LLM_GATEWAY_MAX_QUEUE).",
+                "short",
+                [Target(f"sum({selector('llm_gateway_queued_requests')})", "queued")],
+                width=6,
+                min=0,
+            ),
+            Panel(
+                "Queue wait",
+                "p50 and p99 of the time requests waited for an upstream slot when all were "
+                "taken (shed requests included, up to LLM_GATEWAY_QUEUE_TIMEOUT_SECONDS). "
+                "Requests that found a free slot do not wait and are not counted.",
+                "s",
+                [
+                    Target(
+                        f"histogram_quantile({q}, sum by (le) "
+                        f"({rate('llm_gateway_queue_wait_seconds_bucket')}))",
+                        f"p{round(q * 100)}",
+                    )
+                    for q in (0.5, 0.99)
+                ],
+                width=6,
+            ),
+            Panel(
+                "Rate-limited requests/s by client and limit",
+                "Requests refused with 429 and Retry-After because an API key spent its budget, "
+                "by key alias (client) and budget (requests or tokens per minute). One client "
+                "here is a client problem; all of them, a budget set too low.",
+                "reqps",
+                [
+                    Target(
+                        "sum by (client, limit) "
+                        f"({rate('llm_gateway_rate_limited_requests_total')})",
+                        "{{client}} {{limit}}",
+                    )
+                ],
+                width=12,
+            ),
+            Panel(
+                "Auth failures/s by reason",
+                "Requests refused with 401, by reason: missing (no API key sent) or invalid (a "
+                "key the gateway does not know: mistyped, revoked or rotated). A steady rise of "
+                "invalid keys can be a client left behind by a rotation, or key guessing.",
+                "reqps",
+                [
+                    Target(
+                        f"sum by (reason) ({rate('llm_gateway_auth_failures_total')})",
+                        "{{reason}}",
+                    )
+                ],
+                width=12,
+            ),
+        ],
+    ),
+    Row(
         "SLOs",
         [
             Panel(
@@ -809,8 +951,9 @@ DASHBOARDS = {
     "llm-gateway-overview.json": dashboard(
         uid="llm-gateway-overview",
         title="LLM Gateway / Overview",
-        description="Traffic, errors, latency, tokens, saturation and SLOs of the LLM gateway "
-        '(job="llm-gateway"). Alerts: charts/llm-monitor/rules; runbooks: docs/runbooks.md.',
+        description="Traffic, errors, latency, tokens, saturation, resilience and SLOs of the "
+        'LLM gateway (job="llm-gateway"). Alerts: charts/llm-monitor/rules; runbooks: '
+        "docs/runbooks.md.",
         rows=OVERVIEW,
     ),
 }

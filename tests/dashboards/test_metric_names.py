@@ -18,7 +18,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from llm_gateway.metrics import Metrics
+from llm_gateway.metrics import Metrics, Outcome
 from tests.dashboards import grafana, promql
 
 RULE_FILES = sorted((grafana.ROOT / "charts" / "llm-monitor" / "rules").glob("*.yaml"))
@@ -118,15 +118,37 @@ OVERVIEW_FAMILIES = {
     "llm_gateway_upstream_requests_in_flight",
     "llm_gateway_build_info",
 }
+# The resilience metrics (retries, fallbacks, load shedding, per-key limits, API keys),
+# each shown on the overview's Resilience row.
+RESILIENCE_FAMILIES = {
+    "llm_gateway_upstream_retries",
+    "llm_gateway_fallbacks",
+    "llm_gateway_queue_wait_seconds",
+    "llm_gateway_queued_requests",
+    "llm_gateway_shed_requests",
+    "llm_gateway_rate_limited_requests",
+    "llm_gateway_auth_failures",
+}
 
 
-def test_the_overview_dashboard_shows_every_metric_family_the_issue_names() -> None:
+@pytest.mark.parametrize(
+    "families", [OVERVIEW_FAMILIES, RESILIENCE_FAMILIES], ids=["issue", "resilience"]
+)
+def test_the_overview_dashboard_shows_every_metric_family_named(families: set[str]) -> None:
     registry = CollectorRegistry()
     Metrics(registry)
     declared = {family.name for family in registry.collect()}
-    assert {f for f in OVERVIEW_FAMILIES if f.startswith("llm_gateway_")} <= declared
+    assert {f for f in families if f.startswith("llm_gateway_")} <= declared
     overview = grafana.load(grafana.DASHBOARDS_DIR / "llm-gateway-overview.json")
     used = set().union(*(promql.metric_names(t["expr"]) for _, t in grafana.targets(overview)))
     suffixes = ("", "_total", "_bucket", "_count", "_sum")
-    missing = {f for f in OVERVIEW_FAMILIES if not any(f + suffix in used for suffix in suffixes)}
+    missing = {f for f in families if not any(f + suffix in used for suffix in suffixes)}
     assert not missing, f"metric families without a panel: {sorted(missing)}"
+
+
+def test_every_value_of_the_outcome_label_is_named_on_the_outcome_panel() -> None:
+    overview = grafana.load(grafana.DASHBOARDS_DIR / "llm-gateway-overview.json")
+    title = "LLM requests/s by model, endpoint and outcome"
+    [panel] = [p for p in grafana.panels(overview) if p["title"] == title]
+    for outcome in Outcome:
+        assert outcome.value in panel["description"], outcome

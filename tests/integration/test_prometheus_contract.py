@@ -3,7 +3,10 @@
 A Prometheus (the Debian binary, on loopback, from a generated config) scrapes a
 gateway every second and evaluates the committed rule files every second, while
 mixed traffic flows through the gateway to the simulator: both endpoints, streamed
-and not, two models, and every fault the simulator can inject. Then, through
+and not, two models, and every fault the simulator can inject. The gateway runs with
+every resilience feature on, and the traffic exercises each: requests retried and
+recovered, handed to a fallback model, queued and shed beyond two upstream slots, a
+client over its token budget, requests without a valid API key. Then, through
 Prometheus' HTTP API:
 
 * every target of every dashboard panel, with Grafana's variables filled in, parses,
@@ -28,6 +31,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,11 +62,23 @@ ALERTS = {
     "LlmGatewayTimeToFirstTokenHigh",
     "LlmGatewayUpstreamRateLimited",
     "LlmGatewayUpstreamErrorSpike",
+    "LlmGatewayRetriesHigh",
+    "LlmGatewayLoadShedding",
 }
+# API keys by alias: `app` sends the mixed traffic, `batch` overdraws its token budget.
+APP_KEY = "sk-contract-app-0123456789"
+BATCH_KEY = "sk-contract-batch-9876543210"
+# Tokens per minute for each key: far above what `app` spends in the module, below
+# what one `batch` request spends.
+TOKENS_PER_MINUTE = 5000
+# Upstream slots and queue: the burst fills both, then one more request is shed.
+MAX_CONCURRENCY = 2
 T = TypeVar("T")
 
 
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = 20.0) -> T:
+def eventually(
+    probe: Callable[[], T | None], what: str, timeout: float = 20.0, interval: float = 0.2
+) -> T:
     """Poll ``probe`` until it returns something truthy; fail naming ``what`` otherwise."""
     deadline = time.monotonic() + timeout
     while True:
@@ -71,7 +87,7 @@ def eventually(probe: Callable[[], T | None], what: str, timeout: float = 20.0) 
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(interval)
 
 
 def free_port() -> int:
@@ -140,16 +156,41 @@ def contract_simulator_url() -> Iterator[str]:
         yield url
 
 
+@dataclass
+class ContractGateway:
+    url: str
+    registry: CollectorRegistry
+
+    def sample(self, name: str, **labels: str) -> float:
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+
 @pytest.fixture(scope="module")
-def gateway_url(contract_simulator_url: str) -> Iterator[str]:
+def gateway(contract_simulator_url: str) -> Iterator[ContractGateway]:
     settings = Settings(
         upstream_url=contract_simulator_url,  # type: ignore[arg-type]
         upstream_is_simulator=True,
         upstream_timeout_seconds=0.3,
         models={"nemo": NEMO},
+        # Two attempts per model, then the default model falls back to nemo.
+        retry_attempts=2,
+        retry_backoff_seconds=0.01,
+        fallback_models=["nemo"],
+        # The traffic is sequential but for the burst, which fills slots and queue.
+        max_concurrency=MAX_CONCURRENCY,
+        max_queue=1,
+        queue_timeout_seconds=0.25,
+        api_keys={"app": APP_KEY, "batch": BATCH_KEY},
+        rate_limit_tokens_per_minute=TOKENS_PER_MINUTE,
     )
-    with run_server(create_app(settings, registry=CollectorRegistry())) as url:
-        yield url
+    registry = CollectorRegistry()
+    with run_server(create_app(settings, registry=registry)) as url:
+        yield ContractGateway(url=url, registry=registry)
+
+
+@pytest.fixture(scope="module")
+def gateway_url(gateway: ContractGateway) -> str:
+    return gateway.url
 
 
 @pytest.fixture(scope="module")
@@ -222,18 +263,25 @@ def _gateway_requests_total(gateway_url: str) -> float:
 @dataclass
 class Traffic:
     started: float
-    statuses: dict[str, int]
+    responses: dict[str, httpx.Response]
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        return {name: response.status_code for name, response in self.responses.items()}
 
 
-def _send_mixed_traffic(gateway_url: str) -> dict[str, int]:
-    """Both endpoints, streamed or not, two models, /v1/models, an unknown path, every fault."""
-    statuses: dict[str, int] = {}
+def _send_mixed_traffic(gateway: ContractGateway) -> dict[str, httpx.Response]:
+    """Both endpoints, streamed or not, two models, /v1/models, an unknown path, every
+    fault, then the resilience features: a retry, a fallback, a burst that is shed, a
+    client over its token budget and requests without a valid API key."""
+    statuses: dict[str, httpx.Response] = {}
 
     def record(name: str, response: httpx.Response) -> None:
         response.read()
-        statuses[name] = response.status_code
+        statuses[name] = response
 
-    with httpx.Client(base_url=gateway_url, timeout=10) as client:
+    headers = {"Authorization": f"Bearer {APP_KEY}"}
+    with httpx.Client(base_url=gateway.url, headers=headers, timeout=10) as client:
         for round_ in range(2):
             for model in (MODEL, "nemo"):
                 for stream in (False, True):
@@ -283,7 +331,68 @@ def _send_mixed_traffic(gateway_url: str) -> dict[str, int]:
                     },
                 ),
             )
+        hello = {"prompt": "Hello", "max_new_tokens": 6}
+        # The first attempt fails with 503, the retry succeeds.
+        record(
+            "generate retried",
+            client.post("/generate", headers=_fault("unavailable", times=1), json=hello),
+        )
+        _send_burst(gateway, client, record)
+        # One prompt of more tokens than the key's budget, then the key is refused.
+        batch = {"Authorization": f"Bearer {BATCH_KEY}"}
+        big = {"prompt": "x " * (TOKENS_PER_MINUTE + 1000), "max_new_tokens": 2}
+        record("batch big prompt", client.post("/generate", headers=batch, json=big))
+        record("batch over budget", client.post("/generate", headers=batch, json=hello))
+        record("no key", httpx.post(f"{gateway.url}/generate", json=hello, timeout=10))
+        record(
+            "invalid key",
+            client.post("/generate", headers={"Authorization": "Bearer wrong"}, json=hello),
+        )
     return statuses
+
+
+def _fault(fault: str, times: int) -> dict[str, str]:
+    return {"X-Simulator-Fault": fault, "X-Simulator-Fault-Times": str(times)}
+
+
+def _send_burst(
+    gateway: ContractGateway,
+    client: httpx.Client,
+    record: Callable[[str, httpx.Response], None],
+) -> None:
+    """Fill both upstream slots and the queue, then send one request more.
+
+    Each holder hangs on both attempts on the default model (0.3 s upstream timeout
+    each) and is answered by the fallback: it holds its slot for over 0.6 s. The
+    queued request gives up after the 0.25 s queue timeout (shed, queue_timeout); the
+    one sent while it waits finds the queue full (shed at once, queue_full).
+    """
+    hello = {"prompt": "Hello", "max_new_tokens": 6}
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENCY + 1) as pool:
+        holders = [
+            pool.submit(client.post, "/generate", headers=_fault("hang", times=2), json=hello)
+            for _ in range(MAX_CONCURRENCY)
+        ]
+        eventually(
+            lambda: (
+                gateway.sample("llm_gateway_upstream_requests_in_flight", model=MODEL)
+                == MAX_CONCURRENCY
+            ),
+            "the burst to take every upstream slot",
+            timeout=5,
+            interval=0.005,
+        )
+        queued = pool.submit(client.post, "/generate", json=hello)
+        eventually(
+            lambda: gateway.sample("llm_gateway_queued_requests") == 1,
+            "a request to wait in the queue",
+            timeout=5,
+            interval=0.005,
+        )
+        record("burst over the queue", client.post("/generate", json=hello))
+        record("burst queued", queued.result())
+        for i, holder in enumerate(holders):
+            record(f"burst holder {i}", holder.result())
 
 
 def _wait_until_scraped(prometheus: Prometheus, gateway_url: str) -> None:
@@ -298,16 +407,16 @@ def _wait_until_scraped(prometheus: Prometheus, gateway_url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def traffic(gateway_url: str, prometheus: Prometheus) -> Traffic:
+def traffic(gateway: ContractGateway, gateway_url: str, prometheus: Prometheus) -> Traffic:
     eventually(
         lambda: prometheus.query('up{job="llm-gateway"} == 1'), "the first scrape of the gateway"
     )
     started = time.time()
     # A first pass creates every series (a counter is born at its first increment);
     # once scraped, the second pass shows up as increases that rate() can see.
-    _send_mixed_traffic(gateway_url)
+    _send_mixed_traffic(gateway)
     _wait_until_scraped(prometheus, gateway_url)
-    statuses = _send_mixed_traffic(gateway_url)
+    responses = _send_mixed_traffic(gateway)
     _wait_until_scraped(prometheus, gateway_url)
     # Two more scrapes, so every rate() window after the traffic holds two samples.
     after = time.time() + 2
@@ -315,7 +424,7 @@ def traffic(gateway_url: str, prometheus: Prometheus) -> Traffic:
         lambda: prometheus.query(f'timestamp(up{{job="llm-gateway"}}) > {after}'),
         "two scrapes after the traffic",
     )
-    return Traffic(started=started, statuses=statuses)
+    return Traffic(started=started, responses=responses)
 
 
 def test_mixed_traffic_produced_successes_client_errors_and_every_fault(traffic: Traffic) -> None:
@@ -326,6 +435,21 @@ def test_mixed_traffic_produced_successes_client_errors_and_every_fault(traffic:
     assert codes["generate fault=hang"] == 504
     for fault in ("server_error", "unavailable", "drop", "malformed"):
         assert codes[f"generate fault={fault}"] == 502, fault
+
+
+def test_traffic_exercised_every_resilience_feature(traffic: Traffic) -> None:
+    responses, codes = traffic.responses, traffic.statuses
+    assert codes["generate retried"] == 200
+    for i in range(MAX_CONCURRENCY):
+        holder = responses[f"burst holder {i}"]
+        assert holder.status_code == 200 and holder.json()["model"] == NEMO, "fallback"
+    for name in ("burst over the queue", "burst queued"):
+        assert codes[name] == 503, name
+        assert responses[name].headers["retry-after"] == "1"
+        assert responses[name].json()["error"]["code"] == "gateway_overloaded"
+    assert codes["batch over budget"] == 429
+    assert responses["batch over budget"].json()["error"]["code"] == "tokens_per_minute_exceeded"
+    assert codes["no key"] == 401 and codes["invalid key"] == 401
 
 
 def _finite(value: str) -> bool:
@@ -445,12 +569,14 @@ def test_fault_drill_fires_every_alert(prometheus: Prometheus, traffic: Traffic)
     assert "critical" in {lb["severity"] for lb in labels("LlmGatewayErrorBudgetBurn")}
     assert "critical" in {lb["severity"] for lb in labels("LlmGatewayLatencyBudgetBurn")}
     assert {lb["model"] for lb in labels("LlmGatewayTimeToFirstTokenHigh")} >= {MODEL}
-    assert {(lb["model"], lb["reason"]) for lb in labels("LlmGatewayUpstreamRateLimited")} == {
-        (MODEL, "rate_limited")
-    }
+    # The default model's 429s are passed on; its fallback got them too, after it.
+    assert {lb["reason"] for lb in labels("LlmGatewayUpstreamRateLimited")} == {"rate_limited"}
+    assert MODEL in {lb["model"] for lb in labels("LlmGatewayUpstreamRateLimited")}
     assert (MODEL, "server_error") in {
         (lb["model"], lb["reason"]) for lb in labels("LlmGatewayUpstreamErrorSpike")
     }
+    assert MODEL in {lb["model"] for lb in labels("LlmGatewayRetriesHigh")}
+    assert [lb["job"] for lb in labels("LlmGatewayLoadShedding")] == ["llm-gateway"]
     base = "https://github.com/llm-monitor/llm-monitor/blob/main/docs/runbooks.md#"
     for name, firing_alerts in alerts.items():
         for alert in firing_alerts:
