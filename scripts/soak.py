@@ -166,7 +166,9 @@ def report(summary: dict, rss: list[tuple[float, int]]) -> int:
         "time to first byte of streams: "
         + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in ttfb.items()),
         f"gateway RSS: start {mib[0]:.1f} MiB, end {mib[-1]:.1f} MiB, peak {max(mib):.1f} MiB "
-        f"({len(mib)} samples every {SAMPLE_SECONDS:g} s)",
+        f"({len(mib)} samples every {SAMPLE_SECONDS:g} s); by quarter of the run: "
+        + ", ".join(f"{mib[round(q * (len(mib) - 1) / 4)]:.1f}" for q in range(5))
+        + " MiB",
     ]
     print("\n".join(lines))  # noqa: T201
     return 1 if own else 0

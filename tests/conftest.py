@@ -6,6 +6,7 @@ metric deltas rather than absolute values, so tests stay independent.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,20 @@ class Gateway:
     def sample(self, name: str, **labels: str) -> float:
         """A metric sample's current value, 0 when the series does not exist yet."""
         return self.registry.get_sample_value(name, labels) or 0.0
+
+
+def installed(tool: str) -> str:
+    """The path of a tool the suite needs; a failure naming its install script if missing."""
+    path = shutil.which(tool)
+    if path is None:
+        script = "scripts/install-helm.sh" if tool == "helm" else "scripts/install-prometheus.sh"
+        pytest.fail(f"{tool} is not on PATH; install it with {script}", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return installed("promtool")
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:

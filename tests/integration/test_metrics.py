@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import uuid
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import MODEL, Gateway
@@ -108,10 +106,7 @@ def test_build_info_names_version_model_and_upstream_kind(gateway: Gateway) -> N
     ]
 
 
-def test_promtool_finds_no_problem_in_the_exposition(gateway: Gateway) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail("promtool is not on PATH: run scripts/install-prometheus.sh", pytrace=False)
+def test_promtool_finds_no_problem_in_the_exposition(gateway: Gateway, promtool: str) -> None:
     httpx.post(f"{gateway.url}/generate", json={"prompt": "x", "max_new_tokens": 1, "stream": True})
 
     result = subprocess.run(

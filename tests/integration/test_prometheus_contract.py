@@ -46,7 +46,7 @@ from llm_gateway.app import create_app
 from llm_gateway.settings import Settings
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
-from tests.conftest import MODEL, NEMO
+from tests.conftest import MODEL, NEMO, Gateway, installed
 from tests.dashboards import grafana
 from tests.servers import run_server
 
@@ -156,17 +156,8 @@ def contract_simulator_url() -> Iterator[str]:
         yield url
 
 
-@dataclass
-class ContractGateway:
-    url: str
-    registry: CollectorRegistry
-
-    def sample(self, name: str, **labels: str) -> float:
-        return self.registry.get_sample_value(name, labels) or 0.0
-
-
 @pytest.fixture(scope="module")
-def gateway(contract_simulator_url: str) -> Iterator[ContractGateway]:
+def gateway(contract_simulator_url: str) -> Iterator[Gateway]:
     settings = Settings(
         upstream_url=contract_simulator_url,  # type: ignore[arg-type]
         upstream_is_simulator=True,
@@ -185,23 +176,17 @@ def gateway(contract_simulator_url: str) -> Iterator[ContractGateway]:
     )
     registry = CollectorRegistry()
     with run_server(create_app(settings, registry=registry)) as url:
-        yield ContractGateway(url=url, registry=registry)
+        yield Gateway(url=url, registry=registry, settings=settings)
 
 
 @pytest.fixture(scope="module")
-def gateway_url(gateway: ContractGateway) -> str:
+def gateway_url(gateway: Gateway) -> str:
     return gateway.url
 
 
 @pytest.fixture(scope="module")
 def prometheus(gateway_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail(
-            "prometheus is not on PATH; install it (Debian package `prometheus`) with "
-            "`sudo scripts/install-prometheus.sh`",
-            pytrace=False,
-        )
+    binary = installed("prometheus")
     workdir = tmp_path_factory.mktemp("prometheus")
     rules = workdir / "rules"
     rules.mkdir()
@@ -270,7 +255,7 @@ class Traffic:
         return {name: response.status_code for name, response in self.responses.items()}
 
 
-def _send_mixed_traffic(gateway: ContractGateway) -> dict[str, httpx.Response]:
+def _send_mixed_traffic(gateway: Gateway) -> dict[str, httpx.Response]:
     """Both endpoints, streamed or not, two models, /v1/models, an unknown path, every
     fault, then the resilience features: a retry, a fallback, a burst that is shed, a
     client over its token budget and requests without a valid API key."""
@@ -356,7 +341,7 @@ def _fault(fault: str, times: int) -> dict[str, str]:
 
 
 def _send_burst(
-    gateway: ContractGateway,
+    gateway: Gateway,
     client: httpx.Client,
     record: Callable[[str, httpx.Response], None],
 ) -> None:
@@ -407,7 +392,7 @@ def _wait_until_scraped(prometheus: Prometheus, gateway_url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def traffic(gateway: ContractGateway, gateway_url: str, prometheus: Prometheus) -> Traffic:
+def traffic(gateway: Gateway, gateway_url: str, prometheus: Prometheus) -> Traffic:
     eventually(
         lambda: prometheus.query('up{job="llm-gateway"} == 1'), "the first scrape of the gateway"
     )
