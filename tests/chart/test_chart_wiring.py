@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from llm_gateway.settings import Settings
 from tests.chart.conftest import CHART, NAMESPACE, RELEASE, REPO, Chart, Rendered
 
 CI = CHART / "ci"
@@ -224,6 +225,53 @@ def test_gateway_settings_reach_the_environment(render) -> None:
     assert config["LLM_GATEWAY_UPSTREAM_URL"] == "https://my-endpoint.example.com"
     assert config["LLM_GATEWAY_WORKERS"] == "4"
     assert all(isinstance(v, str) for v in config.values())
+
+
+@pytest.mark.parametrize(
+    "values", [[], [CI / "gateway-settings-values.yaml"], [CI / "api-keys-values.yaml"]]
+)
+def test_every_setting_the_chart_passes_is_one_the_gateway_reads(
+    render, values, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known = {f"LLM_GATEWAY_{name.upper()}" for name in Settings.model_fields}
+    config = dict(gateway_config(render(*values)))  # a copy: renders are cached
+    assert set(config) <= known
+    # The gateway reads them from its environment, as the pod hands them over.
+    config.pop("LLM_GATEWAY_API_KEYS_FILE", None)  # the mounted file exists only in the pod
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+
+    settings = Settings()
+
+    assert settings.default_model == config["LLM_GATEWAY_DEFAULT_MODEL"]
+
+
+def test_api_keys_come_from_the_mounted_secret_and_the_scrape_and_test_bring_keys(
+    render,
+) -> None:
+    rendered = render(CI / "api-keys-values.yaml")
+    config = gateway_config(rendered)
+    pod = gateway(rendered)["spec"]["template"]["spec"]
+    [mount] = [
+        m
+        for m in container(gateway(rendered), "gateway")["volumeMounts"]
+        if m["name"] == "api-keys"
+    ]
+    [volume] = [v for v in pod["volumes"] if v["name"] == "api-keys"]
+
+    assert mount["readOnly"] is True
+    assert volume["secret"]["secretName"] == "llm-gateway-client-keys"
+    assert config["LLM_GATEWAY_API_KEYS_FILE"] == f"{mount['mountPath']}/keys.json"
+    assert [i["path"] for i in volume["secret"]["items"]] == ["keys.json"]
+    assert config["LLM_GATEWAY_PROTECT_METRICS"] == "true"
+    [endpoint] = rendered.one("ServiceMonitor")["spec"]["endpoints"]
+    assert endpoint["authorization"]["credentials"]["key"] == "metrics-key"
+    test_env = rendered.one("Pod")["spec"]["containers"][0]["env"]
+    assert {
+        "name": "GATEWAY_API_KEY",
+        "valueFrom": {"secretKeyRef": {"name": "llm-gateway-client-keys", "key": "test-key"}},
+    } in test_env
+    assert "LLM_GATEWAY_API_KEYS_FILE" not in gateway_config(render())
 
 
 def test_minikube_uses_the_local_image_without_pulling(render) -> None:

@@ -138,3 +138,10 @@ PrometheusRules on. Defaults to this release, which is right for the umbrella in
 {{- define "llm-monitor.prometheusReleaseLabel" -}}
 {{- .Values.monitoring.releaseLabel | default .Release.Name }}
 {{- end }}
+
+{{/*
+Where the client API keys Secret is mounted (read-only); LLM_GATEWAY_API_KEYS_FILE points into it.
+*/}}
+{{- define "llm-monitor.apiKeysDir" -}}
+/etc/llm-gateway/api-keys
+{{- end }}
