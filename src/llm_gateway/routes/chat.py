@@ -15,16 +15,14 @@ from llm_gateway.metrics import Endpoint
 from llm_gateway.protocol import (
     AssistantMessage,
     ChatCompletion,
-    ChatCompletionChunk,
     ChatCompletionRequest,
     ChatMessage,
     Choice,
-    ChunkChoice,
-    Delta,
 )
 from llm_gateway.routes.deps import ClientDep, GatewayDep, RequestLogDep, SimulatorHeadersDep
 from llm_gateway.routes.disconnect import unless_disconnected
 from llm_gateway.routes.errors import COMPLETION_ERRORS
+from llm_gateway.routes.frames import ChatFrames
 from llm_gateway.routes.render import event_stream, wire_usage
 
 router = APIRouter(tags=["completions"])
@@ -101,39 +99,11 @@ def _text(message: ChatMessage) -> str:
 async def _frames(
     completion_id: str, created: int, relay: Relay, include_usage: bool
 ) -> AsyncIterator[bytes]:
-    model = relay.model
-
-    def frame(chunk: ChatCompletionChunk) -> bytes:
-        return sse.frame(chunk.model_dump(exclude_none=True))
-
-    yield frame(
-        ChatCompletionChunk(
-            id=completion_id,
-            created=created,
-            model=model,
-            choices=[ChunkChoice(delta=Delta(role="assistant", content=""))],
-        )
-    )
+    frames = ChatFrames(completion_id, created, relay.model)
+    yield frames.opening()
     async for chunk in relay:
         if chunk.usage is not None:
             if include_usage:
-                yield frame(
-                    ChatCompletionChunk(
-                        id=completion_id,
-                        created=created,
-                        model=model,
-                        choices=[],
-                        usage=wire_usage(chunk.usage),
-                    )
-                )
+                yield frames.usage(chunk.usage)
             continue
-        yield frame(
-            ChatCompletionChunk(
-                id=completion_id,
-                created=created,
-                model=model,
-                choices=[
-                    ChunkChoice(delta=Delta(content=chunk.text), finish_reason=chunk.finish_reason)
-                ],
-            )
-        )
+        yield frames.content(chunk)

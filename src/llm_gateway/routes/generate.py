@@ -11,10 +11,11 @@ from llm_gateway import sse
 from llm_gateway.completion import CompletionRequest
 from llm_gateway.core import Relay
 from llm_gateway.metrics import Endpoint
-from llm_gateway.protocol import GenerateRequest, GenerateResponse, GenerateStreamEvent
+from llm_gateway.protocol import GenerateRequest, GenerateResponse
 from llm_gateway.routes.deps import ClientDep, GatewayDep, RequestLogDep, SimulatorHeadersDep
 from llm_gateway.routes.disconnect import unless_disconnected
 from llm_gateway.routes.errors import COMPLETION_ERRORS
+from llm_gateway.routes.frames import GenerateFrames
 from llm_gateway.routes.render import event_stream, wire_usage
 
 router = APIRouter(tags=["completions"])
@@ -71,12 +72,6 @@ async def generate(
 
 
 async def _frames(request: CompletionRequest, relay: Relay) -> AsyncIterator[bytes]:
+    frames = GenerateFrames(request.request_id, relay.model)
     async for chunk in relay:
-        event = GenerateStreamEvent(
-            id=request.request_id,
-            model=relay.model,
-            text=chunk.text,
-            finish_reason=chunk.finish_reason,
-            usage=None if chunk.usage is None else wire_usage(chunk.usage),
-        )
-        yield sse.frame(event.model_dump(exclude_none=True))
+        yield frames.event(chunk)
