@@ -1,8 +1,9 @@
 """The ceiling: a bare FastAPI endpoint that reads the body and returns a fixed completion.
 
 It is what a gateway cannot beat on this machine with this server stack (uvicorn with
-uvloop and httptools, FastAPI routing). ``--exporter`` adds starlette-exporter configured
-exactly as the gateway configures it, which prices the HTTP metrics on their own.
+uvloop and httptools, FastAPI routing). ``--exporter`` adds the gateway's HTTP metrics
+middleware (starlette-exporter's metrics, ``llm_gateway.http_metrics``) configured exactly
+as the gateway configures it, which prices the HTTP metrics on their own.
 
     python bench/ceiling.py --port 8090 [--exporter]
 """
@@ -13,10 +14,10 @@ import argparse
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
-from starlette_exporter import PrometheusMiddleware, handle_metrics
-from starlette_exporter.middleware import get_matching_route_path
+from starlette_exporter import handle_metrics
 from starlette_exporter.optional_metrics import request_body_size, response_body_size
 
+from llm_gateway.http_metrics import HttpMetricsMiddleware
 from llm_gateway.metrics import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
 from llm_gateway.middleware import QUIET_PATHS
 
@@ -29,10 +30,6 @@ COMPLETION = (
     b'response with as. Hour with value throughput"},"finish_reason":"length"}],'
     b'"usage":{"prompt_tokens":6,"completion_tokens":32,"total_tokens":38}}'
 )
-
-
-def _route_template(request: Request) -> str:
-    return get_matching_route_path(request.scope, request.app.router.routes) or "__unknown__"
 
 
 def create_app(*, exporter: bool) -> FastAPI:
@@ -50,16 +47,12 @@ def create_app(*, exporter: bool) -> FastAPI:
     if exporter:
         # The gateway's own options (src/llm_gateway/app.py), so the cost is the same.
         app.add_middleware(
-            PrometheusMiddleware,
+            HttpMetricsMiddleware,
             app_name=APP_NAME,
             prefix=HTTP_PREFIX,
             buckets=HTTP_DURATION_BUCKETS,
-            group_paths=True,
-            filter_unhandled_paths=False,
-            group_unhandled_paths=True,
             skip_paths=sorted(QUIET_PATHS),
             optional_metrics=[request_body_size, response_body_size],
-            labels={"handler": _route_template},
         )
         app.add_route("/metrics", handle_metrics)
     return app

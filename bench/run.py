@@ -88,9 +88,10 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
             return started
         started["gateway_metrics_off"] = servers.start(
             "gateway_metrics_off",
-            [python, str(HERE / "gateway_metrics_off.py"),
-             "--port", str(ports["gateway_metrics_off"])],
-            port=ports["gateway_metrics_off"], ready_path="/readyz", env=env, **common,
+            [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway_metrics_off"]),
+             "--upstream-url", upstream, "--log-level", "warning"],
+            port=ports["gateway_metrics_off"], ready_path="/readyz",
+            env={**env, "LLM_GATEWAY_METRICS_ENABLED": "false"}, **common,
         )  # fmt: skip
         for name, extra in (("ceiling", []), ("ceiling_exporter", ["--exporter"])):
             started[name] = servers.start(

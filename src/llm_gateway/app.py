@@ -7,35 +7,37 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from prometheus_client import REGISTRY, CollectorRegistry, disable_created_metrics, multiprocess
-from starlette_exporter import PrometheusMiddleware
-from starlette_exporter.middleware import get_matching_route_path
 from starlette_exporter.optional_metrics import request_body_size, response_body_size
 
 from llm_gateway import __version__, handlers
 from llm_gateway.auth import ApiKeyMiddleware
 from llm_gateway.core import Gateway
 from llm_gateway.drain import fail_readiness_on_sigterm
+from llm_gateway.http_metrics import HttpMetricsMiddleware
 from llm_gateway.logs import configure_logging
 from llm_gateway.metrics import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX, Metrics
 from llm_gateway.middleware import QUIET_PATHS, RequestContextMiddleware
-from llm_gateway.routes import chat, generate, system
+from llm_gateway.routes import chat, exposition, generate, system
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import Upstream
 
 logger = logging.getLogger("llm_gateway")
 
-UNKNOWN_HANDLER = "__unknown__"
 # Set by `serve --workers N` to a directory private to that gateway instance.
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
-    """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default)."""
+    """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default).
+
+    With ``settings.metrics_enabled`` off, nothing is measured: no HTTP metrics middleware,
+    no ``/metrics`` route, and a core whose every metric does nothing.
+    """
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = registry if registry is not None else CollectorRegistry()
-    metrics = Metrics(registry)
+    metrics = Metrics(registry) if settings.metrics_enabled else Metrics.disabled()
     metrics.build_info.labels(__version__, settings.default_model, settings.upstream_kind).set(1)
     upstream = Upstream(settings)
 
@@ -63,9 +65,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app.state.settings = settings
     app.state.gateway = Gateway(settings, upstream, metrics)
     app.state.ready = False
-    app.state.scrape_registry = _scrape_registry(registry)
     for router in (generate.router, chat.router, system.router):
         app.include_router(router)
+    if settings.metrics_enabled:
+        app.state.scrape_registry = _scrape_registry(registry)
+        app.include_router(exposition.router)
     handlers.install(app, settings.max_body_bytes)
     if settings.api_keys:
         app.add_middleware(
@@ -74,18 +78,15 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             protect_metrics=settings.protect_metrics,
             metrics=metrics,
         )
-    app.add_middleware(
-        PrometheusMiddleware,
-        app_name=APP_NAME,
-        prefix=HTTP_PREFIX,
-        buckets=HTTP_DURATION_BUCKETS,
-        group_paths=True,
-        filter_unhandled_paths=False,
-        group_unhandled_paths=True,
-        skip_paths=sorted(QUIET_PATHS),
-        optional_metrics=[request_body_size, response_body_size],
-        labels={"handler": _route_template},
-    )
+    if settings.metrics_enabled:
+        app.add_middleware(
+            HttpMetricsMiddleware,  # type: ignore[arg-type]  # an untyped base class
+            app_name=APP_NAME,
+            prefix=HTTP_PREFIX,
+            buckets=HTTP_DURATION_BUCKETS,
+            skip_paths=sorted(QUIET_PATHS),
+            optional_metrics=[request_body_size, response_body_size],
+        )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 
@@ -95,12 +96,6 @@ def create_app_from_environment() -> FastAPI:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)
-
-
-def _route_template(request: Request) -> str:
-    """The ``handler`` label: the template of the route a request matches, never its path."""
-    path = get_matching_route_path(request.scope, request.app.router.routes)  # type: ignore[arg-type]
-    return path or UNKNOWN_HANDLER
 
 
 def _scrape_registry(registry: CollectorRegistry) -> Callable[[], CollectorRegistry]:

@@ -262,21 +262,21 @@ class _Measurement:
 
     def attempt(self, model: str) -> None:
         self.model = self._log.model = model
-        self._metrics.upstream_in_flight.labels(model).inc()
+        self._metrics.child("upstream_in_flight", model).inc()
         self._attempt_started = time.perf_counter()
 
     def end_attempt(self, outcome: Outcome, exc: BaseException | None = None) -> None:
         if self._attempt_started is None:
             return
         metrics, model = self._metrics, self.model
-        metrics.upstream_in_flight.labels(model).dec()
-        metrics.upstream_duration.labels(model, outcome).observe(
+        metrics.child("upstream_in_flight", model).dec()
+        metrics.child("upstream_duration", model, outcome).observe(
             time.perf_counter() - self._attempt_started, {"request_id": self._request.request_id}
         )
         self._attempt_started = None
         if isinstance(exc, UpstreamError):
             status = str(exc.upstream_status) if exc.upstream_status else ""
-            metrics.upstream_errors.labels(model, exc.reason, status).inc()
+            metrics.child("upstream_errors", model, exc.reason, status).inc()
             self._log.error_code = exc.code
 
     def token(self) -> None:
@@ -292,11 +292,12 @@ class _Measurement:
     def succeed(self, usage: Usage) -> None:
         self.end_attempt(Outcome.SUCCESS)
         metrics, model, endpoint = self._metrics, self.model, self._request.endpoint
-        metrics.prompt_tokens.labels(model, endpoint).inc(usage.prompt_tokens)
-        metrics.completion_tokens.labels(model, endpoint).inc(usage.completion_tokens)
-        per_request = metrics.tokens_per_request
-        per_request.labels(model, endpoint, "prompt").observe(usage.prompt_tokens)
-        per_request.labels(model, endpoint, "completion").observe(usage.completion_tokens)
+        metrics.child("prompt_tokens", model, endpoint).inc(usage.prompt_tokens)
+        metrics.child("completion_tokens", model, endpoint).inc(usage.completion_tokens)
+        metrics.child("tokens_per_request", model, endpoint, "prompt").observe(usage.prompt_tokens)
+        metrics.child("tokens_per_request", model, endpoint, "completion").observe(
+            usage.completion_tokens
+        )
         self._log.prompt_tokens = usage.prompt_tokens
         self._log.completion_tokens = usage.completion_tokens
         # A chunk may carry several tokens: the upstream's count is the true one.
@@ -312,16 +313,16 @@ class _Measurement:
         request, metrics = self._request, self._metrics
         model, endpoint = self.model, request.endpoint
         stream = "true" if request.stream else "false"
-        metrics.request_duration.labels(model, endpoint, stream, outcome).observe(
+        metrics.child("request_duration", model, endpoint, stream, outcome).observe(
             self.elapsed(), {"request_id": request.request_id}
         )
-        metrics.requests.labels(model, endpoint, stream, outcome).inc()
+        metrics.child("requests", model, endpoint, stream, outcome).inc()
         if self.tokens:
-            metrics.time_to_first_token.labels(model, endpoint).observe(
+            metrics.child("time_to_first_token", model, endpoint).observe(
                 self._first_token_at - self._log.started, {"request_id": request.request_id}
             )
         if self.tokens and generated > 1:
-            metrics.time_per_output_token.labels(model, endpoint).observe(
+            metrics.child("time_per_output_token", model, endpoint).observe(
                 (self._last_token_at - self._first_token_at) / (generated - 1)
             )
         self._log.outcome = outcome

@@ -429,6 +429,36 @@ class Metrics:
     auth_failures: Counter
     build_info: Gauge
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
         for attribute, spec in LLM_METRICS.items():
-            setattr(self, attribute, spec.create(registry))
+            setattr(self, attribute, _NoMetric() if registry is None else spec.create(registry))
+
+    @classmethod
+    def disabled(cls) -> Metrics:
+        """Metrics that record nothing (``LLM_GATEWAY_METRICS_ENABLED=false``)."""
+        return cls(None)
+
+    def child(self, attribute: str, *labels: str) -> Any:
+        """``getattr(self, attribute).labels(*labels)``, kept for the next request.
+
+        ``labels()`` validates its values and takes a lock on every call; every label here
+        takes its values from a small fixed set, so the children kept stay few.
+        """
+        key = (attribute, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = getattr(self, attribute).labels(*labels)
+        return child
+
+
+class _NoMetric:
+    """Stands for any metric, or any labelled child of one: every call does nothing."""
+
+    def labels(self, *labels: str) -> _NoMetric:
+        return self
+
+    def inc(self, *args: Any) -> None:
+        return None
+
+    dec = set = observe = inc

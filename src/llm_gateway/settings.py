@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         "Secret; merged with api_keys.",
     )
     protect_metrics: bool = Field(False, description="Ask for an API key on /metrics too.")
+    metrics_enabled: bool = Field(
+        True,
+        description="Record and expose metrics. Off: no /metrics route and nothing measured "
+        "(to price the metrics, or where another layer measures).",
+    )
     rate_limit_requests_per_minute: int = Field(
         0, ge=0, description="Requests per minute allowed to each API key (0: no limit)."
     )

@@ -1,11 +1,9 @@
-"""Probes, the model list and the Prometheus exposition."""
+"""Probes and the model list."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
 
 from llm_gateway.protocol import ModelCard, ModelList
 from llm_gateway.settings import Settings
@@ -40,14 +38,3 @@ async def models(request: Request) -> ModelList:
         ],
         upstream=upstream,
     )
-
-
-@router.get(
-    "/metrics",
-    summary="Prometheus metrics (OpenMetrics, with exemplars, when the scraper asks for it)",
-    response_class=Response,
-)
-async def metrics(request: Request) -> Response:
-    registry: CollectorRegistry = request.app.state.scrape_registry()
-    encode, content_type = choose_encoder(request.headers.get("accept", ""))
-    return Response(encode(registry), media_type=content_type)
