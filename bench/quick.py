@@ -1,6 +1,7 @@
 """A quick look at the gateway alone, for iterating on one change: about a minute.
 
     python bench/quick.py [--rounds 3] [--duration 4] [--profile c64|streams] [--env K=V ...]
+    python bench/quick.py --scrape     # /metrics at 10,000 series instead
 
 The same pinning and CPU accounting as ``run.py``, but only the gateway (and the
 simulator behind it): CPU ms per request at c=1 and c=64, CPU per 32-token stream at
@@ -18,6 +19,7 @@ import sys
 import time
 
 import run
+import scrape
 import spy
 import streams
 
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=4)
     parser.add_argument("--profile", choices=("c64", "streams"), default=None)
     parser.add_argument("--env", action="append", default=[], help="K=V for the gateway")
+    parser.add_argument("--scrape", action="store_true", help="time /metrics at 10,000 series")
     args = parser.parse_args()
     run.OUT.mkdir(exist_ok=True)
     body = run.OUT / "chat.json"
@@ -52,6 +55,7 @@ def main() -> None:
         "LLM_GATEWAY_UPSTREAM_IS_SIMULATOR": "true",
         "LLM_GATEWAY_UPSTREAM_URL": sim.url,
         "LLM_GATEWAY_LOG_LEVEL": "warning",
+        "LLM_GATEWAY_MODELS": json.dumps(scrape.aliases(run.ALIASES)),
         **dict(pair.split("=", 1) for pair in args.env),
     }
     gateway = servers.start(
@@ -61,6 +65,16 @@ def main() -> None:
         port=gw_port, ready_path="/readyz", env=env, log_dir=run.OUT, core=run.SERVER_CORE,
     )  # fmt: skip
     try:
+        if args.scrape:
+            names = list(scrape.aliases(run.ALIASES))
+            series = asyncio.run(scrape.fill(gateway.url, names, target=run.report.SCRAPE_SERIES))
+            for accept in (None, scrape.OPENMETRICS):
+                cpu = gateway.cpu_seconds()
+                m = asyncio.run(scrape.time_scrapes(gateway.url, count=20, accept=accept))
+                cpu_ms = (gateway.cpu_seconds() - cpu) * 1000 / m["count"]
+                say(f"scrape {accept or 'text'}: {series} series, p50 {m['p50_ms']:.1f} ms, "
+                    f"max {m['max_ms']:.1f} ms, cpu {cpu_ms:.1f} ms/scrape")  # fmt: skip
+            return
         run.measure_wrk(gateway, body, 8, 2)  # warm-up
         rows: dict[str, list[dict]] = {"c=1": [], "c=64": [], "streams": []}
         for _ in range(args.rounds):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import REGISTRY, CollectorRegistry, disable_created_metrics, multiprocess
+from prometheus_client.exposition import choose_encoder
 from starlette_exporter.optional_metrics import request_body_size, response_body_size
 
 from llm_gateway import __version__, handlers
@@ -20,6 +21,7 @@ from llm_gateway.logs import configure_logging
 from llm_gateway.metrics import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX, Metrics
 from llm_gateway.middleware import QUIET_PATHS, RequestContextMiddleware
 from llm_gateway.routes import chat, exposition, generate, system
+from llm_gateway.scrape import Exposition
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import Upstream
 
@@ -68,7 +70,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     for router in (generate.router, chat.router, system.router):
         app.include_router(router)
     if settings.metrics_enabled:
-        app.state.scrape_registry = _scrape_registry(registry)
+        app.state.exposition = _exposition(registry, metrics)
         app.include_router(exposition.router)
     handlers.install(app, settings.max_body_bytes)
     if settings.api_keys:
@@ -98,19 +100,24 @@ def create_app_from_environment() -> FastAPI:
     return create_app(settings)
 
 
-def _scrape_registry(registry: CollectorRegistry) -> Callable[[], CollectorRegistry]:
+def _exposition(registry: CollectorRegistry, metrics: Metrics) -> Exposition:
     """What ``/metrics`` exposes: this app's metrics and the process-wide ones.
 
     With several workers (``PROMETHEUS_MULTIPROC_DIR`` set), each scrape sums the
     workers' files instead.
     """
     if MULTIPROCESS_ENV in os.environ:
-
-        def collect_workers() -> CollectorRegistry:
-            workers = CollectorRegistry()
-            multiprocess.MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
-            return workers
-
-        return collect_workers
+        return _WorkersExposition()
     registry.register(REGISTRY)
-    return lambda: registry
+    return Exposition(registry, metrics.all, REGISTRY)
+
+
+class _WorkersExposition(Exposition):
+    def __init__(self) -> None:
+        super().__init__(CollectorRegistry(), [], CollectorRegistry())
+
+    def render(self, accept: str) -> tuple[bytes, str]:
+        workers = CollectorRegistry()
+        multiprocess.MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
+        encode, content_type = choose_encoder(accept)
+        return encode(workers), content_type

@@ -433,6 +433,8 @@ class Metrics:
         self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
         for attribute, spec in LLM_METRICS.items():
             setattr(self, attribute, _NoMetric() if registry is None else spec.create(registry))
+        # In the order they were registered, which is the exposition's.
+        self.all = [getattr(self, attribute) for attribute in LLM_METRICS]
 
     @classmethod
     def disabled(cls) -> Metrics:

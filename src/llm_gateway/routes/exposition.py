@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+
+from llm_gateway.scrape import Exposition
 
 router = APIRouter(tags=["operations"])
 
@@ -16,6 +16,6 @@ router = APIRouter(tags=["operations"])
     response_class=Response,
 )
 async def metrics(request: Request) -> Response:
-    registry: CollectorRegistry = request.app.state.scrape_registry()
-    encode, content_type = choose_encoder(request.headers.get("accept", ""))
-    return Response(encode(registry), media_type=content_type)
+    exposition: Exposition = request.app.state.exposition
+    body, content_type = exposition.render(request.headers.get("accept", ""))
+    return Response(body, media_type=content_type)
