@@ -234,6 +234,10 @@ def _aiohttp_errors() -> Iterator[None]:
         raise httpx2.RemoteProtocolError(str(exc)) from exc
 
 
+async def _drop_authorization(request: httpx2.Request) -> None:
+    request.headers.pop("authorization", None)
+
+
 async def _read_error_body(response: httpx2.Response) -> None:
     # Streamed error responses must be read before huggingface_hub raises, or the
     # exception carries no message.
@@ -259,11 +263,16 @@ class Upstream:
         # on every call and send it to whatever upstream this is.
         constants.HF_HUB_DISABLE_IMPLICIT_TOKEN = True
         set_async_client_factory(_session_factory)
+        hooks: dict[str, list[Any]] = {"response": [_read_error_body]}
+        if self._token is None:
+            # The provider helper passes ``api_key or get_token()`` explicitly, which the
+            # setting above does not stop: the saved token would still go out.
+            hooks["request"] = [_drop_authorization]
         self._pool = httpx2.AsyncClient(
             follow_redirects=True,
             timeout=self._timeout,
             transport=_AiohttpTransport(),
-            event_hooks={"response": [_read_error_body]},
+            event_hooks=hooks,
         )
 
     async def close(self) -> None:

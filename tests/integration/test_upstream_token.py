@@ -1,0 +1,66 @@
+"""The gateway sends the upstream the token it was configured with, or none at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx2
+import pytest
+from huggingface_hub import constants
+
+from llm_gateway import upstream as upstream_module
+from llm_gateway.completion import CompletionRequest
+from llm_gateway.metrics import Endpoint
+from llm_gateway.settings import Settings
+from llm_gateway.upstream import Upstream
+from tests.conftest import MODEL
+
+REQUEST = CompletionRequest(
+    request_id="r1",
+    endpoint=Endpoint.GENERATE,
+    model=MODEL,
+    messages=[{"role": "user", "content": "Hello"}],
+    max_tokens=2,
+)
+
+
+async def authorization_sent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: Settings
+) -> list[str | None]:
+    """What Authorization the upstream got, with a token saved on the host."""
+    (tmp_path / "token").write_text("hf_host_token_not_for_the_gateway")
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "token"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    sent: list[str | None] = []
+    send = upstream_module._AiohttpTransport.handle_async_request
+
+    async def spy(self: object, request: httpx2.Request) -> httpx2.Response:
+        sent.append(request.headers.get("authorization"))
+        return await send(self, request)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(upstream_module._AiohttpTransport, "handle_async_request", spy)
+    upstream = Upstream(settings)
+    await upstream.start()
+    try:
+        await upstream.complete(REQUEST)
+    finally:
+        await upstream.close()
+    return sent
+
+
+async def test_no_token_configured_sends_no_token_even_with_one_saved_on_the_host(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, simulator_url: str
+) -> None:
+    settings = Settings(upstream_url=simulator_url, hf_token=None)
+
+    assert await authorization_sent(monkeypatch, tmp_path, settings) == [None]
+
+
+async def test_a_configured_token_is_the_one_sent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, simulator_url: str
+) -> None:
+    settings = Settings(upstream_url=simulator_url, hf_token="hf_gateway_token")
+
+    sent = await authorization_sent(monkeypatch, tmp_path, settings)
+
+    assert sent == ["Bearer hf_gateway_token"]
