@@ -9,7 +9,7 @@ import spy
 
 LABELS = {
     "ceiling": "ceiling (bare FastAPI)",
-    "ceiling_exporter": "ceiling + starlette-exporter",
+    "ceiling_exporter": "ceiling + HTTP metrics",
     "direct": "direct to simulator",
     "gateway": "gateway (all metrics)",
     "gateway_metrics_off": "gateway, metrics off",
