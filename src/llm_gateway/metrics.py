@@ -373,7 +373,8 @@ HTTP_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "http_request_duration_seconds",
         Histogram,
-        "HTTP request duration until the response's first body message, in seconds.",
+        "HTTP request duration until the response's last body message (streams included), "
+        "in seconds.",
         _HTTP_LABELS,
         "seconds",
         "histogram_quantile(0.99, sum by (le, handler) "
