@@ -34,11 +34,18 @@ DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 SCHEMA_VERSION = 39
 TAG = "llm-monitor"
 JOB = 'job="llm-gateway"'
-# The handlers the latency SLO covers (latency-slo.yaml): the two inference doors.
-INFERENCE_HANDLERS = 'handler=~"/generate|/v1/chat/completions"'
-# Boundaries of HTTP_DURATION_BUCKETS a latency threshold can sit on, as the
-# Python client writes them in the `le` label.
-LATENCY_THRESHOLDS = ("1.0", "2.5", "5.0", "10.0", "20.0", "40.0", "80.0")
+# The requests the latency SLO covers (latency-slo.yaml): non-streamed completions that
+# succeeded or failed. Streams run to their last byte by design (time to first token
+# watches them); cancelled and rejected requests are timed by the client or the shedder.
+LATENCY_SLI = ('stream="false"', 'outcome=~"success|error"')
+# Boundaries of OPERATION_DURATION_BUCKETS (llm_gateway_request_duration_seconds) a
+# latency threshold can sit on, as the Python client writes them in the `le` label:
+# the values the chart's schema allows for prometheusRule.latencyThresholdSeconds.
+LATENCY_THRESHOLDS = (
+    "0.01", "0.02", "0.04", "0.08", "0.16", "0.32", "0.64", "1.28", "2.56", "5.12",
+    "10.24", "20.48", "40.96", "81.92", "163.84",
+)  # fmt: skip
+LATENCY_THRESHOLD_DEFAULT = "10.24"
 # Burn-rate factors of the alerts, drawn as threshold lines.
 BURN_STEPS = (("green", None), ("yellow", 1), ("orange", 6), ("red", 14.4))
 # The long windows of the alerts' window pairs (1h/5m, 6h/30m, 1d/2h, 3d/6h).
@@ -82,8 +89,8 @@ BELOW_THRESHOLD = 'le="$latency_threshold"'
 
 ERRORS = f"(sum({rate('http_requests_total', STATUS_5XX)}) or vector(0))"
 REQUESTS = f"sum({rate('http_requests_total')})"
-TIMED = f"sum({rate('http_request_duration_seconds_count', INFERENCE_HANDLERS)})"
-FAST = f"sum({rate('http_request_duration_seconds_bucket', INFERENCE_HANDLERS, BELOW_THRESHOLD)})"
+TIMED = f"sum({rate('llm_gateway_request_duration_seconds_count', *LATENCY_SLI)})"
+FAST = f"sum({rate('llm_gateway_request_duration_seconds_bucket', *LATENCY_SLI, BELOW_THRESHOLD)})"
 SLOW = f"({TIMED}\n - {FAST})"
 # Retries per request that tried a model, as LlmGatewayRetriesHigh computes it: every
 # upstream call is a first attempt or a retry, so calls - retries counts the requests
@@ -330,16 +337,16 @@ def dashboard(uid: str, title: str, description: str, rows: list[Row]) -> dict[s
                     "Latency SLO",
                     ("0.95", "0.99", "0.995", "0.999"),
                     "0.99",
-                    "Share of inference requests faster than the threshold; keep equal to the "
-                    "chart's prometheusRule.latencyObjective.",
+                    "Share of non-streamed completions faster than the threshold; keep equal to "
+                    "the chart's prometheusRule.latencyObjective.",
                 ),
                 _custom_variable(
                     "latency_threshold",
                     "Latency SLO threshold (s)",
                     LATENCY_THRESHOLDS,
-                    "5.0",
-                    "A request duration bucket boundary; keep equal to the chart's "
-                    "prometheusRule.latencyThresholdSeconds.",
+                    LATENCY_THRESHOLD_DEFAULT,
+                    "A bucket boundary of llm_gateway_request_duration_seconds; keep equal to the "
+                    "chart's prometheusRule.latencyThresholdSeconds.",
                 ),
             ]
         },
@@ -913,15 +920,16 @@ OVERVIEW = [
                 min=0,
             ),
             Panel(
-                "Fast inference requests over the time range",
-                "Share of /generate and /v1/chat/completions requests faster than "
-                "$latency_threshold s over the dashboard's time range, against the "
-                "$latency_objective objective (LlmGatewayLatencyBudgetBurn).",
+                "Fast non-streamed completions over the time range",
+                "Share of non-streamed /generate and /v1/chat/completions requests (success or "
+                "error) faster than $latency_threshold s over the dashboard's time range, against "
+                "the $latency_objective objective (LlmGatewayLatencyBudgetBurn). Streams are "
+                "left out: see Time to first token.",
                 "percentunit",
                 [
                     Target(
                         f"1 - (\n{ratio_over(SLOW, TIMED, '$__range')}\n)",
-                        "fast requests",
+                        "fast completions",
                         instant=True,
                     )
                 ],
@@ -933,9 +941,9 @@ OVERVIEW = [
             burn_rate_stat("Latency", SLOW, TIMED, "latency_objective"),
             Panel(
                 "Latency error budget burn rate",
-                "Share of inference requests slower than $latency_threshold s divided by the "
-                "latency error budget (1 - objective). Lines at 14.4 and 6 (page) and 1 (ticket) "
-                "are the factors of LlmGatewayLatencyBudgetBurn.",
+                "Share of non-streamed completions slower than $latency_threshold s divided by "
+                "the latency error budget (1 - objective). Lines at 14.4 and 6 (page) and 1 "
+                "(ticket) are the factors of LlmGatewayLatencyBudgetBurn.",
                 "suffix:×",
                 [Target(f"{SLOW}\n/\n{TIMED}\n/ (1 - $latency_objective)", "burn rate")],
                 width=12,

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.utils import floatToGoString
 
+from llm_gateway.metrics import OPERATION_DURATION_BUCKETS
 from llm_gateway.settings import Settings
 from tests.chart.conftest import CHART, NAMESPACE, RELEASE, REPO, Chart, Rendered
 
@@ -355,14 +357,31 @@ def test_prometheusrule_substitutes_runbook_base_and_objectives(render) -> None:
     rendered = render(
         sets=(
             "prometheusRule.runbookBaseUrl=https://runbooks.example.org/llm",
-            "prometheusRule.latencyThresholdSeconds=10.0",
+            "prometheusRule.latencyThresholdSeconds=5.12",
         )
     )
-    text = yaml.safe_dump(rendered.one("PrometheusRule"))
+    rule = rendered.one("PrometheusRule")
+    text = yaml.safe_dump(rule)
     urls = re.findall(r"runbook_url: (\S+)", text)
     assert urls and all(u.startswith("https://runbooks.example.org/llm#") for u in urls)
     assert "github.com/llm-monitor" not in text
-    assert 'le="5.0"' not in text
+    exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
+    assert not [e for e in exprs if 'le="10.24"' in e]
+    assert len([e for e in exprs if 'le="5.12"' in e]) == 7
+
+
+def test_latency_threshold_choices_are_the_boundaries_of_the_sli_histogram() -> None:
+    # The latency SLI reads llm_gateway_request_duration_seconds; a threshold that is not
+    # one of its `le` values, as prometheus-client writes them, selects no series.
+    buckets = [floatToGoString(b) for b in OPERATION_DURATION_BUCKETS]
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    rule = schema["properties"]["prometheusRule"]["properties"]["latencyThresholdSeconds"]
+    assert rule["enum"] == buckets
+    default = yaml.safe_load((CHART / "values.yaml").read_text())["prometheusRule"]
+    assert default["latencyThresholdSeconds"] in buckets
+    rules = (CHART / "rules" / "latency-slo.yaml").read_text()
+    assert f'le="{default["latencyThresholdSeconds"]}"' in rules
+    assert "llm_gateway_request_duration_seconds_bucket" in rules
 
 
 def test_disabled_dashboards_and_rules_render_nothing(render) -> None:
@@ -409,6 +428,8 @@ def test_helm_test_pod_calls_readyz_and_generate(render) -> None:
         (("replicaCount=two",), "want integer"),
         (("serviceMonitor.enabled=maybe",), "want boolean"),
         (("gateway.logFormat=xml",), "logFormat"),
+        # The old default, a boundary of http_request_duration_seconds, not of the SLI's.
+        (("prometheusRule.latencyThresholdSeconds=5.0",), "latencyThresholdSeconds"),
     ],
 )
 def test_schema_rejects_unknown_keys_and_wrong_types(chart: Chart, sets, message: str) -> None:

@@ -41,7 +41,7 @@ CHART_SUBSTITUTIONS: dict[str, dict[str, str]] = {
     },
     "latency-slo.yaml": {
         "(1 - 0.99)": "(1 - 0.95)",
-        'le="5.0"': 'le="10.0"',
+        'le="10.24"': 'le="5.12"',
         RUNBOOK_BASE: "https://runbooks.example.com/llm-gateway",
     },
     "upstream.yaml": {
@@ -53,7 +53,7 @@ CHART_SUBSTITUTIONS: dict[str, dict[str, str]] = {
 }
 # Bare default values that must not occur in rule content outside their tokens,
 # or a chart substitution would leave a stale copy behind.
-DEFAULT_VALUES = {"(1 - 0.995)": "0.995", "(1 - 0.99)": "0.99", 'le="5.0"': "5.0"}
+DEFAULT_VALUES = {"(1 - 0.995)": "0.995", "(1 - 0.99)": "0.99", 'le="10.24"': "10.24"}
 
 
 def _load(path: Path) -> dict[str, Any]:
