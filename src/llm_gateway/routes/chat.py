@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
-from llm_gateway import sse
-from llm_gateway.completion import CompletionRequest
 from llm_gateway.core import Relay
 from llm_gateway.metrics import Endpoint
 from llm_gateway.protocol import (
@@ -19,9 +17,8 @@ from llm_gateway.protocol import (
     ChatMessage,
     Choice,
 )
-from llm_gateway.routes.deps import ClientDep, GatewayDep, RequestLogDep, SimulatorHeadersDep
-from llm_gateway.routes.disconnect import unless_disconnected
-from llm_gateway.routes.errors import COMPLETION_ERRORS
+from llm_gateway.routes.deps import CallDep
+from llm_gateway.routes.errors import completion_responses
 from llm_gateway.routes.frames import ChatFrames
 from llm_gateway.routes.render import event_stream, wire_usage
 
@@ -31,50 +28,31 @@ router = APIRouter(tags=["completions"])
 @router.post(
     "/v1/chat/completions",
     response_model=ChatCompletion,
-    responses={
-        **COMPLETION_ERRORS,
-        200: {
-            "description": "The completion; with `stream: true`, Server-Sent Events of "
-            "`ChatCompletionChunk` closed by `data: [DONE]`.",
-            "content": {sse.MEDIA_TYPE: {}},
-        },
-    },
+    responses=completion_responses("ChatCompletionChunk"),
     summary="Create a chat completion (OpenAI-compatible)",
 )
-async def chat_completions(
-    body: ChatCompletionRequest,
-    gateway: GatewayDep,
-    log: RequestLogDep,
-    client: ClientDep,
-    simulator_headers: SimulatorHeadersDep,
-    http: Request,
-) -> Response:
-    messages = [{"role": m.role, "content": _text(m)} for m in body.messages]
-    gateway.check_prompt_size(sum(len(m["content"]) for m in messages))
-    request = CompletionRequest(
-        request_id=log.request_id,
-        endpoint=Endpoint.CHAT_COMPLETIONS,
-        model=gateway.resolve_model(body.model),
-        messages=messages,
+async def chat_completions(body: ChatCompletionRequest, call: CallDep) -> Response:
+    request = call.completion_request(
+        Endpoint.CHAT_COMPLETIONS,
+        body.model,
+        [{"role": m.role, "content": _text(m)} for m in body.messages],
+        body.stop,
+        body.stream,
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
         top_p=body.top_p,
-        stop=[body.stop] if isinstance(body.stop, str) else body.stop,
         seed=body.seed,
         frequency_penalty=body.frequency_penalty,
         presence_penalty=body.presence_penalty,
-        stream=body.stream,
-        client=client,
-        simulator_headers=simulator_headers,
     )
     completion_id = f"chatcmpl-{request.request_id}"
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
-        relay = await gateway.stream(request, log)
+        relay = await call.stream(request)
         frames = _frames(completion_id, created, relay, include_usage)
         return event_stream(frames, relay)
-    completion = await unless_disconnected(http, gateway.complete(request, log))
+    completion = await call.complete(request)
     response = ChatCompletion(
         id=completion_id,
         created=created,

@@ -1,34 +1,64 @@
-"""Typed dependencies shared by the routes.
+"""The dependency every completion route takes: its :class:`Call`.
 
-All ``async def``: FastAPI runs a plain ``def`` dependency in a thread pool, a thread hop
-per dependency per request for what is a dictionary lookup.
+``async def``: FastAPI runs a plain ``def`` dependency in a thread pool, a thread hop
+per dependency per request for what are dictionary lookups.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from llm_gateway.core import Gateway
+from llm_gateway.completion import Completion, CompletionRequest
+from llm_gateway.core import Gateway, Relay
 from llm_gateway.logs import RequestLog
+from llm_gateway.metrics import Endpoint
+from llm_gateway.routes.disconnect import unless_disconnected
 from llm_gateway.simulator.faults import Fault
 
 
-async def get_gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
+@dataclass(slots=True)
+class Call:
+    """What a completion route needs besides its body: the core, the request's access-log
+    record, the caller's API key alias (None when keys are off), the X-Simulator-* headers
+    it sent, and the HTTP request itself."""
 
+    gateway: Gateway
+    log: RequestLog
+    client: str | None
+    simulator_headers: dict[str, str]
+    http: Request
 
-async def get_request_log(request: Request) -> RequestLog:
-    log: RequestLog = request.scope["state"]["request_log"]
-    return log
+    def completion_request(
+        self,
+        endpoint: Endpoint,
+        model: str | None,
+        messages: list[dict[str, str]],
+        stop: str | list[str] | None,
+        stream: bool,
+        **sampling: Any,
+    ) -> CompletionRequest:
+        """The internal request, once the prompt's size and the model are checked."""
+        self.gateway.check_prompt_size(sum(len(m["content"]) for m in messages))
+        return CompletionRequest(
+            request_id=self.log.request_id,
+            endpoint=endpoint,
+            model=self.gateway.resolve_model(model),
+            messages=messages,
+            stop=[stop] if isinstance(stop, str) else stop,
+            stream=stream,
+            client=self.client,
+            simulator_headers=self.simulator_headers,
+            **sampling,
+        )
 
+    async def complete(self, request: CompletionRequest) -> Completion:
+        return await unless_disconnected(self.http, self.gateway.complete(request, self.log))
 
-async def get_client(request: Request) -> str | None:
-    """The API key alias the auth middleware found; None when keys are off."""
-    client: str | None = request.scope["state"].get("client")
-    return client
+    async def stream(self, request: CompletionRequest) -> Relay:
+        return await self.gateway.stream(request, self.log)
 
 
 async def get_simulator_headers(
@@ -56,7 +86,18 @@ async def get_simulator_headers(
     return {k: v for k, v in request.headers.items() if k.startswith("x-simulator-")}
 
 
-GatewayDep = Annotated[Gateway, Depends(get_gateway)]
-RequestLogDep = Annotated[RequestLog, Depends(get_request_log)]
-ClientDep = Annotated[str | None, Depends(get_client)]
-SimulatorHeadersDep = Annotated[dict[str, str], Depends(get_simulator_headers)]
+async def get_call(
+    request: Request,
+    simulator_headers: Annotated[dict[str, str], Depends(get_simulator_headers)],
+) -> Call:
+    state = request.scope["state"]
+    return Call(
+        gateway=request.app.state.gateway,
+        log=state["request_log"],
+        client=state.get("client"),
+        simulator_headers=simulator_headers,
+        http=request,
+    )
+
+
+CallDep = Annotated[Call, Depends(get_call)]
