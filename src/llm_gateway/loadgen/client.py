@@ -168,16 +168,22 @@ def _error_code(body: bytes, fallback: str) -> str:
     return str(code) if code else fallback
 
 
-def _read_body(body: bytes, reading: _Reading) -> None:
+def _json_object(data: bytes | str, reading: _Reading) -> dict[str, Any] | None:
+    """``data`` as a JSON object; None, with the error noted, when it is not one."""
     try:
-        payload = json.loads(body)
+        payload = json.loads(data)
     except ValueError:
-        reading.error = "client_bad_response"
-        return
+        payload = None
     if not isinstance(payload, dict):
         reading.error = "client_bad_response"
-        return
-    reading.usage(payload)
+        return None
+    return payload
+
+
+def _read_body(body: bytes, reading: _Reading) -> None:
+    payload = _json_object(body, reading)
+    if payload is not None:
+        reading.usage(payload)
 
 
 async def _read_stream(response: httpx.Response, reading: _Reading) -> None:
@@ -189,13 +195,8 @@ async def _read_stream(response: httpx.Response, reading: _Reading) -> None:
         data = line.removeprefix(_DATA).strip()
         if data == _DONE:
             return
-        try:
-            payload = json.loads(data)
-        except ValueError:
-            reading.error = "client_bad_response"
-            return
-        if not isinstance(payload, dict):
-            reading.error = "client_bad_response"
+        payload = _json_object(data, reading)
+        if payload is None:
             return
         if "error" in payload:
             # The status line was sent before the failure: the error is the last frame.
