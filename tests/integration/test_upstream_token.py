@@ -8,10 +8,10 @@ import httpx2
 import pytest
 from huggingface_hub import constants
 
-from llm_gateway import upstream as upstream_module
 from llm_gateway.completion import CompletionRequest
 from llm_gateway.metrics import Endpoint
 from llm_gateway.settings import Settings
+from llm_gateway.transport import AiohttpTransport
 from llm_gateway.upstream import Upstream
 from tests.conftest import MODEL
 
@@ -32,13 +32,13 @@ async def authorization_sent(
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "token"))
     monkeypatch.delenv("HF_TOKEN", raising=False)
     sent: list[str | None] = []
-    send = upstream_module._AiohttpTransport.handle_async_request
+    send = AiohttpTransport.handle_async_request
 
     async def spy(self: object, request: httpx2.Request) -> httpx2.Response:
         sent.append(request.headers.get("authorization"))
         return await send(self, request)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(upstream_module._AiohttpTransport, "handle_async_request", spy)
+    monkeypatch.setattr(AiohttpTransport, "handle_async_request", spy)
     upstream = Upstream(settings)
     await upstream.start()
     try:
