@@ -9,7 +9,8 @@ import json
 import logging
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from llm_gateway.settings import LogFormat
@@ -37,7 +38,13 @@ class RequestLog:
     started: float = field(default_factory=time.perf_counter, repr=False)
 
     def fields(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None and k != "started"}
+        return {
+            name: value for name in _LOGGED_FIELDS if (value := getattr(self, name)) is not None
+        }
+
+
+# What the access line shows, in order: every field but the start time.
+_LOGGED_FIELDS = tuple(f.name for f in dataclass_fields(RequestLog) if f.name != "started")
 
 
 class JsonFormatter(logging.Formatter):

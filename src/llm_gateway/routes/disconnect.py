@@ -20,23 +20,30 @@ T = TypeVar("T")
 
 
 async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnect(request.receive))
+    """Await ``work`` in this task; if the client goes first, cancel it and raise."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        await _disconnect(request.receive)
+        gone = True
+        task.cancel()
+
+    watcher = asyncio.ensure_future(watch())
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        task.cancel()
-        raise
-    finally:
-        watcher.cancel()
-    if not task.done():
-        task.cancel()
-        # The work records its own cancellation; wait for it to finish doing so.
-        await asyncio.wait({task})
+        return await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        # Our own cancellation, not the server's: the work recorded it; answer 499.
+        task.uncancel()
         raise ClientDisconnected(
             "The client closed the connection before the answer.", code="client_closed_request"
-        )
-    return task.result()
+        ) from None
+    finally:
+        watcher.cancel()
 
 
 async def _disconnect(receive: Receive) -> None:
