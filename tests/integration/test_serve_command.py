@@ -37,6 +37,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 @contextmanager
 def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     """Run ``llm-gateway serve``; ready once it logs that it serves completions."""
@@ -66,6 +73,8 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     try:
         if not served.started.wait(STARTUP_SECONDS):
             raise AssertionError("serve did not start:\n" + "".join(served.lines))
+        # With --workers, the parent logs its address before the workers listen on it.
+        wait_for(lambda: ready(served.url), STARTUP_SECONDS)
         yield served
     finally:
         if process.poll() is None:
