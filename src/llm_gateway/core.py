@@ -73,7 +73,7 @@ class Gateway:
         measurement = _Measurement(self._metrics, request, log)
         await self._admit(request, measurement)
         try:
-            completion = await self._attempts(request, measurement, self._complete_once)
+            completion = await self._attempts(request, measurement, self._upstream.complete)
         except BaseException as exc:
             measurement.fail(exc)
             raise
@@ -146,9 +146,6 @@ class Gateway:
                 break
         assert error is not None
         raise error
-
-    async def _complete_once(self, request: CompletionRequest) -> Completion:
-        return await self._upstream.complete(request)
 
     async def _open_stream(self, request: CompletionRequest) -> Stream:
         chunks = aiter(self._upstream.stream(request))
