@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hmac
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llm_gateway.errors import Unauthorized
-from llm_gateway.logs import RequestLog
+from llm_gateway.handlers import error_response
 from llm_gateway.metrics import AuthFailure, Metrics
 from llm_gateway.settings import digest
 
@@ -46,9 +45,7 @@ class ApiKeyMiddleware:
                 else "The API key is not valid.",
                 code=f"{reason}_api_key",
             )
-            log: RequestLog = scope["state"]["request_log"]
-            log.error_code = error.code
-            response = JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+            response = error_response(error, scope["state"]["request_log"])
             await response(scope, receive, send)
             return
         scope["state"]["client"] = client

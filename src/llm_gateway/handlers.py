@@ -23,12 +23,16 @@ _HTTP_CODES = {
 }
 
 
+def error_response(error: GatewayError, log: RequestLog | None) -> JSONResponse:
+    """The error in its envelope, its code noted for the access line."""
+    if log is not None:
+        log.error_code = error.code
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
 def install(app: FastAPI, max_body_bytes: int) -> None:
     def render(request: Request, exc: GatewayError) -> JSONResponse:
-        log: RequestLog | None = request.scope.get("state", {}).get("request_log")
-        if log is not None:
-            log.error_code = exc.code
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return error_response(exc, request.scope.get("state", {}).get("request_log"))
 
     async def gateway_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GatewayError)

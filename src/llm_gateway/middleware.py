@@ -11,10 +11,10 @@ import re
 import time
 import uuid
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llm_gateway.errors import PayloadTooLarge
+from llm_gateway.handlers import error_response
 from llm_gateway.logs import RequestLog, log_request
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -66,8 +66,7 @@ class RequestContextMiddleware:
             f"The request body exceeds the gateway's limit of {self.max_body_bytes} bytes.",
             code="body_too_large",
         )
-        log.error_code = error.code
-        await JSONResponse(error.body(), status_code=error.status)(scope, receive, send)
+        await error_response(error, log)(scope, receive, send)
 
 
 def _declared_length(scope: Scope) -> int | None:
