@@ -2,7 +2,7 @@
 
 It is what a gateway cannot beat on this machine with this server stack (uvicorn with
 uvloop and httptools, FastAPI routing). ``--exporter`` adds the gateway's HTTP metrics
-middleware (starlette-exporter's metrics, ``llm_gateway.http_metrics``) configured exactly
+middleware (starlette-exporter's metrics, ``llm_gateway.metrics.http``) configured exactly
 as the gateway configures it, which prices the HTTP metrics on their own.
 
     python bench/ceiling.py --port 8090 [--exporter]
@@ -17,9 +17,9 @@ from fastapi import FastAPI, Request, Response
 from starlette_exporter import handle_metrics
 from starlette_exporter.optional_metrics import request_body_size, response_body_size
 
-from llm_gateway.http_metrics import HttpMetricsMiddleware
-from llm_gateway.metrics import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
-from llm_gateway.middleware import QUIET_PATHS
+from llm_gateway.metrics.http import HttpMetricsMiddleware
+from llm_gateway.metrics.definitions import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
+from llm_gateway.http.access import QUIET_PATHS
 
 # A simulator answer to the benchmark's prompt, 32 tokens, as the gateway renders it.
 COMPLETION = (

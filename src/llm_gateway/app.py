@@ -9,21 +9,23 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import REGISTRY, CollectorRegistry, disable_created_metrics, multiprocess
-from prometheus_client.exposition import choose_encoder
 from starlette_exporter.optional_metrics import request_body_size, response_body_size
 
-from llm_gateway import __version__, handlers
-from llm_gateway.auth import ApiKeyMiddleware
-from llm_gateway.core import Gateway
-from llm_gateway.drain import fail_readiness_on_sigterm
-from llm_gateway.http_metrics import HttpMetricsMiddleware
+from llm_gateway import __version__
+from llm_gateway.core.gateway import Gateway
+from llm_gateway.http import handlers
+from llm_gateway.http.access import QUIET_PATHS, AccessLogMiddleware
+from llm_gateway.http.auth import ApiKeyMiddleware
+from llm_gateway.http.body_limit import BodyLimitMiddleware
+from llm_gateway.http.drain import fail_readiness_on_sigterm
 from llm_gateway.logs import configure_logging
-from llm_gateway.metrics import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX, Metrics
-from llm_gateway.middleware import QUIET_PATHS, RequestContextMiddleware
-from llm_gateway.routes import chat, exposition, generate, system
-from llm_gateway.scrape import Exposition
+from llm_gateway.metrics.definitions import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
+from llm_gateway.metrics.exposition import Exposition, WorkersExposition
+from llm_gateway.metrics.http import HttpMetricsMiddleware
+from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.routes import chat, generate, metrics, system
 from llm_gateway.settings import Settings
-from llm_gateway.upstream import Upstream
+from llm_gateway.upstream.client import Upstream
 
 logger = logging.getLogger("llm_gateway")
 
@@ -39,8 +41,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     """
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = registry if registry is not None else CollectorRegistry()
-    metrics = Metrics(registry) if settings.metrics_enabled else Metrics.disabled()
-    metrics.build_info.labels(__version__, settings.default_model, settings.upstream_kind).set(1)
+    recorder = Recorder(registry) if settings.metrics_enabled else Recorder.disabled()
+    recorder.build_info(__version__, settings.default_model, settings.upstream_kind)
     upstream = Upstream(settings)
 
     @asynccontextmanager
@@ -65,20 +67,20 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.gateway = Gateway(settings, upstream, metrics)
+    app.state.gateway = Gateway(settings, upstream, recorder)
     app.state.ready = False
     for router in (generate.router, chat.router, system.router):
         app.include_router(router)
     if settings.metrics_enabled:
-        app.state.exposition = _exposition(registry, metrics)
-        app.include_router(exposition.router)
+        app.state.exposition = _exposition(registry, recorder)
+        app.include_router(metrics.router)
     handlers.install(app, settings.max_body_bytes)
     if settings.api_keys:
         app.add_middleware(
             ApiKeyMiddleware,
             digests=settings.api_keys,
             protect_metrics=settings.protect_metrics,
-            metrics=metrics,
+            metrics=recorder,
         )
     if settings.metrics_enabled:
         app.add_middleware(
@@ -89,7 +91,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             skip_paths=sorted(QUIET_PATHS),
             optional_metrics=[request_body_size, response_body_size],
         )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)
     return app
 
 
@@ -100,24 +103,13 @@ def create_app_from_environment() -> FastAPI:
     return create_app(settings)
 
 
-def _exposition(registry: CollectorRegistry, metrics: Metrics) -> Exposition:
+def _exposition(registry: CollectorRegistry, recorder: Recorder) -> Exposition:
     """What ``/metrics`` exposes: this app's metrics and the process-wide ones.
 
     With several workers (``PROMETHEUS_MULTIPROC_DIR`` set), each scrape sums the
     workers' files instead.
     """
     if MULTIPROCESS_ENV in os.environ:
-        return _WorkersExposition()
+        return WorkersExposition()
     registry.register(REGISTRY)
-    return Exposition(registry, metrics.all, REGISTRY)
-
-
-class _WorkersExposition(Exposition):
-    def __init__(self) -> None:
-        super().__init__(CollectorRegistry(), [], CollectorRegistry())
-
-    def render(self, accept: str) -> tuple[bytes, str]:
-        workers = CollectorRegistry()
-        multiprocess.MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
-        encode, content_type = choose_encoder(accept)
-        return encode(workers), content_type
+    return Exposition(registry, recorder.all, REGISTRY)

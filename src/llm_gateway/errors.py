@@ -21,14 +21,15 @@ Every error a client can see is a :class:`GatewayError`; its subclasses fix the 
         └── UpstreamBadResponse .... 502  the upstream answered something unparsable
 
 The body is always ``{"error": {"message", "type", "code", "param"}}``, the shape the
-OpenAI SDK and ``huggingface_hub`` already understand.
+OpenAI SDK and ``huggingface_hub`` already understand. The gateway's own refusals (401,
+429, 503) carry their reason, so each is counted once, where it is recorded.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from llm_gateway.metrics import ErrorReason
+from llm_gateway.core.types import AuthFailure, ErrorReason, RateLimit, ShedReason
 
 
 class GatewayError(Exception):
@@ -80,6 +81,10 @@ class Unauthorized(GatewayError):
     status = 401
     type = "authentication_error"
 
+    def __init__(self, message: str, *, reason: AuthFailure) -> None:
+        super().__init__(message, code=f"{reason}_api_key")
+        self.reason = reason
+
     @property
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": "Bearer"}
@@ -99,10 +104,19 @@ class RateLimited(_RetryLater):
     status = 429
     type = "rate_limit_error"
 
+    def __init__(self, message: str, *, client: str, limit: RateLimit, retry_after: int) -> None:
+        super().__init__(message, code=f"{limit}_per_minute_exceeded", retry_after=retry_after)
+        self.client = client
+        self.limit = limit
+
 
 class Overloaded(_RetryLater):
     status = 503
     type = "overloaded_error"
+
+    def __init__(self, message: str, *, reason: ShedReason, retry_after: int) -> None:
+        super().__init__(message, code="gateway_overloaded", retry_after=retry_after)
+        self.reason = reason
 
 
 class ClientDisconnected(GatewayError):

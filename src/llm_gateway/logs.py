@@ -9,42 +9,12 @@ import json
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
+from collections.abc import Mapping
 from typing import Any
 
 from llm_gateway.settings import LogFormat
 
 ACCESS_LOGGER = "llm_gateway.access"
-
-
-@dataclass(slots=True)
-class RequestLog:
-    """What the access line says about one request; the core fills in the LLM fields."""
-
-    request_id: str
-    method: str = ""
-    path: str = ""
-    status: int = 0
-    duration_ms: float = 0.0
-    client: str | None = None
-    model: str | None = None
-    stream: bool | None = None
-    outcome: str | None = None
-    error_code: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    # perf_counter() when the request arrived; durations are measured from here.
-    started: float = field(default_factory=time.perf_counter, repr=False)
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            name: value for name in _LOGGED_FIELDS if (value := getattr(self, name)) is not None
-        }
-
-
-# What the access line shows, in order: every field but the start time.
-_LOGGED_FIELDS = tuple(f.name for f in dataclass_fields(RequestLog) if f.name != "started")
 
 
 class JsonFormatter(logging.Formatter):
@@ -58,9 +28,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request: RequestLog | None = getattr(record, "request", None)
-        if request is not None:
-            line.update(request.fields())
+        fields: Mapping[str, Any] | None = getattr(record, "fields", None)
+        if fields is not None:
+            line.update(fields)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, separators=(",", ":"))
@@ -72,9 +42,9 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        request: RequestLog | None = getattr(record, "request", None)
-        if request is not None:
-            text += " " + " ".join(f"{k}={v}" for k, v in request.fields().items())
+        fields: Mapping[str, Any] | None = getattr(record, "fields", None)
+        if fields is not None:
+            text += " " + " ".join(f"{k}={v}" for k, v in fields.items())
         return text
 
 
@@ -95,5 +65,6 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def log_request(request: RequestLog) -> None:
-    logging.getLogger(ACCESS_LOGGER).info("request", extra={"request": request})
+def log_request(fields: Mapping[str, Any]) -> None:
+    """The access line of one request, its ``fields`` at the top level."""
+    logging.getLogger(ACCESS_LOGGER).info("request", extra={"fields": fields})

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from prometheus_client.utils import floatToGoString
 
-from llm_gateway.metrics import OPERATION_DURATION_BUCKETS
+from llm_gateway.metrics.definitions import OPERATION_DURATION_BUCKETS
 from llm_gateway.settings import Settings
 from tests.chart.conftest import CHART, NAMESPACE, RELEASE, REPO, Chart, Rendered
 

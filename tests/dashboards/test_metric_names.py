@@ -1,6 +1,6 @@
 """Every metric the dashboards and rules query is one the gateway declares.
 
-Declared means: a sample name of the LLM metrics in llm_gateway.metrics.Metrics
+Declared means: a sample name of the LLM metrics in llm_gateway.metrics.recorder.Recorder
 (instantiated on a fresh registry), one of starlette-exporter's HTTP metrics as
 configured by the gateway, Prometheus' own `up`, or, for rules only, a recording
 rule's name. Dashboards must not depend on recording rules: they are imported
@@ -18,7 +18,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from llm_gateway.metrics import Metrics, Outcome
+from llm_gateway.core.types import Outcome
+from llm_gateway.metrics.recorder import Recorder
 from tests.dashboards import grafana, promql
 
 RULE_FILES = sorted((grafana.ROOT / "charts" / "llm-monitor" / "rules").glob("*.yaml"))
@@ -42,7 +43,7 @@ SUFFIXES = {
 
 def llm_sample_names() -> set[str]:
     registry = CollectorRegistry()
-    Metrics(registry)
+    Recorder(registry)
     return {
         family.name + suffix for family in registry.collect() for suffix in SUFFIXES[family.type]
     }
@@ -136,7 +137,7 @@ RESILIENCE_FAMILIES = {
 )
 def test_the_overview_dashboard_shows_every_metric_family_named(families: set[str]) -> None:
     registry = CollectorRegistry()
-    Metrics(registry)
+    Recorder(registry)
     declared = {family.name for family in registry.collect()}
     assert {f for f in families if f.startswith("llm_gateway_")} <= declared
     overview = grafana.load(grafana.DASHBOARDS_DIR / "llm-gateway-overview.json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import Gateway
+from tests.helpers import Gateway
 
 GENERATE_CASES = {
     "malformed JSON": (b'{"prompt": ', 400, "invalid_json"),

@@ -9,7 +9,7 @@ import openai
 import pytest
 from huggingface_hub import AsyncInferenceClient
 
-from tests.conftest import MODEL, NEMO, Gateway
+from tests.helpers import MODEL, NEMO, Gateway
 
 
 def sse_payloads(body: str) -> list[str]:

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import httpx
 import psutil
 
-from tests.conftest import MODEL, Gateway, wait_for
+from tests.helpers import MODEL, Gateway, wait_for
 
 
 def connections_to(url: str) -> set[tuple[str, int]]:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from llm_gateway.protocol import MAX_TOKENS
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
-from tests.conftest import Gateway, start_gateway
+from tests.helpers import Gateway, start_gateway
 from tests.servers import run_server
 
 EXAMPLES_PER_OPERATION = 40

@@ -20,7 +20,7 @@ from llm_gateway.cli import main
 from llm_gateway.loadgen.plan import Arrival, Mix
 from llm_gateway.loadgen.report import Progress
 from llm_gateway.loadgen.runner import LoadConfig, run
-from tests.conftest import MODEL, NEMO, Gateway, start_gateway, wait_for
+from tests.helpers import MODEL, NEMO, Gateway, start_gateway, wait_for
 
 FAULTS = {
     "rate_limit": 0.1,

@@ -8,7 +8,7 @@ import uuid
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import MODEL, Gateway
+from tests.helpers import MODEL, Gateway
 
 
 def scrape(gateway: Gateway, accept: str = "text/plain") -> str:

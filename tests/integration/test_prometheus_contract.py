@@ -46,8 +46,8 @@ from llm_gateway.app import create_app
 from llm_gateway.settings import Settings
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
-from tests.conftest import MODEL, NEMO, Gateway, installed
 from tests.dashboards import grafana
+from tests.helpers import MODEL, NEMO, Gateway, installed
 from tests.servers import run_server
 
 RULES_DIR = grafana.ROOT / "charts" / "llm-monitor" / "rules"

@@ -10,8 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import MODEL, NEMO, Gateway, start_gateway, wait_for
-from tests.integration.test_connections import connections_to
+from tests.helpers import MODEL, NEMO, Gateway, connections_to, start_gateway, wait_for
 
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3}
 KEYS = {"team-a": "sk-test-team-a-0123456789", "team-b": "sk-test-team-b-9876543210"}

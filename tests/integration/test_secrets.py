@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import Gateway, start_gateway
+from tests.helpers import Gateway, start_gateway
 
 HF_TOKEN = "hf_SECRETtokenABCDEF0123456789"
 API_KEY = "sk-SECRETclientKEY-0123456789"

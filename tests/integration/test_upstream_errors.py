@@ -7,8 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.conftest import MODEL, Gateway
-from tests.integration.test_completions import sse_payloads
+from tests.helpers import MODEL, Gateway, sse_payloads
 
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 4}
 

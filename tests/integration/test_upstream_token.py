@@ -8,12 +8,11 @@ import httpx2
 import pytest
 from huggingface_hub import constants
 
-from llm_gateway.completion import CompletionRequest
-from llm_gateway.metrics import Endpoint
+from llm_gateway.core.types import CompletionRequest, Endpoint
 from llm_gateway.settings import Settings
-from llm_gateway.transport import AiohttpTransport
-from llm_gateway.upstream import Upstream
-from tests.conftest import MODEL
+from llm_gateway.upstream.client import Upstream
+from llm_gateway.upstream.transport import AiohttpTransport
+from tests.helpers import MODEL
 
 REQUEST = CompletionRequest(
     request_id="r1",
@@ -42,7 +41,7 @@ async def authorization_sent(
     upstream = Upstream(settings)
     await upstream.start()
     try:
-        await upstream.complete(REQUEST)
+        await upstream.complete(REQUEST, MODEL)
     finally:
         await upstream.close()
     return sent

@@ -23,7 +23,8 @@ from typing import Any
 
 import httpx
 
-from llm_gateway.loadgen.plan import Endpoint, RequestSpec
+from llm_gateway.core.types import Endpoint
+from llm_gateway.loadgen.plan import RequestSpec
 
 FAULT_HEADER = "X-Simulator-Fault"
 USER_AGENT = "llm-gateway-loadgen"

@@ -13,6 +13,7 @@ import random
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from llm_gateway.core.types import Endpoint
 from llm_gateway.simulator.faults import Fault
 
 # What a request may ask of the simulator; "none" is what happens without the header.
@@ -26,13 +27,6 @@ PROMPTS = (
     "List three causes of high time to first token.",
     "How does a burn-rate alert work?",
 )
-
-
-class Endpoint(enum.StrEnum):
-    """The gateway doors loadgen knocks on; the values match the gateway's metric labels."""
-
-    GENERATE = "generate"
-    CHAT_COMPLETIONS = "chat_completions"
 
 
 class Arrival(enum.StrEnum):

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from llm_gateway.core.types import Endpoint
 from llm_gateway.loadgen.client import Result
-from llm_gateway.loadgen.plan import Endpoint
 
 PERCENTILES = (50, 95, 99)
 NO_RESPONSE = "no_response"  # the status of a request that got no HTTP response

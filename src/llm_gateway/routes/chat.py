@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from llm_gateway.core import Relay
-from llm_gateway.metrics import Endpoint
+from llm_gateway.core.relay import Relay
+from llm_gateway.core.types import Endpoint
 from llm_gateway.protocol import (
     AssistantMessage,
     ChatCompletion,
@@ -18,9 +18,8 @@ from llm_gateway.protocol import (
     Choice,
 )
 from llm_gateway.routes.deps import CallDep
-from llm_gateway.routes.errors import completion_responses
-from llm_gateway.routes.frames import ChatFrames
-from llm_gateway.routes.render import event_stream, wire_usage
+from llm_gateway.routes.openapi import completion_responses
+from llm_gateway.routes.streaming import ChatFrames, event_stream, wire_usage
 
 router = APIRouter(tags=["completions"])
 

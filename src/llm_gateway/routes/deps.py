@@ -11,23 +11,22 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from llm_gateway.completion import Completion, CompletionRequest
-from llm_gateway.core import Gateway, Relay
-from llm_gateway.logs import RequestLog
-from llm_gateway.metrics import Endpoint
-from llm_gateway.routes.disconnect import unless_disconnected
+from llm_gateway.core.gateway import Gateway
+from llm_gateway.core.relay import Relay
+from llm_gateway.core.types import Completion, CompletionRequest, Endpoint
+from llm_gateway.http.context import RequestContext
+from llm_gateway.http.disconnect import unless_disconnected
 from llm_gateway.simulator.faults import Fault
 
 
 @dataclass(slots=True)
 class Call:
-    """What a completion route needs besides its body: the core, the request's access-log
-    record, the caller's API key alias (None when keys are off), the X-Simulator-* headers
+    """What a completion route needs besides its body: the core, the request's context
+    (with the caller's API key alias, None when keys are off), the X-Simulator-* headers
     it sent, and the HTTP request itself."""
 
     gateway: Gateway
-    log: RequestLog
-    client: str | None
+    context: RequestContext
     simulator_headers: dict[str, str]
     http: Request
 
@@ -40,25 +39,24 @@ class Call:
         stream: bool,
         **sampling: Any,
     ) -> CompletionRequest:
-        """The internal request, once the prompt's size and the model are checked."""
-        self.gateway.check_prompt_size(sum(len(m["content"]) for m in messages))
+        """The internal request, as the client asked for it; the core validates it."""
         return CompletionRequest(
-            request_id=self.log.request_id,
+            request_id=self.context.request_id,
             endpoint=endpoint,
-            model=self.gateway.resolve_model(model),
+            model=model,
             messages=messages,
             stop=[stop] if isinstance(stop, str) else stop,
             stream=stream,
-            client=self.client,
+            client=self.context.client,
             simulator_headers=self.simulator_headers,
             **sampling,
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        return await unless_disconnected(self.http, self.gateway.complete(request, self.log))
+        return await unless_disconnected(self.http, self.gateway.complete(request, self.context))
 
     async def stream(self, request: CompletionRequest) -> Relay:
-        return await self.gateway.stream(request, self.log)
+        return await self.gateway.stream(request, self.context)
 
 
 async def get_simulator_headers(
@@ -90,11 +88,9 @@ async def get_call(
     request: Request,
     simulator_headers: Annotated[dict[str, str], Depends(get_simulator_headers)],
 ) -> Call:
-    state = request.scope["state"]
     return Call(
         gateway=request.app.state.gateway,
-        log=state["request_log"],
-        client=state.get("client"),
+        context=RequestContext.of(request.scope),
         simulator_headers=simulator_headers,
         http=request,
     )

@@ -7,14 +7,12 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from llm_gateway.completion import CompletionRequest
-from llm_gateway.core import Relay
-from llm_gateway.metrics import Endpoint
+from llm_gateway.core.relay import Relay
+from llm_gateway.core.types import CompletionRequest, Endpoint
 from llm_gateway.protocol import GenerateRequest, GenerateResponse
 from llm_gateway.routes.deps import CallDep
-from llm_gateway.routes.errors import completion_responses
-from llm_gateway.routes.frames import GenerateFrames
-from llm_gateway.routes.render import event_stream, wire_usage
+from llm_gateway.routes.openapi import completion_responses
+from llm_gateway.routes.streaming import GenerateFrames, event_stream, wire_usage
 
 router = APIRouter(tags=["completions"])
 

@@ -25,7 +25,7 @@ from huggingface_hub.errors import (
 from llm_gateway.simulator.app import create_app
 from llm_gateway.simulator.responses import DROP_AFTER_TOKENS
 from llm_gateway.simulator.settings import SimulatorSettings
-from tests.integration.simulator.conftest import HfClients
+from tests.helpers import HfClients
 from tests.servers import run_server
 
 MESSAGES = [{"role": "user", "content": "Is everything fine?"}]

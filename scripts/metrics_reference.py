@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Write the metrics reference (docs/metrics.md) from the metric definitions themselves.
+
+``scripts/metrics_reference.py`` rewrites it; ``--check`` fails when it is stale (a test
+runs that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from llm_gateway.core.types import (
+    AuthFailure,
+    Endpoint,
+    ErrorReason,
+    Outcome,
+    RateLimit,
+    ShedReason,
+)
+from llm_gateway.metrics.definitions import HTTP_METRICS, LLM_METRICS, MetricSpec
+
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
+
+LABEL_VALUES = {
+    "model": "the configured model ids (`/v1/models` shows them as `root`)",
+    "endpoint": ", ".join(f"`{e.value}`" for e in Endpoint),
+    "stream": "`true`, `false`",
+    "outcome": ", ".join(f"`{o.value}`" for o in Outcome),
+    "reason": "upstream errors and retries: "
+    + ", ".join(f"`{r.value}`" for r in ErrorReason)
+    + "; shed requests: "
+    + ", ".join(f"`{r.value}`" for r in ShedReason)
+    + "; auth failures: "
+    + ", ".join(f"`{r.value}`" for r in AuthFailure),
+    "limit": ", ".join(f"`{r.value}`" for r in RateLimit),
+    "client": "the configured API key aliases (never a key)",
+    "status_code": "an HTTP status code; for upstream errors, empty when no response arrived",
+    "type": "`prompt`, `completion`",
+    "handler": "a route template such as `/generate`; `__unknown__` for any unknown path",
+    "path": "the same route template as `handler` (starlette-exporter's own label)",
+    "method": "the HTTP method",
+    "app_name": "`llm-gateway`",
+    "version": "the gateway's version",
+    "default_model": "the configured default model id",
+    "upstream_kind": "`simulator`, `endpoint`, `providers`",
+}
+
+
+def render() -> str:
+    lines = [
+        "# Metrics reference",
+        "",
+        "Generated from `src/llm_gateway/metrics/definitions.py` by "
+        "`scripts/metrics_reference.py`; do not edit by hand.",
+        "",
+        "Names, labels and units are a public interface: they change only with a major "
+        "version. Every label takes its values from a small fixed set.",
+        "",
+        "## LLM metrics",
+        "",
+        "Recorded by the gateway core for both `/generate` and `/v1/chat/completions`, "
+        "streamed or not, through one code path.",
+        "",
+    ]
+    for spec in LLM_METRICS.values():
+        lines += _section(spec)
+    lines += [
+        "## HTTP metrics",
+        "",
+        "From starlette-exporter. `/healthz`, `/readyz` and `/metrics` are not counted.",
+        "",
+    ]
+    for spec in HTTP_METRICS:
+        lines += _section(spec)
+    lines += ["## Label values", "", "| label | values |", "|---|---|"]
+    lines += [f"| `{label}` | {values} |" for label, values in LABEL_VALUES.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _section(spec: MetricSpec) -> list[str]:
+    labels = ", ".join(f"`{label}`" for label in spec.labels) or "none"
+    lines = [
+        f"### `{spec.name}`",
+        "",
+        spec.documentation,
+        "",
+        f"- type: {spec.type}",
+        f"- unit: {spec.unit}",
+        f"- labels: {labels}",
+    ]
+    if spec.buckets is not None:
+        lines.append("- buckets: " + ", ".join(f"{b:g}" for b in spec.buckets))
+    lines += ["", "```promql", spec.example, "```", ""]
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if docs/metrics.md is stale")
+    if parser.parse_args().check:
+        if REFERENCE.read_text() != render():
+            sys.stderr.write(f"{REFERENCE} is stale: run scripts/metrics_reference.py\n")
+            return 1
+        return 0
+    REFERENCE.write_text(render())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The gateway core: both doors lead here.
+
+``/generate`` and ``/v1/chat/completions`` turn their bodies into one
+:class:`~llm_gateway.core.types.CompletionRequest`; :class:`Gateway` validates it and
+resolves its model (here only), applies the client's rate limit and the concurrency
+limit, and calls the upstream with retries and fallbacks. Every request is measured by
+one :class:`~llm_gateway.core.measurement.Measurement`, so the two endpoints, streamed or
+not, cannot disagree about a token, a latency or a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+from llm_gateway.core.limits import ConcurrencyLimiter, RateLimiter
+from llm_gateway.core.measurement import Measurement
+from llm_gateway.core.relay import Relay
+from llm_gateway.core.retry import RetryPolicy, retryable
+from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Outcome, Usage
+from llm_gateway.errors import GatewayError, InvalidRequest, ModelNotFound, UpstreamError
+from llm_gateway.http.context import RequestContext
+from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.settings import Settings
+from llm_gateway.upstream.client import Upstream
+
+T = TypeVar("T")
+Stream = tuple[Chunk, AsyncIterator[Chunk]]
+
+
+class Gateway:
+    def __init__(self, settings: Settings, upstream: Upstream, metrics: Recorder) -> None:
+        self._aliases = settings.model_aliases
+        self._fallbacks = [self._aliases[name] for name in settings.fallback_models]
+        self._max_prompt_chars = settings.max_prompt_chars
+        self._deadline = settings.request_deadline_seconds
+        self._retry = RetryPolicy(
+            attempts=settings.retry_attempts,
+            backoff_seconds=settings.retry_backoff_seconds,
+            max_backoff_seconds=settings.retry_max_backoff_seconds,
+        )
+        self._limiter = ConcurrencyLimiter(
+            settings.max_concurrency, settings.max_queue, settings.queue_timeout_seconds, metrics
+        )
+        self._quotas = RateLimiter(
+            settings.rate_limit_requests_per_minute, settings.rate_limit_tokens_per_minute
+        )
+        self._upstream = upstream
+        self._metrics = metrics
+
+    async def complete(self, request: CompletionRequest, context: RequestContext) -> Completion:
+        measurement = await self._admit(request, context)
+        try:
+            completion = await self._attempts(request, measurement, self._upstream.complete)
+        except BaseException as exc:
+            measurement.fail(exc)
+            raise
+        finally:
+            self._limiter.release()
+        self._quotas.charge(request.client, completion.usage.total_tokens)
+        measurement.succeed(completion.usage)
+        return completion
+
+    async def stream(self, request: CompletionRequest, context: RequestContext) -> Relay:
+        """Wait for the stream's first chunk, then hand back an iterator over all of them.
+
+        Failures before the first token surface here, so they are retried, and otherwise
+        become plain HTTP errors rather than a 200 whose body carries the error.
+        """
+        measurement = await self._admit(request, context)
+        try:
+            first, chunks = await self._attempts(request, measurement, self._open_stream)
+        except BaseException as exc:
+            measurement.fail(exc)
+            self._limiter.release()
+            raise
+
+        def on_close(usage: Usage | None) -> None:
+            self._limiter.release()
+            if usage is not None:
+                self._quotas.charge(request.client, usage.total_tokens)
+
+        return Relay(first, chunks, measurement, on_close)
+
+    def _model(self, request: CompletionRequest) -> str:
+        """The model id for the request, once its prompt's size is checked.
+
+        The default model when the client named none; a 404 for a name not served.
+        """
+        if request.prompt_chars > self._max_prompt_chars:
+            raise InvalidRequest(
+                f"The prompt has {request.prompt_chars} characters; the limit is "
+                f"{self._max_prompt_chars}.",
+                code="prompt_too_long",
+            )
+        if request.model is None:
+            return next(iter(self._aliases.values()))
+        try:
+            return self._aliases[request.model]
+        except KeyError:
+            known = ", ".join(sorted(self._aliases))
+            raise ModelNotFound(
+                f"Model {request.model!r} is not served by this gateway. Available: {known}.",
+                code="model_not_found",
+                param="model",
+            ) from None
+
+    async def _admit(self, request: CompletionRequest, context: RequestContext) -> Measurement:
+        """The request's measurement, once it is valid and within its limits."""
+        measurement = Measurement(self._metrics, request, self._model(request), context)
+        try:
+            self._quotas.admit(request.client)
+            await self._limiter.acquire()
+        except GatewayError as exc:
+            measurement.reject(exc)
+            raise
+        return measurement
+
+    async def _attempts(
+        self,
+        request: CompletionRequest,
+        measurement: Measurement,
+        call: Callable[[CompletionRequest, str], Awaitable[T]],
+    ) -> T:
+        """``call`` on the requested model, then on each fallback, retrying each in turn."""
+        requested = measurement.model
+        models = [requested, *(m for m in self._fallbacks if m != requested)]
+        error: UpstreamError | None = None
+        for model in models:
+            attempt = 1
+            while True:
+                measurement.attempt(model, fallback=error is not None and attempt == 1)
+                try:
+                    result = await call(request, model)
+                except UpstreamError as exc:
+                    measurement.end_attempt(Outcome.ERROR, exc)
+                    error = exc
+                else:
+                    return result
+                delay = self._retry.delay(attempt, error)
+                if delay is None or measurement.elapsed() + delay > self._deadline:
+                    break
+                measurement.retry(error)
+                await asyncio.sleep(delay)
+                attempt += 1
+            if not retryable(error):
+                break
+        assert error is not None
+        raise error
+
+    async def _open_stream(self, request: CompletionRequest, model: str) -> Stream:
+        chunks = aiter(self._upstream.stream(request, model))
+        try:
+            first = await anext(chunks, Chunk())
+        except BaseException:
+            await chunks.aclose()  # type: ignore[attr-defined]
+            raise
+        return first, chunks

@@ -1,0 +1,123 @@
+"""One request's measurement: its metrics and access-log fields, each recorded once.
+
+Every metric of a request toward the upstream is recorded here, through the recorder's
+typed methods: attempts, upstream errors, retries, fallbacks, refusals (a client's rate
+limit, load shedding), tokens, latencies and the final outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from llm_gateway.core.types import CompletionRequest, Outcome, Usage
+from llm_gateway.errors import GatewayError, Overloaded, RateLimited, UpstreamError
+from llm_gateway.http.context import RequestContext
+from llm_gateway.metrics.recorder import Recorder
+
+
+class Measurement:
+    """A request makes one or more upstream attempts (retries, fallbacks); each attempt is
+    in flight and timed on its own, labelled with the model it called, and the request is
+    counted once at the end, labelled with the model that answered it.
+    """
+
+    __slots__ = (
+        "_arrived",
+        "_attempt_started",
+        "_context",
+        "_first_token_at",
+        "_last_token_at",
+        "_metrics",
+        "_request",
+        "model",
+        "tokens",
+    )
+
+    def __init__(
+        self, metrics: Recorder, request: CompletionRequest, model: str, context: RequestContext
+    ) -> None:
+        self._metrics = metrics
+        self._request = request
+        self._context = context
+        self._arrived = context.arrived
+        self._attempt_started: float | None = None
+        self._first_token_at = 0.0
+        self._last_token_at = 0.0
+        self.model = model
+        self.tokens = 0
+        context.model = model
+        context.stream = request.stream
+        context.client = request.client
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._arrived
+
+    def attempt(self, model: str, fallback: bool = False) -> None:
+        if fallback:
+            self._metrics.fallback(model)
+        self.model = self._context.model = model
+        self._metrics.attempt_started(model)
+        self._attempt_started = time.perf_counter()
+
+    def retry(self, error: UpstreamError) -> None:
+        self._metrics.retry(self.model, error.reason)
+
+    def end_attempt(self, outcome: Outcome, exc: BaseException | None = None) -> None:
+        if self._attempt_started is None:
+            return
+        self._metrics.attempt_ended(
+            self.model,
+            outcome,
+            time.perf_counter() - self._attempt_started,
+            self._request.request_id,
+        )
+        self._attempt_started = None
+        if isinstance(exc, UpstreamError):
+            self._metrics.upstream_error(self.model, exc.reason, exc.upstream_status)
+            self._context.error_code = exc.code
+
+    def token(self) -> None:
+        now = time.perf_counter()
+        if not self.tokens:
+            self._first_token_at = now
+        self._last_token_at = now
+        self.tokens += 1
+
+    def reject(self, error: GatewayError) -> None:
+        """The gateway turned the request away itself: counted with its reason."""
+        if isinstance(error, RateLimited):
+            self._metrics.rate_limited(error.client, error.limit)
+        elif isinstance(error, Overloaded):
+            self._metrics.shed(error.reason)
+        self._finish(Outcome.REJECTED, 0)
+
+    def succeed(self, usage: Usage) -> None:
+        self.end_attempt(Outcome.SUCCESS)
+        self._metrics.tokens_used(self.model, self._request.endpoint, usage)
+        self._context.prompt_tokens = usage.prompt_tokens
+        self._context.completion_tokens = usage.completion_tokens
+        # A chunk may carry several tokens: the upstream's count is the true one.
+        self._finish(Outcome.SUCCESS, max(self.tokens, usage.completion_tokens))
+
+    def fail(self, exc: BaseException) -> None:
+        cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
+        outcome = Outcome.CANCELLED if cancelled else Outcome.ERROR
+        self.end_attempt(outcome, exc)
+        self._finish(outcome, self.tokens)
+
+    def _finish(self, outcome: Outcome, generated: int) -> None:
+        request, metrics = self._request, self._metrics
+        model, endpoint = self.model, request.endpoint
+        metrics.request_finished(
+            model, endpoint, request.stream, outcome, self.elapsed(), request.request_id
+        )
+        if self.tokens:
+            metrics.first_token(
+                model, endpoint, self._first_token_at - self._arrived, request.request_id
+            )
+        if self.tokens and generated > 1:
+            metrics.output_token_interval(
+                model, endpoint, (self._last_token_at - self._first_token_at) / (generated - 1)
+            )
+        self._context.outcome = outcome

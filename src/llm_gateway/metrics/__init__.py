@@ -1,0 +1,1 @@
+"""Metrics: their definitions, the typed recorder, the HTTP metrics and ``/metrics``."""

@@ -1,0 +1,156 @@
+"""The one way LLM metrics are recorded: a typed method per measurement.
+
+Each method names what happened (an attempt started, a request finished, a request was
+shed) and takes its label values as typed arguments, so ``mypy --strict`` checks every
+call. ``labels()`` validates its values and takes a lock on every call; every label here
+takes its values from a small fixed set, so the labelled children are kept, and the
+children kept stay few.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from llm_gateway.core.types import (
+    AuthFailure,
+    Endpoint,
+    ErrorReason,
+    Outcome,
+    RateLimit,
+    ShedReason,
+    Usage,
+)
+from llm_gateway.metrics.definitions import LLM_METRICS
+
+
+class _Children:
+    """One metric's labelled children, kept by their label values."""
+
+    __slots__ = ("_kept", "metric")
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+        self._kept: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *labels: str) -> Any:
+        child = self._kept.get(labels)
+        if child is None:
+            child = self._kept[labels] = self.metric.labels(*labels)
+        return child
+
+
+class Recorder:
+    """The LLM metrics on one registry (a fresh one in unit tests); None records nothing."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        family = {
+            attribute: _Children(_NoMetric() if registry is None else spec.create(registry))
+            for attribute, spec in LLM_METRICS.items()
+        }
+        # In the order they were registered, which is the exposition's.
+        self.all = [children.metric for children in family.values()]
+        self._requests = family["requests"]
+        self._request_duration = family["request_duration"]
+        self._upstream_duration = family["upstream_duration"]
+        self._prompt_tokens = family["prompt_tokens"]
+        self._completion_tokens = family["completion_tokens"]
+        self._tokens_per_request = family["tokens_per_request"]
+        self._time_to_first_token = family["time_to_first_token"]
+        self._time_per_output_token = family["time_per_output_token"]
+        self._upstream_errors = family["upstream_errors"]
+        self._upstream_in_flight = family["upstream_in_flight"]
+        self._retries = family["retries"]
+        self._fallbacks = family["fallbacks"]
+        self._queue_wait = family["queue_wait"].metric
+        self._queued = family["queued"].metric
+        self._shed = family["shed"]
+        self._rate_limited = family["rate_limited"]
+        self._auth_failures = family["auth_failures"]
+        self._build_info = family["build_info"]
+
+    @classmethod
+    def disabled(cls) -> Recorder:
+        """A recorder that records nothing (``LLM_GATEWAY_METRICS_ENABLED=false``)."""
+        return cls(None)
+
+    def build_info(self, version: str, default_model: str, upstream_kind: str) -> None:
+        self._build_info(version, default_model, upstream_kind).set(1)
+
+    # One upstream attempt.
+
+    def attempt_started(self, model: str) -> None:
+        self._upstream_in_flight(model).inc()
+
+    def attempt_ended(self, model: str, outcome: Outcome, seconds: float, request_id: str) -> None:
+        self._upstream_in_flight(model).dec()
+        self._upstream_duration(model, outcome).observe(seconds, {"request_id": request_id})
+
+    def upstream_error(self, model: str, reason: ErrorReason, status: int | None) -> None:
+        self._upstream_errors(model, reason, str(status) if status else "").inc()
+
+    def retry(self, model: str, reason: ErrorReason) -> None:
+        self._retries(model, reason).inc()
+
+    def fallback(self, model: str) -> None:
+        self._fallbacks(model).inc()
+
+    # One request, once it ends.
+
+    def request_finished(
+        self,
+        model: str,
+        endpoint: Endpoint,
+        stream: bool,
+        outcome: Outcome,
+        seconds: float,
+        request_id: str,
+    ) -> None:
+        streamed = "true" if stream else "false"
+        self._request_duration(model, endpoint, streamed, outcome).observe(
+            seconds, {"request_id": request_id}
+        )
+        self._requests(model, endpoint, streamed, outcome).inc()
+
+    def tokens_used(self, model: str, endpoint: Endpoint, usage: Usage) -> None:
+        self._prompt_tokens(model, endpoint).inc(usage.prompt_tokens)
+        self._completion_tokens(model, endpoint).inc(usage.completion_tokens)
+        self._tokens_per_request(model, endpoint, "prompt").observe(usage.prompt_tokens)
+        self._tokens_per_request(model, endpoint, "completion").observe(usage.completion_tokens)
+
+    def first_token(self, model: str, endpoint: Endpoint, seconds: float, request_id: str) -> None:
+        self._time_to_first_token(model, endpoint).observe(seconds, {"request_id": request_id})
+
+    def output_token_interval(self, model: str, endpoint: Endpoint, seconds: float) -> None:
+        self._time_per_output_token(model, endpoint).observe(seconds)
+
+    # The gateway's own protections.
+
+    def queue_entered(self) -> None:
+        self._queued.inc()
+
+    def queue_left(self, waited_seconds: float) -> None:
+        self._queued.dec()
+        self._queue_wait.observe(waited_seconds)
+
+    def shed(self, reason: ShedReason) -> None:
+        self._shed(reason).inc()
+
+    def rate_limited(self, client: str, limit: RateLimit) -> None:
+        self._rate_limited(client, limit).inc()
+
+    def auth_failure(self, reason: AuthFailure) -> None:
+        self._auth_failures(reason).inc()
+
+
+class _NoMetric:
+    """Stands for any metric, or any labelled child of one: every call does nothing."""
+
+    def labels(self, *labels: str) -> _NoMetric:
+        return self
+
+    def inc(self, *args: Any) -> None:
+        return None
+
+    dec = set = observe = inc

@@ -1,0 +1,37 @@
+"""The responses every completion route documents in OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llm_gateway.protocol import ErrorResponse
+from llm_gateway.routes.streaming import MEDIA_TYPE
+
+_ERRORS = {
+    400: "The body is not JSON, the prompt is too long, or the upstream rejected the request "
+    "as invalid.",
+    401: "API keys are on and none, or an unknown one, was sent.",
+    404: "The model is not served by this gateway.",
+    413: "The body exceeds the configured limit.",
+    422: "A field is missing, unknown, of the wrong type or out of range.",
+    429: "The upstream is rate limiting, or this API key spent its budget; Retry-After says "
+    "when to retry.",
+    500: "An unexpected gateway error.",
+    502: "The upstream failed, was unreachable or answered something unreadable.",
+    503: "The gateway is at capacity; Retry-After says when to retry.",
+    504: "The upstream sent nothing within the upstream timeout.",
+}
+
+
+def completion_responses(event: str) -> dict[int | str, dict[str, Any]]:
+    """Every status a completion route answers; ``event`` names its stream's frame model."""
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorResponse, "description": description}
+        for status, description in _ERRORS.items()
+    }
+    responses[200] = {
+        "description": f"The completion; with `stream: true`, Server-Sent Events of `{event}` "
+        "closed by `data: [DONE]`.",
+        "content": {MEDIA_TYPE: {}},
+    }
+    return responses

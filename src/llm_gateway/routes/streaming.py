@@ -1,0 +1,129 @@
+"""Server-Sent Events: the framing, the frames of the two stream shapes, and the response.
+
+Framing is ``data: {json}\\n\\n``, always closed by ``data: [DONE]``. A stream's frames
+differ only in their token text, finish reason and usage, so each stream encodes its
+envelope (id, created, model) once and each frame JSON-encodes only its text. Building a
+pydantic model per token and dumping it cost more than relaying the token. The bytes are
+exactly what ``frame(model.model_dump(exclude_none=True))`` of
+:class:`~llm_gateway.protocol.ChatCompletionChunk` and
+:class:`~llm_gateway.protocol.GenerateStreamEvent` give (tested), so those models stay the
+documented wire shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+
+from llm_gateway import protocol
+from llm_gateway.core.relay import Relay
+from llm_gateway.core.types import Chunk, Usage
+from llm_gateway.errors import GatewayError
+
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_END = b"\n\n"
+MEDIA_TYPE = "text/event-stream"
+DONE = b"data: [DONE]\n\n"
+# Proxies such as nginx buffer responses unless told not to; a buffered stream has no
+# time to first token.
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def frame(payload: dict[str, Any]) -> bytes:
+    return b"data: " + _encode(payload).encode() + _END
+
+
+def _usage(usage: Usage) -> bytes:
+    return b'{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}' % (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.total_tokens,
+    )
+
+
+def _finish_reason(reason: str | None) -> bytes:
+    return b"" if reason is None else b',"finish_reason":' + _encode(reason).encode()
+
+
+class ChatFrames:
+    """``ChatCompletionChunk`` frames of one stream."""
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, completion_id: str, created: int, model: str) -> None:
+        self._prefix = (
+            b'data: {"id":%s,"object":"chat.completion.chunk","created":%d,"model":%s,"choices":'
+            % (_encode(completion_id).encode(), created, _encode(model).encode())
+        )
+
+    def opening(self) -> bytes:
+        return self._prefix + b'[{"index":0,"delta":{"role":"assistant","content":""}}]}' + _END
+
+    def content(self, chunk: Chunk) -> bytes:
+        return (
+            self._prefix
+            + b'[{"index":0,"delta":{"content":'
+            + _encode(chunk.text).encode()
+            + b"}"
+            + _finish_reason(chunk.finish_reason)
+            + b"}]}"
+            + _END
+        )
+
+    def usage(self, usage: Usage) -> bytes:
+        return self._prefix + b'[],"usage":' + _usage(usage) + b"}" + _END
+
+
+class GenerateFrames:
+    """``GenerateStreamEvent`` frames of one stream."""
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, request_id: str, model: str) -> None:
+        self._prefix = b'data: {"id":%s,"model":%s,"text":' % (
+            _encode(request_id).encode(),
+            _encode(model).encode(),
+        )
+
+    def event(self, chunk: Chunk) -> bytes:
+        usage = b"" if chunk.usage is None else b',"usage":' + _usage(chunk.usage)
+        return (
+            self._prefix
+            + _encode(chunk.text).encode()
+            + _finish_reason(chunk.finish_reason)
+            + usage
+            + b"}"
+            + _END
+        )
+
+
+def wire_usage(usage: Usage) -> protocol.Usage:
+    return protocol.Usage(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+    )
+
+
+def event_stream(frames: AsyncIterator[bytes], relay: Relay) -> StreamingResponse:
+    """An SSE response of ``frames``, closed by ``[DONE]`` even when the upstream fails.
+
+    However the response ends, even abandoned by the client, the relay is closed: that
+    ends the measurement and releases the upstream connection and slot.
+    """
+    return StreamingResponse(_closed(frames, relay), media_type=MEDIA_TYPE, headers=HEADERS)
+
+
+async def _closed(frames: AsyncIterator[bytes], relay: Relay) -> AsyncIterator[bytes]:
+    try:
+        async for piece in frames:
+            yield piece
+    except GatewayError as exc:
+        # The status line is long gone: the error travels as the stream's last frame.
+        yield frame(exc.body())
+    finally:
+        await relay.aclose()
+    yield DONE

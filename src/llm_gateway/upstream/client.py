@@ -1,0 +1,180 @@
+"""The ``InferenceClient`` adapter: every upstream call is made here, through ``huggingface_hub``.
+
+One connection pool (an ``httpx2.AsyncClient`` whose transport is aiohttp's connector, see
+:mod:`llm_gateway.upstream.transport`) lives as long as the app. Each request
+gets its own light ``AsyncInferenceClient`` that borrows the pool: ``huggingface_hub``
+keeps every streamed response open on its client's exit stack until that client is
+closed, so a client shared by all requests would hold one connection per stream ever
+opened. Closing the per-request client releases its stream at once, and the pool keeps
+connections alive between requests. ``huggingface_hub`` stops reading a stream at
+``data: [DONE]``, a few bytes before the HTTP body ends; the transport reads that tail on
+close so the connection goes back to the pool instead of being dropped.
+
+Its errors become ours in :mod:`llm_gateway.upstream.errors`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx2
+from huggingface_hub import AsyncInferenceClient, constants, set_async_client_factory
+
+from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Usage
+from llm_gateway.settings import Settings
+from llm_gateway.upstream.errors import mapped_errors
+from llm_gateway.upstream.transport import AiohttpTransport
+
+_lent_pool: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
+    "llm_gateway_lent_pool", default=None
+)
+
+
+class _LentPool:
+    """Hands the gateway's pool to one AsyncInferenceClient, which may not close it."""
+
+    __slots__ = ("_pool",)
+
+    def __init__(self, pool: httpx2.AsyncClient) -> None:
+        self._pool = pool
+
+    async def __aenter__(self) -> httpx2.AsyncClient:
+        return self._pool
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+def _session_factory() -> Any:
+    # Called by huggingface_hub inside the request's own task, where the pool was lent.
+    pool = _lent_pool.get()
+    if pool is None:
+        # Any other AsyncInferenceClient in the process: as huggingface_hub's default, it
+        # reads error bodies, which huggingface_hub needs to tell its errors apart.
+        return httpx2.AsyncClient(
+            follow_redirects=True, timeout=None, event_hooks={"response": [_read_error_body]}
+        )
+    return _LentPool(pool)
+
+
+async def _drop_authorization(request: httpx2.Request) -> None:
+    request.headers.pop("authorization", None)
+
+
+async def _read_error_body(response: httpx2.Response) -> None:
+    # Streamed error responses must be read before huggingface_hub raises, or the
+    # exception carries no message.
+    if response.status_code >= 400:
+        await response.aread()
+
+
+class Upstream:
+    """Chat completions from Hugging Face, a dedicated endpoint or the simulator."""
+
+    def __init__(self, settings: Settings) -> None:
+        url = settings.upstream_url
+        self._base_url = str(url).rstrip("/") if url is not None else None
+        self._provider = settings.provider
+        self._token = settings.hf_token.get_secret_value() if settings.hf_token else None
+        self._timeout = settings.upstream_timeout_seconds
+        self._forward_faults = settings.upstream_is_simulator
+        self._pool: httpx2.AsyncClient | None = None
+
+    async def start(self) -> None:
+        # The gateway sends the token it was configured with, or none: left to itself,
+        # huggingface_hub would read the host's saved token (~/.cache/huggingface/token)
+        # on every call and send it to whatever upstream this is.
+        constants.HF_HUB_DISABLE_IMPLICIT_TOKEN = True
+        set_async_client_factory(_session_factory)
+        hooks: dict[str, list[Any]] = {"response": [_read_error_body]}
+        if self._token is None:
+            # The provider helper passes ``api_key or get_token()`` explicitly, which the
+            # setting above does not stop: the saved token would still go out.
+            hooks["request"] = [_drop_authorization]
+        self._pool = httpx2.AsyncClient(
+            follow_redirects=True,
+            timeout=self._timeout,
+            transport=AiohttpTransport(),
+            event_hooks=hooks,
+        )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+
+    async def complete(self, request: CompletionRequest, model: str) -> Completion:
+        client = self._client(request)
+        try:
+            with mapped_errors():
+                output = await client.chat_completion(**_arguments(request, model))
+                choice = output.choices[0]
+                return Completion(
+                    model=model,
+                    text=choice.message.content or "",
+                    finish_reason=choice.finish_reason,
+                    usage=Usage(output.usage.prompt_tokens, output.usage.completion_tokens),
+                )
+        finally:
+            await _close(client)
+
+    async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[Chunk]:
+        """Chunks as the upstream sends them; the response is released when this ends."""
+        client = self._client(request)
+        try:
+            with mapped_errors():
+                chunks = await client.chat_completion(**_arguments(request, model), stream=True)
+                async for output in chunks:
+                    if output.choices:
+                        choice = output.choices[0]
+                        text = choice.delta.content or ""
+                        # The role-only opening chunk carries nothing worth relaying.
+                        if text or choice.finish_reason:
+                            yield Chunk(text=text, finish_reason=choice.finish_reason)
+                    if output.usage is not None:
+                        usage = output.usage
+                        yield Chunk(usage=Usage(usage.prompt_tokens, usage.completion_tokens))
+        finally:
+            await _close(client)
+
+    def _client(self, request: CompletionRequest) -> AsyncInferenceClient:
+        _lent_pool.set(self._pool)
+        headers = {"X-Request-Id": request.request_id}
+        if self._forward_faults:
+            headers.update(request.simulator_headers)
+        if self._base_url is not None:
+            return AsyncInferenceClient(
+                base_url=self._base_url, token=self._token, timeout=self._timeout, headers=headers
+            )
+        return AsyncInferenceClient(
+            provider=self._provider,  # type: ignore[arg-type]
+            token=self._token,
+            timeout=self._timeout,
+            headers=headers,
+        )
+
+
+async def _close(client: AsyncInferenceClient) -> None:
+    # Shielded: a client that disconnected cancels the request's task, and the upstream
+    # response must still be closed, or its connection stays open until the upstream ends.
+    with anyio.CancelScope(shield=True):
+        await client.close()  # type: ignore[no-untyped-call]
+
+
+def _arguments(request: CompletionRequest, model: str) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "model": model,
+        "messages": request.messages,
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "stop": request.stop,
+        "seed": request.seed,
+        "frequency_penalty": request.frequency_penalty,
+        "presence_penalty": request.presence_penalty,
+    }
+    if request.stream:
+        arguments["stream_options"] = {"include_usage": True}
+    return arguments

@@ -1,0 +1,157 @@
+"""The HTTP layer under ``InferenceClient``: an httpx2 transport over aiohttp's pool.
+
+huggingface_hub speaks httpx2; :mod:`llm_gateway.upstream.client` hands it an ``httpx2.AsyncClient``
+with this transport (through ``set_async_client_factory``). Two things it does that the
+default transport does not: keep the pool's cost flat as it grows (aiohttp), and read the
+few bytes huggingface_hub leaves unread after a stream's ``data: [DONE]``, so a finished
+stream's connection goes back to the pool instead of being closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import aiohttp
+import httpx2
+
+# The unread tail of a finished stream arrives at once; a stream still generating (one the
+# client abandoned) sends more than this, or not within this time, and its connection is
+# closed instead.
+TAIL_BYTES = 16 * 1024
+TAIL_SECONDS = 0.02
+
+
+class _TailReadingStream(httpx2.AsyncByteStream):
+    """A response body that, when closed early, first reads a short tail left unread."""
+
+    def __init__(self, stream: httpx2.AsyncByteStream) -> None:
+        self._stream = stream
+        self._chunks: AsyncIterator[bytes] | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        self._chunks = aiter(self._stream)
+        return self
+
+    async def __anext__(self) -> bytes:
+        assert self._chunks is not None
+        return await anext(self._chunks)
+
+    async def aclose(self) -> None:
+        try:
+            if self._chunks is not None:
+                await self._read_tail(self._chunks)
+        finally:
+            await self._stream.aclose()
+
+    @staticmethod
+    async def _read_tail(chunks: AsyncIterator[bytes]) -> None:
+        unread = TAIL_BYTES
+        try:
+            async with asyncio.timeout(TAIL_SECONDS):
+                async for chunk in chunks:
+                    unread -= len(chunk)
+                    if unread < 0:
+                        return
+        except (TimeoutError, httpx2.TransportError):
+            return
+
+
+class AiohttpTransport(httpx2.AsyncBaseTransport):
+    """httpx2's transport interface over aiohttp's connection pool.
+
+    httpcore2's pool polls every idle connection (a syscall each) on every request and
+    every release, so its cost grows with the pool; aiohttp keeps idle connections in a
+    queue per host. aiohttp's errors become the httpx2 ones huggingface_hub and the
+    upstream's error mapping expect. A response released before its end closes its
+    connection; one read to the end goes back to the pool.
+    """
+
+    def __init__(self, max_connections: int = 512) -> None:
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
+
+    def _open(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running event loop, as aiohttp requires.
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # httpx2 decodes, from the headers it is handed
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        return self._session
+
+    def _timeout(self, request: httpx2.Request) -> aiohttp.ClientTimeout:
+        timeouts = request.extensions.get("timeout", {})
+        key = (timeouts.get("connect"), timeouts.get("read"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None, sock_connect=key[0], sock_read=key[1]
+            )
+        return timeout
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        session = self._session or self._open()
+        body = await request.aread()
+        with _aiohttp_errors():
+            response = await session.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                timeout=self._timeout(request),
+            )
+        return httpx2.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_TailReadingStream(_AiohttpStream(response)),
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode(),
+            },
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class _AiohttpStream(httpx2.AsyncByteStream):
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    def __aiter__(self) -> _AiohttpStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        with _aiohttp_errors():
+            chunk = await self._response.content.readany()
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+@contextmanager
+def _aiohttp_errors() -> Iterator[None]:
+    """aiohttp's exceptions as the httpx2 ones a request or a body read would raise."""
+    try:
+        yield
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise httpx2.ConnectTimeout(str(exc)) from exc
+    except TimeoutError as exc:  # aiohttp's socket read timeout is one
+        raise httpx2.ReadTimeout(str(exc) or "timed out reading the response") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise httpx2.ConnectError(str(exc)) from exc
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
+        raise httpx2.RemoteProtocolError(str(exc)) from exc
+    except aiohttp.ClientOSError as exc:
+        raise httpx2.ReadError(str(exc)) from exc
+    except aiohttp.ClientError as exc:
+        raise httpx2.RemoteProtocolError(str(exc)) from exc

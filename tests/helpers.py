@@ -1,0 +1,100 @@
+"""What tests share besides fixtures: the models, a gateway handle, waits, ports, parsers.
+
+Test modules import from here (and from ``tests.servers``), never from one another.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import psutil
+import pytest
+from huggingface_hub import AsyncInferenceClient
+from prometheus_client import CollectorRegistry
+
+from llm_gateway.app import create_app
+from llm_gateway.settings import Settings
+from tests.servers import run_server
+
+MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
+NEMO = "mistralai/Mistral-Nemo-Instruct-2407"
+# Short enough that a simulated hang costs the suite little, long enough for loopback.
+UPSTREAM_TIMEOUT_SECONDS = 0.5
+
+# An AsyncInferenceClient for a fault header (None: no fault).
+HfClients = Callable[[str | None], AsyncInferenceClient]
+
+
+@dataclass
+class Gateway:
+    url: str
+    registry: CollectorRegistry
+    settings: Settings
+
+    def sample(self, name: str, **labels: str) -> float:
+        """A metric sample's current value, 0 when the series does not exist yet."""
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+
+def installed(tool: str) -> str:
+    """The path of a tool the suite needs; a failure naming its install script if missing."""
+    path = shutil.which(tool)
+    if path is None:
+        script = "scripts/install-helm.sh" if tool == "helm" else "scripts/install-prometheus.sh"
+        pytest.fail(f"{tool} is not on PATH; install it with {script}", pytrace=False)
+    return path
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll ``condition`` until it holds; fail the test when it does not within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.01)
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on (the OS's choice, released at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gateway(upstream_url: str, **overrides: object) -> Iterator[Gateway]:
+    options: dict[str, object] = {
+        "upstream_url": upstream_url,
+        "upstream_is_simulator": True,
+        "upstream_timeout_seconds": UPSTREAM_TIMEOUT_SECONDS,
+        "models": {"mistral": MODEL, "nemo": NEMO},
+        "max_body_bytes": 64 * 1024,
+        "max_prompt_chars": 10_000,
+        # One attempt: each fault test sees its fault once. Retries have their own gateway.
+        "retry_attempts": 1,
+        "retry_backoff_seconds": 0.01,
+    }
+    settings = Settings(**{**options, **overrides})  # type: ignore[arg-type]
+    registry = CollectorRegistry()
+    with run_server(create_app(settings, registry=registry)) as url:
+        yield Gateway(url=url, registry=registry, settings=settings)
+
+
+def sse_payloads(body: str) -> list[str]:
+    """The ``data:`` payloads of a Server-Sent Events body, in order."""
+    return [line.removeprefix("data: ") for line in body.splitlines() if line.startswith("data: ")]
+
+
+def connections_to(url: str) -> set[tuple[str, int]]:
+    """Local ends of this process's open TCP connections to ``url`` (the gateway's, here)."""
+    port = urlparse(url).port
+    return {
+        (c.laddr.ip, c.laddr.port)
+        for c in psutil.Process(os.getpid()).net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+    }

@@ -1,0 +1,140 @@
+"""One measurement per request: every outcome is recorded once, with a fresh registry."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from llm_gateway.core.measurement import Measurement
+from llm_gateway.core.types import CompletionRequest, Endpoint, Outcome, Usage
+from llm_gateway.errors import UpstreamRateLimited, UpstreamServerError
+from llm_gateway.http.context import RequestContext
+from llm_gateway.metrics.recorder import Recorder
+
+MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
+FALLBACK = "mistralai/Mistral-Nemo-Instruct-2407"
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+def measure(
+    registry: CollectorRegistry, stream: bool = False
+) -> tuple[Measurement, RequestContext]:
+    request = CompletionRequest(
+        request_id="r1", endpoint=Endpoint.GENERATE, model=MODEL, messages=[], stream=stream
+    )
+    log = RequestContext(request_id="r1")
+    measurement = Measurement(Recorder(registry), request, MODEL, log)
+    measurement.attempt(MODEL)
+    return measurement, log
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+def test_success_counts_tokens_and_leaves_nothing_in_flight(registry: CollectorRegistry) -> None:
+    measurement, log = measure(registry)
+    assert value(registry, "llm_gateway_upstream_requests_in_flight", model=MODEL) == 1
+
+    measurement.succeed(Usage(prompt_tokens=11, completion_tokens=5))
+
+    labels = {"model": MODEL, "endpoint": "generate"}
+    assert value(registry, "llm_gateway_prompt_tokens_total", **labels) == 11
+    assert value(registry, "llm_gateway_completion_tokens_total", **labels) == 5
+    assert value(registry, "llm_gateway_tokens_per_request_sum", **labels, type="prompt") == 11
+    assert (
+        value(registry, "llm_gateway_requests_total", **labels, stream="false", outcome="success")
+        == 1
+    )
+    assert value(registry, "llm_gateway_upstream_requests_in_flight", model=MODEL) == 0
+    assert (log.prompt_tokens, log.completion_tokens, log.outcome) == (11, 5, "success")
+
+
+def test_upstream_error_is_counted_by_reason_and_status(registry: CollectorRegistry) -> None:
+    measurement, log = measure(registry)
+
+    measurement.fail(UpstreamRateLimited("slow down", retry_after="3"))
+
+    assert (
+        value(
+            registry,
+            "llm_gateway_upstream_errors_total",
+            model=MODEL,
+            reason="rate_limited",
+            status_code="429",
+        )
+        == 1
+    )
+    assert (
+        value(
+            registry,
+            "llm_gateway_upstream_request_duration_seconds_count",
+            model=MODEL,
+            outcome="error",
+        )
+        == 1
+    )
+    assert log.error_code == "upstream_rate_limited"
+    assert value(registry, "llm_gateway_upstream_requests_in_flight", model=MODEL) == 0
+
+
+def test_cancelled_stream_records_its_first_token(registry: CollectorRegistry) -> None:
+    measurement, _ = measure(registry, stream=True)
+    measurement.token()
+    measurement.token()
+
+    measurement.fail(asyncio.CancelledError())
+
+    labels = {"model": MODEL, "endpoint": "generate"}
+    assert (
+        value(registry, "llm_gateway_requests_total", **labels, stream="true", outcome="cancelled")
+        == 1
+    )
+    assert value(registry, "llm_gateway_time_to_first_token_seconds_count", **labels) == 1
+    assert value(registry, "llm_gateway_time_per_output_token_seconds_count", **labels) == 1
+    assert value(registry, "llm_gateway_upstream_errors_total", model=MODEL) is None
+
+
+def test_a_failed_attempt_then_a_fallback_counts_the_request_once_under_the_fallback(
+    registry: CollectorRegistry,
+) -> None:
+    measurement, log = measure(registry)
+    measurement.end_attempt(
+        Outcome.ERROR, UpstreamServerError("down", code="x", upstream_status=503)
+    )
+    measurement.attempt(FALLBACK)
+
+    measurement.succeed(Usage(prompt_tokens=1, completion_tokens=1))
+
+    def requests(model: str, outcome: str) -> float | None:
+        return value(
+            registry,
+            "llm_gateway_requests_total",
+            model=model,
+            endpoint="generate",
+            stream="false",
+            outcome=outcome,
+        )
+
+    assert requests(FALLBACK, "success") == 1
+    assert requests(MODEL, "success") is None
+    assert requests(MODEL, "error") is None
+    assert (
+        value(
+            registry,
+            "llm_gateway_upstream_errors_total",
+            model=MODEL,
+            reason="server_error",
+            status_code="503",
+        )
+        == 1
+    )
+    for model in (MODEL, FALLBACK):
+        assert value(registry, "llm_gateway_upstream_requests_in_flight", model=model) == 0
+    assert log.model == FALLBACK
