@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections import Counter
 from collections.abc import Iterator
 
@@ -20,7 +19,7 @@ from llm_gateway.cli import main
 from llm_gateway.loadgen.plan import Arrival, Mix
 from llm_gateway.loadgen.report import Progress
 from llm_gateway.loadgen.runner import LoadConfig, run
-from tests.helpers import MODEL, NEMO, Gateway, start_gateway, wait_for
+from tests.helpers import MODEL, NEMO, Gateway, free_port, start_gateway, wait_for
 
 FAULTS = {
     "rate_limit": 0.1,
@@ -156,12 +155,8 @@ def test_the_cli_asks_the_gateway_for_its_models_and_prints_json(own_gateway: Ga
 
 
 def test_the_cli_exits_with_1_when_the_gateway_cannot_list_its_models() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-
     result = CliRunner().invoke(
-        main, ["loadgen", "--url", f"http://127.0.0.1:{port}", "--duration", "1"]
+        main, ["loadgen", "--url", f"http://127.0.0.1:{free_port()}", "--duration", "1"]
     )
 
     assert result.exit_code == 1

@@ -27,7 +27,6 @@ import math
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +46,7 @@ from llm_gateway.settings import Settings
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.dashboards import grafana
-from tests.helpers import MODEL, NEMO, Gateway, installed
+from tests.helpers import MODEL, NEMO, Gateway, free_port, installed
 from tests.servers import run_server
 
 RULES_DIR = grafana.ROOT / "charts" / "llm-monitor" / "rules"
@@ -88,12 +87,6 @@ def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

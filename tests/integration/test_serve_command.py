@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 
 STARTUP_SECONDS = 20
 
@@ -29,12 +28,6 @@ class Served:
     url: str
     lines: list[str] = field(default_factory=list)
     started: threading.Event = field(default_factory=threading.Event)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ready(url: str) -> bool:

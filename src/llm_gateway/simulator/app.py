@@ -18,7 +18,7 @@ from llm_gateway.simulator.simulation import Simulation
 from llm_gateway.simulator.tgi_api import TGIRoutes
 
 
-class _HideDroppedConnections(logging.Filter):
+class HideDroppedConnections(logging.Filter):
     """uvicorn logs every exception escaping the app with a traceback; a drop is no error."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -27,8 +27,8 @@ class _HideDroppedConnections(logging.Filter):
 
 def _hide_dropped_connections() -> None:
     logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(existing, _HideDroppedConnections) for existing in logger.filters):
-        logger.addFilter(_HideDroppedConnections())
+    if not any(isinstance(existing, HideDroppedConnections) for existing in logger.filters):
+        logger.addFilter(HideDroppedConnections())
 
 
 @asynccontextmanager

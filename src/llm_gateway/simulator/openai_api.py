@@ -16,7 +16,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from llm_gateway.simulator.faults import (
-    STATUS_FAULTS,
     Fault,
     FaultRequest,
     UnknownFaultError,
@@ -24,9 +23,7 @@ from llm_gateway.simulator.faults import (
 from llm_gateway.simulator.protocol import ChatCompletionRequest
 from llm_gateway.simulator.responses import (
     DelayedResponse,
-    DropResponse,
     EventStreamResponse,
-    HangResponse,
     json_body,
     json_text,
 )
@@ -50,6 +47,11 @@ def error_response(
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
     body = json_body({"error": {"message": message, "type": type_, "code": code}})
     return Response(body, status, headers, media_type="application/json")
+
+
+def _status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
+    type_, code, message = FAULT_ERRORS[fault]
+    return error_response(status, message, type_, code, retry_after=retry_after)
 
 
 def _finish_reason(completion: Completion) -> str:
@@ -87,18 +89,14 @@ class OpenAIRoutes:
         except InvalidRequestError as exc:
             return error_response(400, str(exc), "invalid_request_error", "invalid_request")
 
-        fault = simulation.faults.pick(requested_fault)
-        if fault in STATUS_FAULTS:
-            type_, code, message = FAULT_ERRORS[fault]
-            retry_after = simulation.retry_after(fault)
-            return error_response(
-                STATUS_FAULTS[fault], message, type_, code, retry_after=retry_after
-            )
-        if fault is Fault.HANG:
-            gave_up = error_response(504, "The model did not answer in time.", "server_error", None)
-            return HangResponse(simulation.settings.hang_seconds, then=gave_up)
-        if fault is Fault.DROP and not body.stream:
-            return DropResponse()
+        fault, answer = simulation.fault_before_generation(
+            requested_fault,
+            streaming=body.stream,
+            status_error=_status_error,
+            gave_up=error_response(504, "The model did not answer in time.", "server_error", None),
+        )
+        if answer is not None:
+            return answer
 
         prompt = body.prompt()
         completion = simulation.text.complete(

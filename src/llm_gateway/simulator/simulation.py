@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from starlette.responses import Response
 
-from llm_gateway.simulator.faults import RETRY_AFTER_FAULTS, Fault, FaultPicker
+from llm_gateway.simulator.faults import (
+    RETRY_AFTER_FAULTS,
+    STATUS_FAULTS,
+    Fault,
+    FaultPicker,
+    FaultRequest,
+)
 from llm_gateway.simulator.pacing import Pacer
+from llm_gateway.simulator.responses import DropResponse, HangResponse
 from llm_gateway.simulator.settings import SimulatorSettings
 from llm_gateway.simulator.textmodel import TextModel
 
@@ -60,3 +69,27 @@ class Simulation:
         if fault in RETRY_AFTER_FAULTS:
             return self.settings.retry_after_seconds
         return None
+
+    def fault_before_generation(
+        self,
+        requested: FaultRequest,
+        *,
+        streaming: bool,
+        status_error: Callable[[Fault, int, int | None], Response],
+        gave_up: Response,
+    ) -> tuple[Fault, Response | None]:
+        """The fault this request gets, and the answer it makes before any generation.
+
+        A status fault answers ``status_error(fault, status, retry_after)`` in the route's
+        dialect; a hang waits, then answers ``gave_up``; a drop closes a non-streamed
+        request's connection. None: the request goes on (a stream drops, and malformed
+        output is written, while generating).
+        """
+        fault = self.faults.pick(requested)
+        if fault in STATUS_FAULTS:
+            return fault, status_error(fault, STATUS_FAULTS[fault], self.retry_after(fault))
+        if fault is Fault.HANG:
+            return fault, HangResponse(self.settings.hang_seconds, then=gave_up)
+        if fault is Fault.DROP and not streaming:
+            return fault, DropResponse()
+        return fault, None

@@ -15,7 +15,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from llm_gateway.simulator.faults import (
-    STATUS_FAULTS,
     Fault,
     FaultRequest,
     UnknownFaultError,
@@ -23,9 +22,7 @@ from llm_gateway.simulator.faults import (
 from llm_gateway.simulator.protocol import GenerateRequest
 from llm_gateway.simulator.responses import (
     DelayedResponse,
-    DropResponse,
     EventStreamResponse,
-    HangResponse,
     json_body,
     json_text,
 )
@@ -53,6 +50,11 @@ def error_response(
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
     body = json_body({"error": message, "error_type": error_type})
     return Response(body, status, headers, media_type="application/json")
+
+
+def _status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
+    error_type, message = FAULT_ERRORS[fault]
+    return error_response(status, message, error_type, retry_after=retry_after)
 
 
 class TGIRoutes:
@@ -116,18 +118,14 @@ class TGIRoutes:
             return error_response(422, str(exc), "validation")
         streaming = body.stream if stream is None else stream
 
-        fault = simulation.faults.pick(requested_fault)
-        if fault in STATUS_FAULTS:
-            error_type, message = FAULT_ERRORS[fault]
-            retry_after = simulation.retry_after(fault)
-            return error_response(
-                STATUS_FAULTS[fault], message, error_type, retry_after=retry_after
-            )
-        if fault is Fault.HANG:
-            gave_up = error_response(504, "The model did not answer in time.", "timeout")
-            return HangResponse(simulation.settings.hang_seconds, then=gave_up)
-        if fault is Fault.DROP and not streaming:
-            return DropResponse()
+        fault, answer = simulation.fault_before_generation(
+            requested_fault,
+            streaming=streaming,
+            status_error=_status_error,
+            gave_up=error_response(504, "The model did not answer in time.", "timeout"),
+        )
+        if answer is not None:
+            return answer
 
         parameters = body.parameters
         completion = simulation.text.complete(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.responses import Response
 
-from llm_gateway.simulator.app import _HideDroppedConnections
+from llm_gateway.simulator.app import HideDroppedConnections
 from llm_gateway.simulator.pacing import Pacer
 from llm_gateway.simulator.responses import (
     DROP_AFTER_TOKENS,
@@ -116,7 +116,7 @@ def test_log_filter_hides_only_dropped_connections() -> None:
             "uvicorn.error", logging.ERROR, __file__, 1, "boom", None, (type(exc), exc, None)
         )
 
-    hide = _HideDroppedConnections()
+    hide = HideDroppedConnections()
 
     assert not hide.filter(record(ConnectionDropped()))
     assert hide.filter(record(RuntimeError()))
