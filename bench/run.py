@@ -99,6 +99,12 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
                 [python, str(HERE / "ceiling.py"), "--port", str(ports[name]), *extra],
                 port=ports[name], ready_path="/healthz", **common,
             )  # fmt: skip
+        started["relay"] = servers.start(
+            "relay",
+            [python, str(HERE / "relay.py"), "--port", str(ports["relay"]),
+             "--upstream", upstream],
+            port=ports["relay"], ready_path="/healthz", **common,
+        )  # fmt: skip
     except BaseException:
         for server in started.values():
             server.stop()
@@ -298,7 +304,7 @@ def main() -> None:
         )
         results["rss"].append(("after warm-up", gateway.rss_bytes()))
         targets = list(report.LABELS)
-        stream_targets = ["direct", "gateway", "gateway_metrics_off"]
+        stream_targets = ["direct", "relay", "gateway", "gateway_metrics_off"]
         for round_ in range(args.rounds):
             for c in CONCURRENCIES:
                 # Rotated each round, so no target always runs first (or after the same one).
@@ -312,7 +318,8 @@ def main() -> None:
                         f"cpu {m['cpu_ms']:.3f} ms/req errors {m['errors']} "
                         f"noise {m['noise']:.0%}"
                     )
-            for name in stream_targets[round_ % 3 :] + stream_targets[: round_ % 3]:
+            turn = round_ % len(stream_targets)
+            for name in stream_targets[turn:] + stream_targets[:turn]:
                 m = measure_streams(running[name], args.duration)
                 results["streams"].setdefault(name, []).append(m)
                 log(
