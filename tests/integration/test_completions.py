@@ -9,11 +9,7 @@ import openai
 import pytest
 from huggingface_hub import AsyncInferenceClient
 
-from tests.helpers import MODEL, NEMO, Gateway
-
-
-def sse_payloads(body: str) -> list[str]:
-    return [line.removeprefix("data: ") for line in body.splitlines() if line.startswith("data: ")]
+from tests.helpers import MODEL, NEMO, Gateway, sse_payloads
 
 
 def test_generate_returns_text_finish_reason_and_usage(gateway: Gateway) -> None:

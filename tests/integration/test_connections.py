@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from urllib.parse import urlparse
 
 import httpx
-import psutil
 
-from tests.helpers import MODEL, Gateway, wait_for
-
-
-def connections_to(url: str) -> set[tuple[str, int]]:
-    """Local ends of this process's open TCP connections to ``url`` (the gateway's, here)."""
-    port = urlparse(url).port
-    return {
-        (c.laddr.ip, c.laddr.port)
-        for c in psutil.Process(os.getpid()).net_connections(kind="tcp")
-        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
-    }
+from tests.helpers import MODEL, Gateway, connections_to, wait_for
 
 
 def test_sequential_requests_reuse_one_upstream_connection(
