@@ -18,7 +18,8 @@ Every error a client can see is a :class:`GatewayError`; its subclasses fix the 
         ├── UpstreamTimeout ........ 504  no byte within the upstream timeout
         ├── UpstreamUnreachable .... 502  connection refused, reset or dropped
         ├── UpstreamServerError .... 502  upstream 5xx, or an error frame in a stream
-        └── UpstreamBadResponse .... 502  the upstream answered something unparsable
+        ├── UpstreamBadResponse .... 502  the upstream answered something unparsable
+        └── UpstreamResponseTooLarge 502  a body or stream line past the gateway's limits
 
 The body is always ``{"error": {"message", "type", "code", "param"}}``, the shape the
 OpenAI SDK and ``huggingface_hub`` already understand. The gateway's own refusals (401,
@@ -174,3 +175,7 @@ class UpstreamServerError(UpstreamError):
 
 class UpstreamBadResponse(UpstreamError):
     reason = ErrorReason.BAD_RESPONSE
+
+
+class UpstreamResponseTooLarge(UpstreamError):
+    reason = ErrorReason.RESPONSE_TOO_LARGE

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
         60.0,
         description="Longest wait for the upstream to connect or send the next byte.",
     )
+    upstream_max_body_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Largest upstream response body read whole, decompressed (502 beyond it).",
+    )
+    upstream_max_line_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Longest line of an upstream event stream, decompressed (502 beyond it).",
+    )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted (413 beyond it)."
     )

@@ -53,6 +53,7 @@ class ErrorReason(enum.StrEnum):
     SERVER_ERROR = "server_error"
     CONNECTION = "connection"
     BAD_RESPONSE = "bad_response"
+    RESPONSE_TOO_LARGE = "response_too_large"
     CLIENT_ERROR = "client_error"
 
 

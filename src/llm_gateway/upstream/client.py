@@ -26,7 +26,7 @@ from huggingface_hub import AsyncInferenceClient, constants, set_async_client_fa
 from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Usage
 from llm_gateway.settings import Settings
 from llm_gateway.upstream.errors import mapped_errors
-from llm_gateway.upstream.transport import AiohttpTransport
+from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits
 
 _lent_pool: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
     "llm_gateway_lent_pool", default=None
@@ -81,6 +81,9 @@ class Upstream:
         self._token = settings.hf_token.get_secret_value() if settings.hf_token else None
         self._timeout = settings.upstream_timeout_seconds
         self._forward_faults = settings.upstream_is_simulator
+        self._limits = ResponseLimits(
+            settings.upstream_max_body_bytes, settings.upstream_max_line_bytes
+        )
         self._pool: httpx2.AsyncClient | None = None
 
     async def start(self) -> None:
@@ -97,7 +100,7 @@ class Upstream:
         self._pool = httpx2.AsyncClient(
             follow_redirects=True,
             timeout=self._timeout,
-            transport=AiohttpTransport(),
+            transport=AiohttpTransport(self._limits),
             event_hooks=hooks,
         )
 
