@@ -28,6 +28,7 @@ OpenAI SDK and ``huggingface_hub`` already understand. The gateway's own refusal
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from llm_gateway.core.types import AuthFailure, ErrorReason, RateLimit, ShedReason
@@ -140,13 +141,16 @@ class UpstreamRateLimited(UpstreamError):
     type = "rate_limit_error"
     reason = ErrorReason.RATE_LIMITED
 
-    def __init__(self, message: str, *, retry_after: str | None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None) -> None:
         super().__init__(message, code="upstream_rate_limited", upstream_status=429)
+        # Seconds, read from the upstream's Retry-After; None when it sent none readable.
         self.retry_after = retry_after
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": self.retry_after} if self.retry_after else {}
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(math.ceil(self.retry_after))}
 
 
 class UpstreamRejected(UpstreamError):

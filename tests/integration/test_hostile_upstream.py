@@ -95,3 +95,34 @@ def test_an_endless_stream_line_is_a_502_with_memory_bounded(
     assert response.json()["error"]["code"] == "upstream_response_too_large"
     assert rss() - before < MAX_RSS_GROWTH_BYTES
     wait_for(lambda: hostile.open_connections == 0)
+
+
+def test_a_redirect_loop_is_an_upstream_error(exposed: Gateway) -> None:
+    response = httpx.post(
+        f"{exposed.url}/v1/chat/completions", json=CHAT, headers=asking("redirect_loop")
+    )
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_bad_response"
+
+
+def test_a_non_ascii_retry_after_is_a_429_without_one(exposed: Gateway) -> None:
+    response = httpx.post(
+        f"{exposed.url}/v1/chat/completions", json=CHAT, headers=asking("non_ascii_retry_after")
+    )
+
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "upstream_rate_limited"
+    assert "retry-after" not in response.headers
+
+
+def test_an_upstream_echoing_the_token_has_it_scrubbed_from_the_message(exposed: Gateway) -> None:
+    response = httpx.post(
+        f"{exposed.url}/v1/chat/completions", json=CHAT, headers=asking("echo_headers")
+    )
+
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert "you sent" in message
+    assert TOKEN not in message
+    assert TOKEN[3:20] not in message

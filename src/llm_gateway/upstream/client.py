@@ -79,6 +79,7 @@ class Upstream:
         self._base_url = str(url).rstrip("/") if url is not None else None
         self._provider = settings.provider
         self._token = settings.hf_token.get_secret_value() if settings.hf_token else None
+        self._secrets = (self._token,) if self._token else ()
         self._timeout = settings.upstream_timeout_seconds
         self._forward_faults = settings.upstream_is_simulator
         self._limits = ResponseLimits(
@@ -111,7 +112,7 @@ class Upstream:
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         client = self._client(request)
         try:
-            with mapped_errors():
+            with mapped_errors(self._secrets):
                 output = await client.chat_completion(**_arguments(request, model))
                 choice = output.choices[0]
                 return Completion(
@@ -127,7 +128,7 @@ class Upstream:
         """Chunks as the upstream sends them; the response is released when this ends."""
         client = self._client(request)
         try:
-            with mapped_errors():
+            with mapped_errors(self._secrets):
                 chunks = await client.chat_completion(**_arguments(request, model), stream=True)
                 async for output in chunks:
                     if output.choices:

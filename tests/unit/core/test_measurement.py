@@ -59,7 +59,7 @@ def test_success_counts_tokens_and_leaves_nothing_in_flight(registry: CollectorR
 def test_upstream_error_is_counted_by_reason_and_status(registry: CollectorRegistry) -> None:
     measurement, log = measure(registry)
 
-    measurement.fail(UpstreamRateLimited("slow down", retry_after="3"))
+    measurement.fail(UpstreamRateLimited("slow down", retry_after=3.0))
 
     assert (
         value(
