@@ -16,6 +16,7 @@ from typing import Any
 import click
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from llm_gateway.app import MULTIPROCESS_ENV, create_app
 from llm_gateway.loadgen.cli import loadgen
@@ -72,10 +73,7 @@ def serve(**options: Any) -> None:
     README); an option given here wins. The Hugging Face token is read from HF_TOKEN only.
     """
     overrides = {name: value for name, value in options.items() if value is not None}
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    settings = _settings(overrides)
     configure_logging(settings.log_level, settings.log_format)
     if settings.upstream_url is None and settings.hf_token is None:
         url = _start_builtin_simulator()
@@ -91,6 +89,21 @@ def serve(**options: Any) -> None:
 
 main.add_command(simulate)
 main.add_command(loadgen)
+
+
+def _settings(overrides: dict[str, Any]) -> Settings:
+    """The settings, or a usage error that names what is wrong and never what was given:
+    a mistyped API key setting must not print the keys."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+        raise click.BadParameter("; ".join(problems)) from None
+    except SettingsError as exc:  # a value that is not the JSON its setting needs
+        raise click.BadParameter(str(exc)) from None
 
 
 def _run(settings: Settings) -> None:

@@ -50,3 +50,19 @@ def test_serve_refuses_an_invalid_upstream_url() -> None:
 
     assert result.exit_code == 2
     assert "upstream_url" in result.output
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['["sk-secret-0123456789"]', '{"a": ["sk-secret-0123456789"]}', '{"a": "sk-secret-0123456789"'],
+)
+def test_serve_refuses_mistyped_api_keys_without_printing_them(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_API_KEYS", value)
+
+    result = CliRunner().invoke(main, ["serve"])
+
+    assert result.exit_code == 2
+    assert "api_keys" in result.output
+    assert "sk-secret" not in result.output
