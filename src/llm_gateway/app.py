@@ -110,6 +110,6 @@ def _exposition(registry: CollectorRegistry, recorder: Recorder) -> Exposition:
     workers' files instead.
     """
     if MULTIPROCESS_ENV in os.environ:
-        return WorkersExposition()
+        return WorkersExposition(os.environ[MULTIPROCESS_ENV])
     registry.register(REGISTRY)
     return Exposition(registry, recorder.all, REGISTRY)

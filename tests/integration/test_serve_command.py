@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -158,6 +160,44 @@ def test_workers_share_one_exposition_private_to_each_gateway() -> None:
             if "Started server process" in line
         }
         assert len(pids) >= 2
+
+
+def workers_of(served: Served) -> list[psutil.Process]:
+    workers = []
+    for child in psutil.Process(served.process.pid).children():
+        with contextlib.suppress(psutil.Error):  # gone, or a zombie not yet reaped
+            if "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+    return workers
+
+
+async def test_a_killed_workers_in_flight_gauge_leaves_the_exposition() -> None:
+    with serve("--workers", "2") as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+
+            async def stream() -> None:
+                body = {"prompt": "kill", "max_new_tokens": 5000, "stream": True}
+                with contextlib.suppress(httpx.HTTPError):
+                    async with client.stream("POST", "/generate", json=body) as response:
+                        async for _ in response.aiter_bytes():
+                            pass
+
+            streams = [asyncio.create_task(stream()) for _ in range(6)]
+            in_flight = "llm_gateway_upstream_requests_in_flight"
+            await asyncio.to_thread(wait_for, lambda: metric_total(served.url, in_flight) == 6)
+            killed = workers_of(served)
+            for worker in killed:
+                worker.kill()
+            await asyncio.gather(*streams)
+
+            def restarted() -> bool:
+                alive = {w.pid for w in workers_of(served)}
+                return len(alive) == 2 and not alive & {w.pid for w in killed}
+
+            await asyncio.to_thread(wait_for, restarted, STARTUP_SECONDS)
+            await asyncio.to_thread(wait_for, lambda: ready(served.url), STARTUP_SECONDS)
+            assert metric_total(served.url, in_flight) == 0
+            assert metric_total(served.url, "llm_gateway_requests_total") == 0  # none finished
 
 
 async def test_sigterm_fails_readiness_then_finishes_every_request_in_flight() -> None:
