@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.helpers import Gateway
+from tests.helpers import MODEL, Gateway
 
 GENERATE_CASES = {
     "malformed JSON": (b'{"prompt": ', 400, "invalid_json"),
@@ -24,6 +24,21 @@ CHAT_CASES = {
     "unknown role": (b'{"messages": [{"role": "robot", "content": "x"}]}', 422, "invalid_body"),
     "n above one": (
         b'{"messages": [{"role": "user", "content": "x"}], "n": 2}',
+        422,
+        "invalid_body",
+    ),
+    "a lone surrogate in content": (
+        b'{"messages": [{"role": "user", "content": "\\ud800"}]}',
+        422,
+        "invalid_body",
+    ),
+    "a lone surrogate in a text part": (
+        b'{"messages": [{"role": "user", "content": [{"type": "text", "text": "a\\udfff"}]}]}',
+        422,
+        "invalid_body",
+    ),
+    "a lone surrogate in stop": (
+        b'{"messages": [{"role": "user", "content": "x"}], "stop": ["\\ud800"]}',
         422,
         "invalid_body",
     ),
@@ -60,6 +75,9 @@ def test_bad_generate_body_gets_a_clear_4xx(gateway: Gateway, case: str) -> None
 @pytest.mark.parametrize("case", CHAT_CASES)
 def test_bad_chat_body_gets_a_clear_4xx(gateway: Gateway, case: str) -> None:
     body, status, code = CHAT_CASES[case]
+    attempts = gateway.sample(
+        "llm_gateway_upstream_request_duration_seconds_count", model=MODEL, outcome="error"
+    )
 
     response = httpx.post(
         f"{gateway.url}/v1/chat/completions",
@@ -68,6 +86,12 @@ def test_bad_chat_body_gets_a_clear_4xx(gateway: Gateway, case: str) -> None:
     )
 
     assert_error(response, status, code)
+    assert (
+        gateway.sample(
+            "llm_gateway_upstream_request_duration_seconds_count", model=MODEL, outcome="error"
+        )
+        == attempts
+    )
 
 
 def test_validation_error_names_the_field(gateway: Gateway) -> None:
