@@ -3,15 +3,17 @@
 The gateway forwards its client's ``X-Request-Id``; this server reads its behaviour from
 that id's first part (``huge-1`` asks for ``huge``), so one gateway in front of it serves
 every case. Behaviours that send without end stop when the gateway closes the connection.
-``open_connections`` counts requests being answered, to see the gateway let go.
+``answering`` counts the requests being answered, by behaviour, to see the gateway let go.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -49,9 +51,11 @@ Behaviour = Callable[[Writer, dict[str, str]], Awaitable[None]]
 
 
 async def _forever(writer: Writer, piece: bytes, pause: float = 0.0) -> None:
+    upstream = _serving.get()
     while True:
         writer.write(piece)
         await writer.drain()
+        upstream.sent += len(piece)
         if pause:
             await asyncio.sleep(pause)
 
@@ -102,7 +106,8 @@ async def trickle_before_first_token(writer: Writer, headers: dict[str, str]) ->
 
 
 async def silent(writer: Writer, headers: dict[str, str]) -> None:
-    await asyncio.sleep(3600)
+    """No answer; done when the gateway closes the connection."""
+    await _reader.get().read()
 
 
 async def redirect_loop(writer: Writer, headers: dict[str, str]) -> None:
@@ -131,6 +136,9 @@ async def echo_headers(writer: Writer, headers: dict[str, str]) -> None:
     await writer.drain()
 
 
+_serving: contextvars.ContextVar[HostileUpstream] = contextvars.ContextVar("serving")
+_reader: contextvars.ContextVar[asyncio.StreamReader] = contextvars.ContextVar("reader")
+
 BEHAVIOURS: dict[str, Behaviour] = {
     f.__name__: f
     for f in (
@@ -151,11 +159,13 @@ BEHAVIOURS: dict[str, Behaviour] = {
 
 class HostileUpstream:
     def __init__(self) -> None:
-        self.open_connections = 0
+        self.answering: Counter[str] = Counter()
+        self.sent = 0  # body bytes sent by the endless behaviours
         self.url = ""
 
     async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
-        self.open_connections += 1
+        _serving.set(self)
+        _reader.set(reader)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -166,11 +176,14 @@ class HostileUpstream:
                 }
                 await reader.readexactly(int(headers.get("content-length", "0")))
                 mode = headers.get("x-request-id", "").rsplit("-", 1)[0]
-                await BEHAVIOURS[mode](writer, headers)
+                self.answering[mode] += 1
+                try:
+                    await BEHAVIOURS[mode](writer, headers)
+                finally:
+                    self.answering[mode] -= 1
         except (OSError, asyncio.IncompleteReadError, KeyError, asyncio.CancelledError):
             pass
         finally:
-            self.open_connections -= 1
             writer.close()
 
     @contextmanager

@@ -50,7 +50,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         await upstream.start()
         logger.info("serving completions from %s", settings.describe_upstream())
         app.state.ready = True
-        fail_readiness_on_sigterm(app, settings.shutdown_delay_seconds)
+        fail_readiness_on_sigterm(
+            app, settings.shutdown_delay_seconds, settings.drain_seconds, gateway.cut_off
+        )
         try:
             yield
         finally:
@@ -67,7 +69,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.gateway = Gateway(settings, upstream, recorder)
+    app.state.gateway = gateway = Gateway(settings, upstream, recorder)
     app.state.ready = False
     for router in (generate.router, chat.router, system.router):
         app.include_router(router)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from llm_gateway.app import MULTIPROCESS_ENV, create_app
+from llm_gateway.http.drain import CUT_OFF_GRACE_SECONDS
 from llm_gateway.loadgen.cli import loadgen
 from llm_gateway.logs import configure_logging
 from llm_gateway.settings import LogFormat, Settings
@@ -143,8 +144,9 @@ def _run_workers(settings: Settings) -> None:
 
 
 def _drain(settings: Settings) -> int:
-    """uvicorn's graceful-shutdown timeout, in whole seconds (0: do not wait)."""
-    return math.ceil(settings.drain_seconds)
+    """uvicorn's graceful-shutdown timeout, in whole seconds: the drain, then the time for
+    the streams it cut off to send their last frames."""
+    return math.ceil(settings.drain_seconds) + CUT_OFF_GRACE_SECONDS
 
 
 def _environment(settings: Settings) -> dict[str, str]:

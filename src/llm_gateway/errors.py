@@ -10,12 +10,14 @@ Every error a client can see is a :class:`GatewayError`; its subclasses fix the 
     ├── Unauthorized ............... 401  no API key, or not a known one
     ├── RateLimited ................ 429  this API key spent its requests or tokens per minute
     ├── Overloaded ................. 503  too many requests in flight and queued; retry soon
+    ├── ShuttingDown ............... 503  the drain time ran out (a stream's last frame)
     ├── ClientDisconnected ......... 499  the client left before the answer (logged, unsent)
     └── UpstreamError .............. the upstream failed; ``reason`` labels the metric
         ├── UpstreamRateLimited .... 429  upstream said 429; Retry-After passed on
         ├── UpstreamRejected ....... 400  upstream refused the request as invalid
         ├── UpstreamRefused ........ 502  upstream refused the gateway (token, unknown model)
         ├── UpstreamTimeout ........ 504  no byte within the upstream timeout
+        │   └── DeadlineExceeded ... 504  not done within the request deadline
         ├── UpstreamUnreachable .... 502  connection refused, reset or dropped
         ├── UpstreamServerError .... 502  upstream 5xx, or an error frame in a stream
         ├── UpstreamBadResponse .... 502  the upstream answered something unparsable
@@ -121,6 +123,11 @@ class Overloaded(_RetryLater):
         self.reason = reason
 
 
+class ShuttingDown(GatewayError):
+    status = 503
+    type = "overloaded_error"
+
+
 class ClientDisconnected(GatewayError):
     status = 499
     type = "client_closed_request"
@@ -167,6 +174,14 @@ class UpstreamTimeout(UpstreamError):
     status = 504
     type = "timeout_error"
     reason = ErrorReason.TIMEOUT
+
+
+class DeadlineExceeded(UpstreamTimeout):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The upstream did not finish within the request deadline of {seconds:g} s.",
+            code="request_deadline_exceeded",
+        )
 
 
 class UpstreamUnreachable(UpstreamError):

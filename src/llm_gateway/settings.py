@@ -90,7 +90,10 @@ class Settings(BaseSettings):
         100_000, ge=1, description="Largest prompt, or sum of message contents, in characters."
     )
     drain_seconds: float = Field(
-        20.0, ge=0, description="On SIGTERM, how long in-flight requests may take to finish."
+        20.0,
+        ge=0,
+        description="On SIGTERM, how long in-flight requests may take to finish; streams "
+        "still open then end with an error frame.",
     )
     shutdown_delay_seconds: float = Field(
         0.0,
@@ -111,7 +114,10 @@ class Settings(BaseSettings):
         description="Longest wait between attempts; a longer upstream Retry-After is not waited.",
     )
     request_deadline_seconds: float = Field(
-        120.0, gt=0, description="No new attempt starts past this time from a request's arrival."
+        120.0,
+        gt=0,
+        description="A request's whole time from its arrival: no attempt starts or goes on "
+        "past it (504, or an error frame once streaming).",
     )
     fallback_models: list[str] = Field(
         default_factory=list,

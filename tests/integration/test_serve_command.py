@@ -176,7 +176,7 @@ async def test_a_killed_workers_in_flight_gauge_leaves_the_exposition() -> None:
         async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
 
             async def stream() -> None:
-                body = {"prompt": "kill", "max_new_tokens": 5000, "stream": True}
+                body = {"prompt": "kill", "max_new_tokens": 4000, "stream": True}
                 with contextlib.suppress(httpx.HTTPError):
                     async with client.stream("POST", "/generate", json=body) as response:
                         async for _ in response.aiter_bytes():
@@ -234,3 +234,27 @@ async def test_sigterm_fails_readiness_then_finishes_every_request_in_flight() -
     assert all(body.rstrip().endswith("data: [DONE]") for body in results[:streams])
     assert all('"error"' not in body for body in results[:streams])
     assert results[streams:] == [200] * plain
+
+
+async def test_streams_still_open_when_the_drain_ends_get_an_error_frame_and_done() -> None:
+    env = {"LLM_GATEWAY_DRAIN_SECONDS": "1", "LLM_GATEWAY_LOG_FORMAT": "json"}
+    with serve(env=env) as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+            # 4000 tokens at the simulator's 20 ms each: far longer than the drain.
+            body = {"prompt": "drain", "max_new_tokens": 4000, "stream": True}
+            headers = {"X-Request-Id": "cut-off-stream"}
+            async with client.stream("POST", "/generate", json=body, headers=headers) as response:
+                assert response.status_code == 200
+                chunks = response.aiter_text()
+                first = await anext(chunks)
+                served.process.send_signal(signal.SIGTERM)
+                text = first + "".join([chunk async for chunk in chunks])
+        assert served.process.wait(timeout=30) == -signal.SIGTERM
+
+    payloads = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    assert json.loads(payloads[-2])["error"]["code"] == "gateway_shutting_down"
+    assert payloads[-1] == "[DONE]"
+    access = [json.loads(line) for line in served.lines if '"cut-off-stream"' in line]
+    assert len(access) == 1
+    assert access[0]["outcome"] == "cancelled"
+    assert not any("Traceback" in line for line in served.lines)

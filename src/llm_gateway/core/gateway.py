@@ -19,7 +19,14 @@ from llm_gateway.core.measurement import Measurement
 from llm_gateway.core.relay import Relay
 from llm_gateway.core.retry import RetryPolicy, retryable
 from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Outcome, Usage
-from llm_gateway.errors import GatewayError, InvalidRequest, ModelNotFound, UpstreamError
+from llm_gateway.errors import (
+    DeadlineExceeded,
+    GatewayError,
+    InvalidRequest,
+    ModelNotFound,
+    ShuttingDown,
+    UpstreamError,
+)
 from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
@@ -48,11 +55,14 @@ class Gateway:
         )
         self._upstream = upstream
         self._metrics = metrics
+        self._streams: set[Relay] = set()
 
     async def complete(self, request: CompletionRequest, context: RequestContext) -> Completion:
         measurement = await self._admit(request, context)
         try:
-            completion = await self._attempts(request, measurement, self._upstream.complete)
+            completion = await self._attempts(
+                request, measurement, self._upstream.complete, self._deadline_of(measurement)
+            )
         except BaseException as exc:
             measurement.fail(exc)
             raise
@@ -69,19 +79,40 @@ class Gateway:
         become plain HTTP errors rather than a 200 whose body carries the error.
         """
         measurement = await self._admit(request, context)
+        deadline = self._deadline_of(measurement)
         try:
-            first, chunks = await self._attempts(request, measurement, self._open_stream)
+            first, chunks = await self._attempts(request, measurement, self._open_stream, deadline)
         except BaseException as exc:
             measurement.fail(exc)
             self._limiter.release()
             raise
 
         def on_close(usage: Usage | None) -> None:
+            self._streams.discard(relay)
             self._limiter.release()
             if usage is not None:
                 self._quotas.charge(request.client, usage.total_tokens)
 
-        return Relay(first, chunks, measurement, on_close)
+        relay = Relay(first, chunks, measurement, on_close, deadline, self._deadline)
+        self._streams.add(relay)
+        return relay
+
+    def cut_off(self) -> None:
+        """End every stream still open: the drain time is over. Each ends with an error
+        frame and ``[DONE]`` and is recorded as cancelled, before the server would cancel
+        it without either."""
+        for relay in list(self._streams):
+            relay.interrupt(
+                ShuttingDown(
+                    "The gateway is shutting down and its drain time ran out; retry.",
+                    code="gateway_shutting_down",
+                )
+            )
+
+    def _deadline_of(self, measurement: Measurement) -> float:
+        """The request deadline, in event-loop time."""
+        remaining = self._deadline - measurement.elapsed()
+        return asyncio.get_running_loop().time() + remaining
 
     def _model(self, request: CompletionRequest) -> str:
         """The model id for the request, once its prompt's size is checked.
@@ -122,8 +153,13 @@ class Gateway:
         request: CompletionRequest,
         measurement: Measurement,
         call: Callable[[CompletionRequest, str], Awaitable[T]],
+        deadline: float,
     ) -> T:
-        """``call`` on the requested model, then on each fallback, retrying each in turn."""
+        """``call`` on the requested model, then on each fallback, retrying each in turn.
+
+        ``deadline`` bounds the attempt in progress too: an upstream trickling bytes
+        resets the read timeout with each one, and would otherwise hold the request.
+        """
         requested = measurement.model
         models = [requested, *(m for m in self._fallbacks if m != requested)]
         error: UpstreamError | None = None
@@ -131,11 +167,19 @@ class Gateway:
             attempt = 1
             while True:
                 measurement.attempt(model, fallback=error is not None and attempt == 1)
+                timeout = asyncio.timeout_at(deadline)
                 try:
-                    result = await call(request, model)
+                    async with timeout:
+                        result = await call(request, model)
                 except UpstreamError as exc:
                     measurement.end_attempt(Outcome.ERROR, exc)
                     error = exc
+                except TimeoutError:
+                    if not timeout.expired():
+                        raise
+                    error = DeadlineExceeded(self._deadline)
+                    measurement.end_attempt(Outcome.ERROR, error)
+                    raise error from None
                 else:
                     return result
                 delay = self._retry.delay(attempt, error)

@@ -11,7 +11,7 @@ import asyncio
 import time
 
 from llm_gateway.core.types import CompletionRequest, Outcome, Usage
-from llm_gateway.errors import GatewayError, Overloaded, RateLimited, UpstreamError
+from llm_gateway.errors import GatewayError, Overloaded, RateLimited, ShuttingDown, UpstreamError
 from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
 
@@ -101,7 +101,8 @@ class Measurement:
         self._finish(Outcome.SUCCESS, max(self.tokens, usage.completion_tokens))
 
     def fail(self, exc: BaseException) -> None:
-        cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
+        # A stream cut off by the drain is cancelled too: the gateway ended it, not a fault.
+        cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit | ShuttingDown)
         outcome = Outcome.CANCELLED if cancelled else Outcome.ERROR
         self.end_attempt(outcome, exc)
         self._finish(outcome, self.tokens)

@@ -56,7 +56,8 @@ class Call:
         return await unless_disconnected(self.http, self.gateway.complete(request, self.context))
 
     async def stream(self, request: CompletionRequest) -> Relay:
-        return await self.gateway.stream(request, self.context)
+        # Until the first chunk; from then on the streaming response watches the client.
+        return await unless_disconnected(self.http, self.gateway.stream(request, self.context))
 
 
 async def get_simulator_headers(
