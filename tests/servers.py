@@ -10,6 +10,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -31,10 +32,14 @@ class _ThreadedServer(uvicorn.Server):
 
 
 @contextmanager
-def run_server(app: ASGIApp) -> Iterator[str]:
-    """Serve ``app`` until the block exits; yields its base URL, ``http://127.0.0.1:<port>``."""
+def run_server(app: ASGIApp, http: Any = "auto") -> Iterator[str]:
+    """Serve ``app`` until the block exits; yields its base URL, ``http://127.0.0.1:<port>``.
+
+    ``http`` is uvicorn's protocol option: the gateway's own for a gateway.
+    """
     config = uvicorn.Config(
         app,
+        http=http,
         host="127.0.0.1",
         port=0,
         log_level="warning",

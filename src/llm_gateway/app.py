@@ -93,7 +93,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             skip_paths=sorted(QUIET_PATHS),
             optional_metrics=[request_body_size, response_body_size],
         )
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+    )
     app.add_middleware(AccessLogMiddleware)
     return app
 

@@ -20,6 +20,7 @@ from pydantic_settings import SettingsError
 
 from llm_gateway.app import MULTIPROCESS_ENV, create_app
 from llm_gateway.http.drain import CUT_OFF_GRACE_SECONDS
+from llm_gateway.http.server import http_protocol
 from llm_gateway.loadgen.cli import loadgen
 from llm_gateway.logs import configure_logging
 from llm_gateway.settings import LogFormat, Settings
@@ -115,6 +116,7 @@ def _run(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=_drain(settings),
+        http=http_protocol(settings),
     )
 
 
@@ -138,6 +140,7 @@ def _run_workers(settings: Settings) -> None:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=_drain(settings),
+            http=http_protocol(settings),
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

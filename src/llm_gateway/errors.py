@@ -7,6 +7,8 @@ Every error a client can see is a :class:`GatewayError`; its subclasses fix the 
     ├── ValidationFailed ........... 422  a field is missing, mistyped or out of range
     ├── ModelNotFound .............. 404  the model is not one the gateway serves
     ├── PayloadTooLarge ............ 413  the body exceeds the configured limit
+    ├── HeaderTooLarge ............. 431  the head exceeds its size or field-count limit
+    ├── RequestTimeout ............. 408  the head or body did not arrive in time
     ├── Unauthorized ............... 401  no API key, or not a known one
     ├── RateLimited ................ 429  this API key spent its requests or tokens per minute
     ├── Overloaded ................. 503  too many requests in flight and queued; retry soon
@@ -78,6 +80,16 @@ class ModelNotFound(GatewayError):
 
 class PayloadTooLarge(GatewayError):
     status = 413
+    type = "invalid_request_error"
+
+
+class HeaderTooLarge(GatewayError):
+    status = 431
+    type = "invalid_request_error"
+
+
+class RequestTimeout(GatewayError):
+    status = 408
     type = "invalid_request_error"
 
 

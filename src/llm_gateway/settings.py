@@ -86,6 +86,26 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted (413 beyond it)."
     )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="Largest request head (request line and header fields; 431 beyond it).",
+    )
+    max_headers: int = Field(
+        100, ge=8, description="Most header fields in a request (431 beyond it)."
+    )
+    request_header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait for a request's head, from the connection opening or the "
+        "previous response (408 and the connection closed beyond it).",
+    )
+    request_body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest time reading a request's body (408 and the connection closed "
+        "beyond it).",
+    )
     max_prompt_chars: int = Field(
         100_000, ge=1, description="Largest prompt, or sum of message contents, in characters."
     )
