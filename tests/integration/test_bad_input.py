@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import httpx
 import pytest
 
-from tests.helpers import MODEL, Gateway
+from tests.helpers import MODEL, Gateway, start_gateway
 
 GENERATE_CASES = {
     "malformed JSON": (b'{"prompt": ', 400, "invalid_json"),
@@ -137,3 +139,26 @@ def test_unknown_routes_get_the_error_envelope(
     gateway: Gateway, method: str, path: str, status: int, code: str
 ) -> None:
     assert_error(httpx.request(method, f"{gateway.url}{path}"), status, code)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Simulator-Fault": "bogus"}, {"X-Simulator-Fault": "hang", "X-Simulator-Fault-Times": "0"}],
+)
+def test_a_bad_fault_header_is_a_422_when_the_upstream_is_the_simulator(
+    gateway: Gateway, headers: dict[str, str]
+) -> None:
+    response = httpx.post(f"{gateway.url}/generate", json={"prompt": "x"}, headers=headers)
+
+    assert_error(response, 422, "invalid_body")
+    assert response.json()["error"]["param"].startswith("X-Simulator-Fault")
+
+
+def test_a_fault_header_is_ignored_when_the_upstream_is_not_the_simulator(
+    simulator_url: str,
+) -> None:
+    with contextmanager(start_gateway)(simulator_url, upstream_is_simulator=False) as endpoint:
+        headers = {"X-Simulator-Fault": "bogus", "X-Simulator-Fault-Times": "x"}
+        response = httpx.post(f"{endpoint.url}/generate", json={"prompt": "x"}, headers=headers)
+
+        assert response.status_code == 200
