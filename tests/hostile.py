@@ -126,6 +126,14 @@ async def non_ascii_retry_after(writer: Writer, headers: dict[str, str]) -> None
     await writer.drain()
 
 
+async def deep_json(writer: Writer, headers: dict[str, str]) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    writer.write(
+        _head("200 OK", "Content-Type: application/json", f"Content-Length: {len(body)}") + body
+    )
+    await writer.drain()
+
+
 async def echo_headers(writer: Writer, headers: dict[str, str]) -> None:
     echoed = "; ".join(f"{name}: {value}" for name, value in headers.items())
     body = json.dumps({"error": {"message": f"bad request, you sent {echoed}"}}).encode()
@@ -152,6 +160,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
         silent,
         redirect_loop,
         non_ascii_retry_after,
+        deep_json,
         echo_headers,
     )
 }

@@ -77,7 +77,8 @@ def errors(gateway: Gateway, reason: str) -> float:
     )
 
 
-@pytest.mark.parametrize("behaviour", ["huge", "endless_chunked", "bomb"])
+# "flood": an endless event stream, sent to a request that reads its answer whole.
+@pytest.mark.parametrize("behaviour", ["huge", "endless_chunked", "bomb", "flood"])
 def test_an_oversized_upstream_body_is_a_502_with_memory_bounded(
     exposed: Gateway, hostile: HostileUpstream, behaviour: str
 ) -> None:
@@ -105,8 +106,11 @@ def test_an_endless_stream_line_is_a_502_with_memory_bounded(
     wait_for(lambda: hostile.answering["endless_line"] == 0)
 
 
-def test_a_redirect_loop_is_an_upstream_error(exposed: Gateway) -> None:
-    response = ask(exposed, CHAT, "redirect_loop")
+@pytest.mark.parametrize("behaviour", ["redirect_loop", "deep_json"])
+def test_a_redirect_loop_or_json_nested_too_deep_is_an_upstream_error(
+    exposed: Gateway, behaviour: str
+) -> None:
+    response = ask(exposed, CHAT, behaviour)
 
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "upstream_bad_response"

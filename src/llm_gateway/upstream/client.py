@@ -26,7 +26,7 @@ from huggingface_hub import AsyncInferenceClient, constants, set_async_client_fa
 from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Usage
 from llm_gateway.settings import Settings
 from llm_gateway.upstream.errors import mapped_errors
-from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits
+from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits, read_as_stream
 
 _lent_pool: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
     "llm_gateway_lent_pool", default=None
@@ -129,7 +129,8 @@ class Upstream:
         client = self._client(request)
         try:
             with mapped_errors(self._secrets):
-                chunks = await client.chat_completion(**_arguments(request, model), stream=True)
+                with read_as_stream():
+                    chunks = await client.chat_completion(**_arguments(request, model), stream=True)
                 async for output in chunks:
                     if output.choices:
                         choice = output.choices[0]

@@ -7,15 +7,17 @@ few bytes huggingface_hub leaves unread after a stream's ``data: [DONE]``, so a 
 stream's connection goes back to the pool instead of being closed.
 
 It also bounds what an upstream can make the gateway hold (:class:`ResponseLimits`): a
-body read whole (anything but an event stream), one line of an event stream (which
-httpx2 buffers until its end), both counted after decompression, which happens here, a
-piece at a time, rather than in httpx2, which inflates a whole chunk at once. Past a
-limit the read stops and the connection is dropped.
+body read whole (any response but a stream's, see :func:`read_as_stream`, and any error
+response), one line of a stream (which httpx2 buffers until its end), both counted after
+decompression, which happens here, a piece at a time, rather than in httpx2, which
+inflates a whole chunk at once. Past a limit the read stops and the connection is
+dropped. What the caller reads decides, not the Content-Type an upstream chose.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -35,6 +37,21 @@ TAIL_SECONDS = 0.02
 ACCEPT_ENCODING = "gzip, deflate"
 # Most bytes inflated from one piece of a compressed body before the limits look at them.
 INFLATE_STEP = 64 * 1024
+
+
+_streaming: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "llm_gateway_streaming", default=False
+)
+
+
+@contextmanager
+def read_as_stream() -> Iterator[None]:
+    """The responses to requests sent within are read line by line, not whole."""
+    token = _streaming.set(True)
+    try:
+        yield
+    finally:
+        _streaming.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +147,8 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
                 timeout=self._timeout(request),
             )
         try:
-            stream = _BoundedStream(response, self._limits)
+            whole = not _streaming.get() or response.status >= 400  # errors are read whole
+            stream = _BoundedStream(response, self._limits, whole)
         except BaseException:
             response.close()
             raise
@@ -157,14 +175,17 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
 class _BoundedStream(httpx2.AsyncByteStream):
     """A response's decoded body, stopped at the limits.
 
-    An event stream may be long, but none of its lines may exceed ``max_line_bytes``;
-    any other body is read whole by httpx2, so all of it counts toward ``max_body_bytes``.
+    A body read ``whole`` (by httpx2, into memory) counts all its bytes toward
+    ``max_body_bytes``; a stream may be long, but none of its lines may exceed
+    ``max_line_bytes``.
     """
 
-    def __init__(self, response: aiohttp.ClientResponse, limits: ResponseLimits) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, limits: ResponseLimits, whole: bool
+    ) -> None:
         self._response = response
-        self._events = response.content_type == "text/event-stream"
-        self._limit = limits.max_line_bytes if self._events else limits.max_body_bytes
+        self._lines = not whole
+        self._limit = limits.max_body_bytes if whole else limits.max_line_bytes
         # Bytes of the current line (event stream) or of the body so far.
         self._held = 0
         self._inflater = _inflater(response.headers.get("Content-Encoding", ""))
@@ -188,10 +209,10 @@ class _BoundedStream(httpx2.AsyncByteStream):
         return self._count(chunk)
 
     def _count(self, chunk: bytes) -> bytes:
-        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) if self._events else -1
+        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) if self._lines else -1
         self._held = len(chunk) - end - 1 if end >= 0 else self._held + len(chunk)
         if self._held > self._limit:
-            what = "a line of its stream" if self._events else "its response"
+            what = "a line of its stream" if self._lines else "its response"
             raise UpstreamResponseTooLarge(
                 f"The upstream sent more than {self._limit} bytes in {what}.",
                 code="upstream_response_too_large",
