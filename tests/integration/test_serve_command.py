@@ -236,25 +236,38 @@ async def test_sigterm_fails_readiness_then_finishes_every_request_in_flight() -
     assert results[streams:] == [200] * plain
 
 
-async def test_streams_still_open_when_the_drain_ends_get_an_error_frame_and_done() -> None:
+async def test_requests_still_open_when_the_drain_ends_get_an_error_frame_or_a_503() -> None:
     env = {"LLM_GATEWAY_DRAIN_SECONDS": "1", "LLM_GATEWAY_LOG_FORMAT": "json"}
     with serve(env=env) as served:
         async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
             # 4000 tokens at the simulator's 20 ms each: far longer than the drain.
             body = {"prompt": "drain", "max_new_tokens": 4000, "stream": True}
             headers = {"X-Request-Id": "cut-off-stream"}
+            plain = asyncio.create_task(
+                client.post(
+                    "/generate",
+                    json={**body, "stream": False},
+                    headers={"X-Request-Id": "cut-off-plain"},
+                )
+            )
             async with client.stream("POST", "/generate", json=body, headers=headers) as response:
                 assert response.status_code == 200
                 chunks = response.aiter_text()
                 first = await anext(chunks)
+                in_flight = "llm_gateway_upstream_requests_in_flight"
+                await asyncio.to_thread(wait_for, lambda: metric_total(served.url, in_flight) == 2)
                 served.process.send_signal(signal.SIGTERM)
                 text = first + "".join([chunk async for chunk in chunks])
+            cut = await plain
         assert served.process.wait(timeout=30) == -signal.SIGTERM
 
     payloads = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
     assert json.loads(payloads[-2])["error"]["code"] == "gateway_shutting_down"
     assert payloads[-1] == "[DONE]"
-    access = [json.loads(line) for line in served.lines if '"cut-off-stream"' in line]
-    assert len(access) == 1
-    assert access[0]["outcome"] == "cancelled"
+    assert cut.status_code == 503
+    assert cut.json()["error"]["code"] == "gateway_shutting_down"
+    for request_id in ("cut-off-stream", "cut-off-plain"):
+        access = [json.loads(line) for line in served.lines if f'"{request_id}"' in line]
+        assert len(access) == 1
+        assert access[0]["outcome"] == "cancelled"
     assert not any("Traceback" in line for line in served.lines)

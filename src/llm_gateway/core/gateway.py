@@ -56,6 +56,9 @@ class Gateway:
         self._upstream = upstream
         self._metrics = metrics
         self._streams: set[Relay] = set()
+        # The deadlines of the attempts in progress; the cut-off brings them forward.
+        self._attempt_timeouts: set[asyncio.Timeout] = set()
+        self._cut_off = False
 
     async def complete(self, request: CompletionRequest, context: RequestContext) -> Completion:
         measurement = await self._admit(request, context)
@@ -98,16 +101,16 @@ class Gateway:
         return relay
 
     def cut_off(self) -> None:
-        """End every stream still open: the drain time is over. Each ends with an error
-        frame and ``[DONE]`` and is recorded as cancelled, before the server would cancel
-        it without either."""
+        """End every request still in progress: the drain time is over. An open stream
+        ends with an error frame and ``[DONE]``, an attempt in progress with a 503; each
+        is recorded as cancelled, before the server would cancel it with neither (and a
+        traceback)."""
+        self._cut_off = True
+        now = asyncio.get_running_loop().time()
+        for timeout in self._attempt_timeouts:
+            timeout.reschedule(now)
         for relay in list(self._streams):
-            relay.interrupt(
-                ShuttingDown(
-                    "The gateway is shutting down and its drain time ran out; retry.",
-                    code="gateway_shutting_down",
-                )
-            )
+            relay.interrupt(_shutting_down())
 
     def _deadline_of(self, measurement: Measurement) -> float:
         """The request deadline, in event-loop time."""
@@ -168,6 +171,7 @@ class Gateway:
             while True:
                 measurement.attempt(model, fallback=error is not None and attempt == 1)
                 timeout = asyncio.timeout_at(deadline)
+                self._attempt_timeouts.add(timeout)
                 try:
                     async with timeout:
                         result = await call(request, model)
@@ -177,11 +181,16 @@ class Gateway:
                 except TimeoutError:
                     if not timeout.expired():
                         raise
+                    if self._cut_off:
+                        measurement.end_attempt(Outcome.CANCELLED)
+                        raise _shutting_down() from None
                     error = DeadlineExceeded(self._deadline)
                     measurement.end_attempt(Outcome.ERROR, error)
                     raise error from None
                 else:
                     return result
+                finally:
+                    self._attempt_timeouts.discard(timeout)
                 delay = self._retry.delay(attempt, error)
                 if delay is None or measurement.elapsed() + delay > self._deadline:
                     break
@@ -201,3 +210,10 @@ class Gateway:
             await chunks.aclose()  # type: ignore[attr-defined]
             raise
         return first, chunks
+
+
+def _shutting_down() -> ShuttingDown:
+    return ShuttingDown(
+        "The gateway is shutting down and its drain time ran out; retry.",
+        code="gateway_shutting_down",
+    )
