@@ -154,12 +154,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             raise
         return httpx2.Response(
             response.status,
-            # Decoded here: httpx2 is handed the bytes as they are meant to be read.
-            headers=[
-                (name, value)
-                for name, value in response.raw_headers
-                if name.lower() not in (b"content-encoding", b"content-length")
-            ],
+            headers=stream.headers(),
             stream=_TailReadingStream(stream),
             extensions={
                 "http_version": b"HTTP/1.1",
@@ -189,6 +184,16 @@ class _BoundedStream(httpx2.AsyncByteStream):
         # Bytes of the current line (event stream) or of the body so far.
         self._held = 0
         self._inflater = _inflater(response.headers.get("Content-Encoding", ""))
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The response's headers; a body decoded here is handed on as it is to be read."""
+        if self._inflater is None:
+            return list(self._response.raw_headers)
+        return [
+            (name, value)
+            for name, value in self._response.raw_headers
+            if name.lower() not in (b"content-encoding", b"content-length")
+        ]
 
     def __aiter__(self) -> _BoundedStream:
         return self
