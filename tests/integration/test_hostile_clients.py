@@ -185,3 +185,14 @@ def test_what_is_not_http_gets_the_json_envelope_and_a_request_id(guarded: Gatew
     assert status == 400
     assert error["code"] == "invalid_http"
     assert headers["x-request-id"]
+
+
+def test_an_endless_chunked_upload_gets_408_after_the_body_timeout(guarded: Gateway) -> None:
+    head = b"POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    with connect(guarded) as sock:
+        sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n")
+        answer = answer_to(sock, [b"1\r\n \r\n"] * 100, pause=0.1)
+
+    status, _, error = envelope(answer)
+    assert status == 408
+    assert error["code"] == "body_timeout"
