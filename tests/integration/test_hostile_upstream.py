@@ -175,7 +175,7 @@ def test_a_stream_abandoned_before_its_first_token_is_released_at_once(
     leave(sock)
 
     # Well before the upstream timeout (5 s) would have ended it.
-    wait_for(lambda: in_flight(exposed) == 0 and hostile.answering["silent"] == 0, 2.0)
+    wait_for(lambda: in_flight(exposed) == 0 and hostile.answering["silent"] == 0, 4.0)
     wait_for(lambda: access_status(caplog, request_id) == 499, 2.0)
 
 
