@@ -111,14 +111,24 @@ def test_a_head_past_the_size_limit_is_refused_with_431_before_it_is_all_sent(
     assert headers["x-request-id"]
 
 
-def test_too_many_header_fields_are_refused_with_431(guarded: Gateway) -> None:
+def test_too_many_header_fields_are_refused_with_431_and_an_access_line(
+    guarded: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
     fields = b"".join(b"X-F%d: 1\r\n" % i for i in range(51))
 
     answer = exchange(guarded, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
 
-    status, _, error = envelope(answer)
+    status, headers, error = envelope(answer)
     assert status == 431
     assert error["code"] == "too_many_headers"
+    # Written before the answer: no wait needed.
+    (line,) = [
+        r.fields
+        for r in caplog.records
+        if getattr(r, "fields", {}).get("request_id") == headers["x-request-id"]
+    ]
+    assert (line["status"], line["error_code"]) == (431, "too_many_headers")
 
 
 def test_a_head_that_never_ends_gets_408_after_the_header_timeout(guarded: Gateway) -> None:

@@ -12,7 +12,7 @@ runs (authentication included):
   closes a new connection that sends nothing for that long (an idle one between
   requests is uvicorn's keep-alive timeout's);
 * renders those and its own 400s in the gateway's JSON envelope, with an
-  ``X-Request-Id``, and closes the connection.
+  ``X-Request-Id``, writes their access line, and closes the connection.
 
 The request body has its own time limit, in :mod:`llm_gateway.http.body_limit`.
 uvicorn's h11 protocol bounds the head too (``h11_max_incomplete_event_size``) but costs
@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 import uuid
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -35,9 +34,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from llm_gateway.errors import GatewayError, HeaderTooLarge, InvalidRequest, RequestTimeout
+from llm_gateway.http.context import RequestContext
+from llm_gateway.logs import log_request
 from llm_gateway.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 # After a refusal, how long what the client still sends is read and dropped before the
 # connection closes: closing on unread bytes sends a reset, which can destroy the answer
@@ -175,14 +174,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing() or self._answered:
             return
         self._answered = True
-        logger.warning("refused a request before reading it: %s (%d)", error.code, error.status)
+        # The access line every request gets; this one never reached the app.
+        context = RequestContext(
+            request_id=uuid.uuid4().hex, status=error.status, error_code=error.code
+        )
+        log_request(context.fields())
         body = json.dumps(error.body(), separators=(",", ":")).encode()
         head = [
             b"HTTP/1.1 %d %s" % (error.status, HTTPStatus(error.status).phrase.encode()),
             b"content-type: application/json",
             b"content-length: %d" % len(body),
             b"connection: close",
-            b"x-request-id: " + uuid.uuid4().hex.encode(),
+            b"x-request-id: " + context.request_id.encode(),
         ]
         self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
         if self.transport.can_write_eof():
