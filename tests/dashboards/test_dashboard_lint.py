@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.dashboards import grafana, promql
+from tests.dashboards import grafana, linter, promql
 
 DASHBOARDS = {p.name: grafana.load(p) for p in grafana.DASHBOARD_FILES}
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -176,21 +176,12 @@ def test_panel_has_a_unit(name: str, panel: dict[str, Any]) -> None:
     assert unit in UNITS or re.fullmatch(r"suffix:.+", unit), f"unit {unit!r}"
 
 
-@by_target
-def test_target_rates_use_rate_interval(
-    name: str, panel: dict[str, Any], target: dict[str, Any]
+@by_dashboard
+@pytest.mark.parametrize("rule", ["target-rate-interval-rule", "target-counter-agg-rule"])
+def test_target_rates_use_rate_interval_and_counters_only_go_through_rate(
+    name: str, rule: str
 ) -> None:
-    ranges = promql.rate_ranges(target["expr"])
-    assert all(r == "$__rate_interval" for r in ranges), ranges
-
-
-@by_target
-def test_target_counters_are_only_used_through_rate(
-    name: str, panel: dict[str, Any], target: dict[str, Any]
-) -> None:
-    for selector in promql.selectors(target["expr"]):
-        if selector.metric.endswith(promql.COUNTER_SUFFIXES):
-            assert selector.enclosing_function in promql.RATE_FUNCTIONS, selector.metric
+    assert list(linter.RULES[rule](DASHBOARDS[name])) == []
 
 
 @by_target
