@@ -22,7 +22,7 @@ from llm_gateway.core.types import Outcome
 from llm_gateway.metrics.recorder import Recorder
 from tests.dashboards import grafana, promql
 
-RULE_FILES = sorted((grafana.ROOT / "charts" / "llm-monitor" / "rules").glob("*.yaml"))
+RULE_FILES = sorted((grafana.ROOT / "rules").glob("*.yaml"))
 HTTP_METRICS = {
     "http_requests_total",
     "http_request_duration_seconds_bucket",

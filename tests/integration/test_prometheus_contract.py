@@ -49,7 +49,7 @@ from tests.dashboards import grafana
 from tests.helpers import MODEL, NEMO, Gateway, free_port, installed
 from tests.servers import run_server
 
-RULES_DIR = grafana.ROOT / "charts" / "llm-monitor" / "rules"
+RULES_DIR = grafana.ROOT / "rules"
 RULE_FILES = sorted(RULES_DIR.glob("*.yaml"))
 FAULTS = ("rate_limit", "server_error", "unavailable", "hang", "drop", "malformed")
 # Grafana's $__rate_interval for a 1 s scrape interval: max(interval + scrape, 4 * scrape).

@@ -145,3 +145,19 @@ Where the client API keys Secret is mounted (read-only); LLM_GATEWAY_API_KEYS_FI
 {{- define "llm-monitor.apiKeysDir" -}}
 /etc/llm-gateway/api-keys
 {{- end }}
+
+{{/*
+The PromQL matchers every alert and recording rule selects its series with:
+prometheusRule.selector, or the job the ServiceMonitor sets (and this release's
+namespace with prometheusRule.scopeToNamespace).
+*/}}
+{{- define "llm-monitor.ruleSelector" -}}
+{{- with .Values.prometheusRule.selector }}
+{{- . }}
+{{- else }}
+{{- printf "job=%q" .Values.serviceMonitor.jobLabel }}
+{{- if .Values.prometheusRule.scopeToNamespace }}
+{{- printf ", namespace=%q" .Release.Namespace }}
+{{- end }}
+{{- end }}
+{{- end }}
