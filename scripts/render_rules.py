@@ -119,8 +119,9 @@ def _header(name: str, selector: str) -> str:
     )
 
 
-def _stale(rendered: dict[str, str], out: Path) -> list[str]:
-    present = {p.name for p in out.glob("*.yaml")}
+def stale(rendered: dict[str, str], out: Path, pattern: str = "*.yaml") -> list[str]:
+    """Files of `out` that differ from `rendered` (file name -> text), are missing or extra."""
+    present = {p.name for p in out.glob(pattern)}
     changed = [n for n, t in rendered.items() if n not in present or (out / n).read_text() != t]
     return sorted(set(changed) | (present - set(rendered)))
 
@@ -149,13 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.check:
-        stale = _stale(rendered, args.out)
-        if stale:
+        stale_files = stale(rendered, args.out)
+        if stale_files:
             print(  # noqa: T201
-                f"stale: {', '.join(stale)}; run `.venv/bin/python scripts/render_rules.py`",
+                f"stale: {', '.join(stale_files)}; run `.venv/bin/python scripts/render_rules.py`",
                 file=sys.stderr,
             )
-        return 1 if stale else 0
+        return 1 if stale_files else 0
     args.out.mkdir(parents=True, exist_ok=True)
     for name, text in rendered.items():
         (args.out / name).write_text(text)
