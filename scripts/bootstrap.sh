@@ -12,6 +12,7 @@ if [[ "${1:-}" == "test" ]]; then
     .venv/bin/python -m pip install --quiet -e ".[test]"
     scripts/install-helm.sh
     scripts/install-prometheus.sh
+    scripts/install-readme-generator.sh
 else
     .venv/bin/python -m pip install --quiet -e .
 fi

@@ -2,10 +2,10 @@
 
 kube-prometheus-stack cannot be downloaded here, so the chart is copied into a
 temporary tree with a stand-in subchart of that name (``fixtures/``) in its
-``charts/``. The copy keeps the chart's ``dashboards`` symlink, with the repository's
-``dashboards/`` copied beside it, so that helm follows the symlink as it does in the
-checkout. When the dashboards or rule files do not exist yet, a tiny placeholder is
-made in the temporary tree only.
+``charts/``. The copy keeps the chart's ``dashboards`` and ``docs`` symlinks, with
+the repository's ``dashboards/`` and ``docs/`` copied beside it, so that helm follows
+the symlinks as it does in the checkout. When the dashboards or rule files do not
+exist yet, a tiny placeholder is made in the temporary tree only.
 """
 
 from __future__ import annotations
@@ -152,6 +152,8 @@ def chart(tmp_path_factory: pytest.TempPathFactory) -> Chart:
         shutil.copy2(path, dashboards / path.name)
     if not repo_dashboards():
         (dashboards / "placeholder.json").write_text(json.dumps(PLACEHOLDER_DASHBOARD))
+    assert (target / "docs").is_symlink(), "charts/llm-monitor/docs must be a symlink"
+    shutil.copytree(REPO / "docs", root / "docs")
     rules = target / "rules"
     rules.mkdir(exist_ok=True)
     if not repo_rule_files():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -399,45 +398,6 @@ def test_schema_rejects_unknown_keys_and_wrong_types(chart: Chart, sets, message
 def test_schema_lets_kube_prometheus_stack_values_through(render) -> None:
     rendered = render(sets=("kube-prometheus-stack.grafana.anything.goes=1",))
     assert rendered.one("Deployment")
-
-
-def undocumented_keys(schema: dict[str, Any], text: str) -> list[str]:
-    """Keys directly under a closed schema section that lack a `# --` comment above them."""
-    lines = text.splitlines()
-    stack: list[tuple[int, str]] = []
-    missing = []
-    for number, line in enumerate(lines):
-        match = re.match(r"^(\s*)([A-Za-z0-9_.-]+):", line)
-        if not match or line.lstrip().startswith("#"):
-            continue
-        indent, key = len(match.group(1)), match.group(2)
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        parent = [k for _, k in stack]
-        stack.append((indent, key))
-        node = schema
-        for part in parent:
-            node = node.get("properties", {}).get(part, {})
-        if node.get("additionalProperties") is not False or "properties" not in node:
-            continue
-        child = node["properties"].get(key, {})
-        if child.get("additionalProperties") is False and "properties" in child:
-            continue  # a section: its keys carry the comments
-        above = number - 1
-        comment = []
-        while above >= 0 and lines[above].lstrip().startswith("#"):
-            comment.append(lines[above].strip())
-            above -= 1
-        if not any(c.startswith("# --") for c in comment):
-            missing.append(".".join([*parent, key]))
-    return missing
-
-
-def test_every_value_is_documented_in_place() -> None:
-    schema = json.loads((CHART / "values.schema.json").read_text())
-    text = (CHART / "values.yaml").read_text()
-    assert undocumented_keys(schema, text) == []
-    assert undocumented_keys(schema, "image:\n  tag: x\n") == ["image.tag"]
 
 
 def test_schema_is_draft_07_and_closed() -> None:
