@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from llm_gateway.core.types import Price
+
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
 
 
@@ -165,6 +167,13 @@ class Settings(BaseSettings):
         "Secret; merged with api_keys.",
     )
     protect_metrics: bool = Field(False, description="Ask for an API key on /metrics too.")
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description="Token prices by model (id or alias), in USD per million tokens: a JSON "
+        'object such as {"mistralai/Mistral-7B-Instruct-v0.3": {"prompt": 0.25, "completion": '
+        "0.25}}. They price llm_gateway_cost_usd_total, an estimate; a model without a price "
+        "costs nothing there.",
+    )
     metrics_enabled: bool = Field(
         True,
         description="Record and expose metrics. Off: no /metrics route and nothing measured "
@@ -203,6 +212,12 @@ class Settings(BaseSettings):
         unknown = [name for name in self.fallback_models if name not in self.model_aliases]
         if unknown:
             raise ValueError(f"fallback_models names models not served: {unknown}")
+        unpriced = [name for name in self.prices if name not in self.model_aliases]
+        if unpriced:
+            raise ValueError(f"prices names models not served: {unpriced}")
+        negative = [n for n, p in self.prices.items() if min(p.prompt, p.completion) < 0]
+        if negative:
+            raise ValueError(f"prices must not be negative: {negative}")
         return self
 
     @property
@@ -212,6 +227,11 @@ class Settings(BaseSettings):
         if self.upstream_is_simulator:
             return UpstreamKind.SIMULATOR
         return UpstreamKind.ENDPOINT
+
+    @property
+    def model_prices(self) -> dict[str, Price]:
+        """The prices by the model id sent upstream (the id a response names)."""
+        return {self.model_aliases[name]: price for name, price in self.prices.items()}
 
     @property
     def model_aliases(self) -> dict[str, str]:

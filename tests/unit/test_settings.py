@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from llm_gateway.core.types import Price
 from llm_gateway.settings import DEFAULT_MODEL, Settings, UpstreamKind
 
 
@@ -45,8 +46,22 @@ def test_upstream_description_never_shows_url_credentials() -> None:
         {"port": 70000},
         {"upstream_is_simulator": True},
         {"log_format": "xml"},
+        {"prices": {"gpt-4": {"prompt": 1, "completion": 1}}},
+        {"prices": {"mistralai/Mistral-7B-Instruct-v0.3": {"prompt": -1, "completion": 1}}},
+        {"prices": {"mistralai/Mistral-7B-Instruct-v0.3": {"prompt": 1}}},
     ],
 )
 def test_invalid_settings_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_prices_come_as_json_by_model_or_alias_and_are_kept_by_model_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_MODELS", '{"nemo": "mistralai/Mistral-Nemo-Instruct-2407"}')
+    monkeypatch.setenv("LLM_GATEWAY_PRICES", '{"nemo": {"prompt": 0.15, "completion": 0.6}}')
+    settings = Settings()
+    assert settings.model_prices == {
+        "mistralai/Mistral-Nemo-Instruct-2407": Price(prompt=0.15, completion=0.6)
+    }

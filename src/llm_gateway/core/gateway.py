@@ -53,6 +53,7 @@ class Gateway:
         self._quotas = RateLimiter(
             settings.rate_limit_requests_per_minute, settings.rate_limit_tokens_per_minute
         )
+        self._prices = settings.model_prices
         self._upstream = upstream
         self._metrics = metrics
         self._streams: set[Relay] = set()
@@ -66,6 +67,7 @@ class Gateway:
             completion = await self._attempts(
                 request, measurement, self._upstream.complete, self._deadline_of(measurement)
             )
+            measurement.ready()
         except BaseException as exc:
             measurement.fail(exc)
             raise
@@ -85,6 +87,7 @@ class Gateway:
         deadline = self._deadline_of(measurement)
         try:
             first, chunks = await self._attempts(request, measurement, self._open_stream, deadline)
+            measurement.ready()
         except BaseException as exc:
             measurement.fail(exc)
             self._limiter.release()
@@ -142,7 +145,9 @@ class Gateway:
 
     async def _admit(self, request: CompletionRequest, context: RequestContext) -> Measurement:
         """The request's measurement, once it is valid and within its limits."""
-        measurement = Measurement(self._metrics, request, self._model(request), context)
+        measurement = Measurement(
+            self._metrics, request, self._model(request), context, self._prices
+        )
         try:
             self._quotas.admit(request.client)
             await self._limiter.acquire()

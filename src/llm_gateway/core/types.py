@@ -98,6 +98,19 @@ class Usage:
 
 
 @dataclass(slots=True, frozen=True)
+class Price:
+    """What a model's tokens cost, in USD per million prompt and completion tokens."""
+
+    prompt: float
+    completion: float
+
+    def cost(self, usage: Usage) -> float:
+        """The USD an answer with `usage` costs at this price: an estimate, since the
+        upstream's own billing (rounding, minimums, cached tokens) is not known here."""
+        return (usage.prompt_tokens * self.prompt + usage.completion_tokens * self.completion) / 1e6
+
+
+@dataclass(slots=True, frozen=True)
 class Completion:
     model: str  # the model that answered: the requested one, or a fallback
     text: str
