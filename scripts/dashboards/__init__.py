@@ -12,5 +12,6 @@ here keep their many panels consistent:
     panels      time series, stat and table panels on the $datasource, with units
     board       a dashboard from rows of panels: ids, tags, time, annotations; JSON
     slo         the SLO row, mirroring the alert rules' SLIs and windows
-    overview    "LLM Gateway / Overview"
+    overview    "LLM Gateway / Overview" (resilience: its capacity rows)
+    usage       "LLM gateway — usage by client"
 """

@@ -6,12 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from scripts.dashboards import overview
+from scripts.dashboards import overview, usage
 from scripts.dashboards.board import render
 from scripts.render_rules import stale
 
 DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "dashboards"
-DASHBOARDS = {"llm-gateway-overview.json": overview.build}
+DASHBOARDS = {
+    "llm-gateway-overview.json": overview.build,
+    "llm-gateway-usage.json": usage.build,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -277,7 +277,7 @@ LATENCY = Row(
             "the 2.5 s line.",
             "s",
             quantiles("llm_gateway_time_to_first_token_seconds_bucket", MODEL),
-            width=12,
+            width=8,
             thresholds=(("green", None), ("red", 2.5)),
             threshold_lines=True,
         ),
@@ -287,7 +287,24 @@ LATENCY = Row(
             "after the first, selected models.",
             "s",
             quantiles("llm_gateway_time_per_output_token_seconds_bucket", MODEL),
-            width=12,
+            width=8,
+        ),
+        timeseries_panel(
+            "Gateway overhead",
+            "p50 and p99 of the time the gateway itself added before a response could start "
+            "(the X-Gateway-Overhead-Ms header): non-streamed, everything but the upstream "
+            "calls; streamed, the time to first token minus the upstream's. Milliseconds when "
+            "healthy; a rise is the gateway's own doing (CPU, event loop, queueing for a slot, "
+            "retry backoff): see the runbooks.",
+            "s",
+            [
+                Target(
+                    quantile(q, "llm_gateway_overhead_seconds_bucket", by=("endpoint", "stream")),
+                    f"p{round(q * 100)} {{{{endpoint}}}} stream={{{{stream}}}}",
+                )
+                for q in (0.5, 0.99)
+            ],
+            width=8,
         ),
     ],
 )

@@ -31,11 +31,6 @@ REQUIRED_KEYS = {
 }  # fmt: skip
 SCOPE = {"job": ("=~", "$job"), "instance": ("=~", "$instance"), "namespace": ("=~", "$namespace")}
 BUILTIN_VARIABLES = {"__rate_interval", "__interval", "__range"}
-# Grafana unit ids the dashboards may use; custom units ("suffix:x") are allowed too.
-UNITS = {
-    "short", "none", "percent", "percentunit", "reqps", "ops", "s", "ms", "bytes", "decbytes",
-    "Bps", "binBps",
-}  # fmt: skip
 
 by_dashboard = pytest.mark.parametrize("name", sorted(DASHBOARDS))
 
@@ -212,12 +207,6 @@ def test_panel_has_a_title_a_description_and_targets(name: str, panel: dict[str,
     assert panel["targets"], "a panel without targets shows nothing"
     ref_ids = [t["refId"] for t in panel["targets"]]
     assert len(set(ref_ids)) == len(ref_ids)
-
-
-@by_panel
-def test_panel_has_a_unit(name: str, panel: dict[str, Any]) -> None:
-    unit = panel["fieldConfig"]["defaults"].get("unit", "")
-    assert unit in UNITS or re.fullmatch(r"suffix:.+", unit), f"unit {unit!r}"
 
 
 @by_target

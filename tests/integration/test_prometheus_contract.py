@@ -180,6 +180,11 @@ def gateway(contract_simulator_url: str) -> Iterator[Gateway]:
         max_queue=1,
         queue_timeout_seconds=0.25,
         api_keys={"app": APP_KEY, "batch": BATCH_KEY},
+        # USD per million tokens: the usage dashboard's cost panels need a price.
+        prices={
+            MODEL: {"prompt": 0.25, "completion": 0.25},
+            "nemo": {"prompt": 0.3, "completion": 1},
+        },
         rate_limit_tokens_per_minute=TOKENS_PER_MINUTE,
     )
     registry = CollectorRegistry()
@@ -428,6 +433,18 @@ def test_mixed_traffic_produced_successes_client_errors_and_every_fault(traffic:
     assert codes["generate fault=hang"] == 504
     for fault in ("server_error", "unavailable", "drop", "malformed"):
         assert codes[f"generate fault={fault}"] == 502, fault
+
+
+def test_every_completion_says_how_long_the_gateway_added(traffic: Traffic) -> None:
+    completions = {
+        name: response
+        for name, response in traffic.responses.items()
+        if response.status_code == 200 and response.request.method == "POST"
+    }
+    assert any("stream=True" in name for name in completions)
+    for name, response in completions.items():
+        overhead = float(response.headers["x-gateway-overhead-ms"])
+        assert 0 <= overhead < response.elapsed.total_seconds() * 1000, name
 
 
 def test_traffic_exercised_every_resilience_feature(traffic: Traffic) -> None:
