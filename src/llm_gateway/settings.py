@@ -37,7 +37,15 @@ class LogFormat(enum.StrEnum):
 class Settings(BaseSettings):
     """Everything an operator can configure. Built once and passed to ``create_app``."""
 
-    model_config = SettingsConfigDict(env_prefix="LLM_GATEWAY_", extra="ignore", frozen=True)
+    # A `.env` file in the working directory holds the same variables, one `NAME=value` a
+    # line; the real environment wins over it, and arguments (the CLI's flags) over both.
+    model_config = SettingsConfigDict(
+        env_prefix="LLM_GATEWAY_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
 
     host: str = Field("127.0.0.1", description="Interface the server binds to.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port the server listens on.")

@@ -65,3 +65,33 @@ def test_prices_come_as_json_by_model_or_alias_and_are_kept_by_model_id(
     assert settings.model_prices == {
         "mistralai/Mistral-Nemo-Instruct-2407": Price(prompt=0.15, completion=0.6)
     }
+
+
+def test_a_dotenv_file_configures_the_gateway_below_the_environment_and_arguments(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    (tmp_path / ".env").write_text(
+        "# local settings\n"
+        "LLM_GATEWAY_PORT=9123\n"
+        "LLM_GATEWAY_LOG_FORMAT=json\n"
+        "LLM_GATEWAY_DEFAULT_MODEL=from-dotenv\n"
+        "HF_TOKEN=hf_fromdotenv\n"
+        "UNRELATED=ignored\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("LLM_GATEWAY_LOG_FORMAT", "text")
+
+    settings = Settings(default_model="from-arguments")
+
+    assert settings.port == 9123
+    assert settings.log_format == "text"
+    assert settings.default_model == "from-arguments"
+    assert settings.hf_token is not None
+    assert settings.hf_token.get_secret_value() == "hf_fromdotenv"
+
+
+def test_without_a_dotenv_file_the_defaults_hold(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert Settings().port == 8000
