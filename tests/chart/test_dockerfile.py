@@ -71,5 +71,5 @@ def test_image_installs_the_locked_hash_checked_set_and_keeps_only_the_virtualen
 def test_image_carries_the_oci_labels_from_build_arguments() -> None:
     final_stage = DOCKERFILE.read_text().rsplit("\nFROM ", 1)[1]
     for label, arg in [("source", "SOURCE"), ("revision", "REVISION"), ("version", "VERSION")]:
-        assert f"org.opencontainers.image.{label}=\"${{{arg}}}\"" in final_stage
+        assert f'org.opencontainers.image.{label}="${{{arg}}}"' in final_stage
         assert re.search(rf"^ARG {arg}=", final_stage, re.MULTILINE)
