@@ -4,6 +4,9 @@
 #
 #   scripts/build-image.sh            # build localhost/llm-gateway:dev and smoke-test it
 #   IMAGE=localhost/llm-gateway:1.2 scripts/build-image.sh
+#   # a release (the release workflow): smoke-test, then build for both platforms and push
+#   BASE_IMAGE=python:3.12-slim-bookworm PLATFORMS=linux/amd64,linux/arm64 \
+#     PUSH=ghcr.io/llm-monitor/llm-gateway scripts/build-image.sh
 #
 # What it does, and why (docs/kubernetes.md has the details):
 # - installs podman, buildah, runc, debootstrap & co. from Debian when missing (root);
@@ -18,6 +21,11 @@
 # - runs the image read-only, as uid 10001, and polls /healthz.
 # Set BASE_IMAGE to skip debootstrap (e.g. BASE_IMAGE=python:3.12-slim-bookworm; the
 # final stage then uses it too), BUILD_CONTEXT to build from another tree than this checkout.
+# PUSH names the repository to push the smoke-tested image to, tagged with the package
+# version (which scripts/check-version.sh keeps equal to the chart's appVersion); with
+# PLATFORMS it is built for each of them (other architectures emulated through
+# binfmt/QEMU) and pushed as one manifest list.
+# REGISTRY_USER and REGISTRY_PASSWORD, when set, log in to PUSH's registry first.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,13 +37,18 @@ DEBIAN_BASE="${DEBIAN_BASE:-localhost/llm-gateway-base:bookworm}"
 DEBIAN_RUNTIME_BASE="${DEBIAN_RUNTIME_BASE:-localhost/llm-gateway-runtime-base:bookworm}"
 CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 HOST_PORT="${HOST_PORT:-18000}"
+PLATFORMS="${PLATFORMS:-}"
+PUSH="${PUSH:-}"
+PUSH="${PUSH,,}"  # image references are lower case; a GitHub owner may not be
 container="llm-gateway-smoke-$$"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
 install_tools() {
     local missing=()
-    for tool in podman buildah runc debootstrap slirp4netns newuidmap fuse-overlayfs; do
+    local tools=(podman runc)
+    [[ -z "${BASE_IMAGE}" ]] && tools+=(debootstrap)
+    for tool in "${tools[@]}"; do
         command -v "${tool}" >/dev/null 2>&1 || missing+=("${tool}")
     done
     [[ ${#missing[@]} -eq 0 ]] && return 0
@@ -96,7 +109,9 @@ cleanup() { podman rm --force "${container}" >/dev/null 2>&1 || true; }
 
 install_tools
 write_containers_conf
+pull=missing
 if [[ -z "${BASE_IMAGE}" ]]; then
+    pull=never
     make_debian_base "${DEBIAN_BASE}" python3,python3-venv,ca-certificates
     make_debian_base "${DEBIAN_RUNTIME_BASE}" python3,ca-certificates
     BASE_IMAGE="${DEBIAN_BASE}"
@@ -111,12 +126,15 @@ if [[ -s "${CA_BUNDLE}" ]]; then
     secret_args=(--secret "id=pipca,src=${CA_BUNDLE}")
 fi
 
+build_args=(
+    --format docker "--pull=${pull}" "${secret_args[@]}"
+    --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "RUNTIME_BASE_IMAGE=${RUNTIME_BASE_IMAGE}"
+    --build-arg "VERSION=${version}" --build-arg "REVISION=${revision}"
+    --file "${BUILD_CONTEXT}/Dockerfile" "${BUILD_CONTEXT}"
+)
 log "building ${IMAGE} ${version} (${revision}) on ${BASE_IMAGE}, running on ${RUNTIME_BASE_IMAGE}"
 start=$(date +%s)
-podman build --format docker --pull=never \
-    --build-arg "BASE_IMAGE=${BASE_IMAGE}" --build-arg "RUNTIME_BASE_IMAGE=${RUNTIME_BASE_IMAGE}" \
-    --build-arg "VERSION=${version}" --build-arg "REVISION=${revision}" "${secret_args[@]}" \
-    --tag "${IMAGE}" --file "${BUILD_CONTEXT}/Dockerfile" "${BUILD_CONTEXT}"
+podman build --tag "${IMAGE}" "${build_args[@]}"
 log "built in $(( $(date +%s) - start ))s"
 
 trap cleanup EXIT
@@ -162,3 +180,22 @@ log "OCI labels: version ${version}, revision ${revision}"
 printf 'image %s: %s bytes (%s MiB), of which the base %s: %s MiB\n' \
     "${IMAGE}" "${size_bytes}" "$(( size_bytes / 1024 / 1024 ))" "${RUNTIME_BASE_IMAGE}" \
     "$(( base_bytes / 1024 / 1024 ))"
+
+if [[ -n "${PUSH}" ]]; then
+    target="${PUSH}:${version}"
+    if [[ -n "${REGISTRY_PASSWORD:-}" ]]; then
+        printf '%s' "${REGISTRY_PASSWORD}" \
+            | podman login --username "${REGISTRY_USER:?REGISTRY_USER with REGISTRY_PASSWORD}" \
+                --password-stdin "${target%%/*}"
+    fi
+    if [[ -n "${PLATFORMS}" ]]; then
+        log "building ${target} for ${PLATFORMS}"
+        podman manifest rm "${target}" >/dev/null 2>&1 || true
+        podman build --platform "${PLATFORMS}" --manifest "${target}" "${build_args[@]}"
+        podman manifest push --all "${target}" "docker://${target}"
+    else
+        podman tag "${IMAGE}" "${target}"
+        podman push "${target}"
+    fi
+    log "pushed ${target}"
+fi

@@ -12,7 +12,9 @@ prometheus-community, only from loopback.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
+import subprocess
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -23,7 +25,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, FIXTURES, RELEASE, VALUES_CASES, Chart, copy_chart
+from tests.chart.conftest import (
+    CHART,
+    FIXTURES,
+    RELEASE,
+    REPO,
+    VALUES_CASES,
+    Chart,
+    copy_chart,
+)
 
 CHART_YAML = yaml.safe_load((CHART / "Chart.yaml").read_text())
 [DEPENDENCY] = CHART_YAML["dependencies"]
@@ -99,7 +109,7 @@ def chart_repository(chart: Chart, tmp_path: Path) -> Iterator[ChartRepository]:
         )
     )
     env = {
-        "PATH": "/usr/bin:/bin",
+        "PATH": os.environ["PATH"],
         "HOME": str(home),
         "HELM_CONFIG_HOME": str(home),
         "HELM_CACHE_HOME": str(home / "cache"),
@@ -113,19 +123,28 @@ def chart_repository(chart: Chart, tmp_path: Path) -> Iterator[ChartRepository]:
 
 
 @pytest.mark.parametrize("major", HELMS)
-def test_packaged_chart_installs_from_the_tgz_with_only_dependency_build_online(
+def test_published_chart_installs_from_its_tgz_with_only_dependency_build_online(
     helms: dict[str, Chart], major: str, chart_repository: ChartRepository, tmp_path: Path
 ) -> None:
     helm = helms[major]
-    source = copy_chart(tmp_path / "checkout", {"charts"})  # as committed: with Chart.lock
-    env = chart_repository.env
+    checkout = tmp_path / "checkout"
+    copy_chart(checkout, {"charts"})  # as committed: with Chart.lock, without charts/
+    shutil.copytree(REPO / "scripts", checkout / "scripts")
+    shutil.copy(REPO / "pyproject.toml", checkout)
 
-    helm.run("dependency", "build", "--skip-refresh", str(source), env=env)
-    helm.run("package", str(source), "--destination", str(tmp_path / "dist"), env=env)
+    published = subprocess.run(
+        [checkout / "scripts" / "publish-chart.sh"],
+        env={**chart_repository.env, "HELM": helm.helm},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     chart_repository.stop()  # from here on, nothing is reachable
-    [package] = (tmp_path / "dist").glob("llm-monitor-*.tgz")
 
+    assert published.returncode == 0, published.stderr
+    [package] = (checkout / "dist").glob("*.tgz")
     assert package.name == f"llm-monitor-{CHART_YAML['version']}.tgz"
+    env = chart_repository.env
     with tarfile.open(package) as archive:
         names = set(archive.getnames())
     # helm package stores the downloaded subchart expanded, with the lock beside Chart.yaml.
