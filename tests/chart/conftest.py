@@ -180,6 +180,12 @@ def chart_v3(chart: Chart) -> Chart:
 
 
 @pytest.fixture(scope="session")
+def helms(chart: Chart, chart_v3: Chart) -> dict[str, Chart]:
+    """The chart copy by helm major version, for tests run with both."""
+    return {"v3": chart_v3, "v4": chart}
+
+
+@pytest.fixture(scope="session")
 def render(chart: Chart) -> Callable[..., Rendered]:
     """Render with values files and --set items; each combination once per session."""
 

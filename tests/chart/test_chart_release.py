@@ -40,11 +40,6 @@ CHART_YAML = yaml.safe_load((CHART / "Chart.yaml").read_text())
 HELMS = ["v3", "v4"]
 
 
-@pytest.fixture(scope="session")
-def helms(chart: Chart, chart_v3: Chart) -> dict[str, Chart]:
-    return {"v3": chart_v3, "v4": chart}
-
-
 def objects(rendered_yaml: str) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(rendered_yaml) if doc]
 

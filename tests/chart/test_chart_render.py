@@ -59,8 +59,8 @@ def own_objects(rendered: Rendered) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("major", ["v3", "v4"])
 @pytest.mark.parametrize("case", CASES)
-def test_helm_lint_strict_passes(chart: Chart, chart_v3: Chart, case: str, major: str) -> None:
-    helm = chart_v3 if major == "v3" else chart
+def test_helm_lint_strict_passes(helms: dict[str, Chart], case: str, major: str) -> None:
+    helm = helms[major]
     args = ["lint", "--strict", str(helm.path), "--namespace", "llm"]
     for path in VALUES_CASES[case]:
         args += ["--values", str(path)]
