@@ -59,3 +59,33 @@ def run_server(app: ASGIApp, http: Any = "auto") -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join()
+
+
+@contextmanager
+def silent_listener() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A TCP listener that accepts connections and never answers: an unresponsive host.
+
+    Yields its URL, ``http://127.0.0.1:<port>``, and the connections it accepted so far.
+    """
+    accepted: list[socket.socket] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, name="silent-listener", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    finally:
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        listener.close()

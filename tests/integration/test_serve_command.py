@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import psutil
@@ -20,6 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import free_port, wait_for
+from tests.servers import silent_listener
 
 STARTUP_SECONDS = 20
 
@@ -271,3 +273,25 @@ async def test_requests_still_open_when_the_drain_ends_get_an_error_frame_or_a_5
         assert len(access) == 1
         assert access[0]["outcome"] == "cancelled"
     assert not any("Traceback" in line for line in served.lines)
+
+
+def test_a_fresh_gateway_contacts_no_host_but_its_upstream(
+    simulator_url: str, tmp_path: Path
+) -> None:
+    # huggingface_hub 2.4 fetches {HF_ENDPOINT}/api/agent-harnesses on a process's first
+    # request unless told not to; an unresponsive Hub stalled /healthz for 3 s.
+    with silent_listener() as (hub_url, hub_connections):
+        env = {
+            "LLM_GATEWAY_UPSTREAM_URL": simulator_url,
+            "HF_ENDPOINT": hub_url,
+            "HF_HOME": str(tmp_path),  # no cached harness registry
+            "HF_HUB_DISABLE_TELEMETRY": "0",  # huggingface_hub's default, whatever this host says
+            "DISABLE_TELEMETRY": "0",
+        }
+        with serve(env=env) as served, httpx.Client(base_url=served.url, timeout=10) as client:
+            body = {"prompt": "Hello", "max_new_tokens": 2, "stream": True}
+            assert client.post("/generate", json=body).status_code == 200
+            assert client.post("/generate", json={**body, "stream": False}).status_code == 200
+            assert client.get("/healthz").status_code == 200
+
+        assert hub_connections == []

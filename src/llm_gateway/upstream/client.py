@@ -92,6 +92,12 @@ class Upstream:
         # huggingface_hub would read the host's saved token (~/.cache/huggingface/token)
         # on every call and send it to whatever upstream this is.
         constants.HF_HUB_DISABLE_IMPLICIT_TOKEN = True
+        # With telemetry on, the user-agent of every request names the AI agent running the
+        # process, looked up in a registry that huggingface_hub 2.4 fetches synchronously from
+        # {HF_ENDPOINT}/api/agent-harnesses (3 s timeout) on the first request: a call to the
+        # Hub nobody asked for, made on the event loop. This is the public switch
+        # (HF_HUB_DISABLE_TELEMETRY); it also stops huggingface_hub's telemetry pings.
+        constants.HF_HUB_DISABLE_TELEMETRY = True
         set_async_client_factory(_session_factory)
         hooks: dict[str, list[Any]] = {"response": [_read_error_body]}
         if self._token is None:
