@@ -32,11 +32,15 @@ class _ThreadedServer(uvicorn.Server):
 
 
 @contextmanager
-def run_server(app: ASGIApp, http: Any = "auto") -> Iterator[str]:
+def run_server(
+    app: ASGIApp, http: Any = "auto", *, tls: tuple[str, str] | None = None
+) -> Iterator[str]:
     """Serve ``app`` until the block exits; yields its base URL, ``http://127.0.0.1:<port>``.
 
-    ``http`` is uvicorn's protocol option: the gateway's own for a gateway.
+    ``http`` is uvicorn's protocol option: the gateway's own for a gateway. With ``tls`` (a
+    certificate chain file and its key file), over HTTPS: ``https://...``.
     """
+    certfile, keyfile = tls if tls is not None else (None, None)
     config = uvicorn.Config(
         app,
         http=http,
@@ -47,6 +51,8 @@ def run_server(app: ASGIApp, http: Any = "auto") -> Iterator[str]:
         lifespan="on",
         # Requests still open at teardown (a hang the test left behind) must not block it.
         timeout_graceful_shutdown=1,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
     server = _ThreadedServer(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test-server", daemon=True)
@@ -55,7 +61,7 @@ def run_server(app: ASGIApp, http: Any = "auto") -> Iterator[str]:
         if not server.ready.wait(STARTUP_TIMEOUT_SECONDS) or not server.started:
             raise RuntimeError("the test server did not start")
         host, port = server.servers[0].sockets[0].getsockname()[:2]
-        yield f"http://{host}:{port}"
+        yield f"{'https' if tls else 'http'}://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join()

@@ -33,8 +33,14 @@ logger = logging.getLogger("llm_gateway")
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
-    """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default).
+def create_app(
+    settings: Settings,
+    registry: CollectorRegistry | None = None,
+    *,
+    upstream: Upstream | None = None,
+) -> FastAPI:
+    """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default);
+    ``upstream`` is built from the settings unless given (tests give one a test network).
 
     With ``settings.metrics_enabled`` off, nothing is measured: no HTTP metrics middleware,
     no ``/metrics`` route, and a core whose every metric does nothing.
@@ -43,7 +49,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     registry = registry if registry is not None else CollectorRegistry()
     recorder = Recorder(registry) if settings.metrics_enabled else Recorder.disabled()
     recorder.build_info(__version__, settings.default_model, settings.upstream_kind)
-    upstream = Upstream(settings)
+    upstream = upstream if upstream is not None else Upstream(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

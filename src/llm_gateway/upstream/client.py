@@ -10,23 +10,38 @@ connections alive between requests. ``huggingface_hub`` stops reading a stream a
 ``data: [DONE]``, a few bytes before the HTTP body ends; the transport reads that tail on
 close so the connection goes back to the pool instead of being dropped.
 
-Its errors become ours in :mod:`llm_gateway.upstream.errors`.
+Routed through Inference Providers (no upstream URL), the client's first request for a model
+may ask the Hub where to send it: :mod:`llm_gateway.upstream.hub` does that off the event loop
+first. Errors become ours in :mod:`llm_gateway.upstream.errors`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import logging
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import httpx2
-from huggingface_hub import AsyncInferenceClient, constants, set_async_client_factory
+from aiohttp.abc import AbstractResolver
+from huggingface_hub import (
+    AsyncInferenceClient,
+    constants,
+    get_session,
+    set_async_client_factory,
+    set_client_factory,
+)
 
 from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Usage
 from llm_gateway.settings import Settings
-from llm_gateway.upstream.errors import mapped_errors
+from llm_gateway.upstream import hub
+from llm_gateway.upstream.errors import mapped_errors, unroutable
 from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits, read_as_stream
+
+logger = logging.getLogger(__name__)
 
 _lent_pool: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
     "llm_gateway_lent_pool", default=None
@@ -74,7 +89,14 @@ async def _read_error_body(response: httpx2.Response) -> None:
 class Upstream:
     """Chat completions from Hugging Face, a dedicated endpoint or the simulator."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        resolver: AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``resolver`` and ``ssl_context`` go to the transport (for tests; system defaults)."""
         url = settings.upstream_url
         self._base_url = str(url).rstrip("/") if url is not None else None
         self._provider = settings.provider
@@ -85,7 +107,11 @@ class Upstream:
         self._limits = ResponseLimits(
             settings.upstream_max_body_bytes, settings.upstream_max_line_bytes
         )
+        self._transport = AiohttpTransport(self._limits, resolver=resolver, ssl_context=ssl_context)
         self._pool: httpx2.AsyncClient | None = None
+        # Models whose provider routing huggingface_hub has resolved and cached.
+        self._routed: set[str] = set()
+        self._routing: dict[str, asyncio.Lock] = {}
 
     async def start(self) -> None:
         # The gateway sends the token it was configured with, or none: left to itself,
@@ -99,6 +125,14 @@ class Upstream:
         # (HF_HUB_DISABLE_TELEMETRY); it also stops huggingface_hub's telemetry pings.
         constants.HF_HUB_DISABLE_TELEMETRY = True
         set_async_client_factory(_session_factory)
+        # Its own hooks kept (offline mode, request ids), over the bridge to this pool.
+        hub_hooks = get_session().event_hooks
+        set_client_factory(lambda: hub.session_factory(hub_hooks))
+        if self._base_url is None and not hub.available():
+            logger.warning(
+                "this huggingface_hub has no get_provider_helper: provider routing is "
+                "resolved on the event loop, where a slow Hub stalls every request"
+            )
         hooks: dict[str, list[Any]] = {"response": [_read_error_body]}
         if self._token is None:
             # The provider helper passes ``api_key or get_token()`` explicitly, which the
@@ -107,7 +141,7 @@ class Upstream:
         self._pool = httpx2.AsyncClient(
             follow_redirects=True,
             timeout=self._timeout,
-            transport=AiohttpTransport(self._limits),
+            transport=self._transport,
             event_hooks=hooks,
         )
 
@@ -119,6 +153,7 @@ class Upstream:
         client = self._client(request)
         try:
             with mapped_errors(self._secrets):
+                await self._route(model)
                 output = await client.chat_completion(**_arguments(request, model))
                 choice = output.choices[0]
                 return Completion(
@@ -135,6 +170,7 @@ class Upstream:
         client = self._client(request)
         try:
             with mapped_errors(self._secrets):
+                await self._route(model)
                 with read_as_stream():
                     chunks = await client.chat_completion(**_arguments(request, model), stream=True)
                 async for output in chunks:
@@ -149,6 +185,23 @@ class Upstream:
                         yield Chunk(usage=Usage(usage.prompt_tokens, usage.completion_tokens))
         finally:
             await _close(client)
+
+    async def _route(self, model: str) -> None:
+        """Resolve ``model``'s provider routing once, in a worker thread (see upstream.hub)."""
+        if self._base_url is not None or model in self._routed or not hub.available():
+            return
+        assert self._pool is not None
+        async with self._routing.setdefault(model, asyncio.Lock()):
+            if model in self._routed:
+                return
+            loop = asyncio.get_running_loop()
+            try:
+                await asyncio.to_thread(
+                    hub.prepare, self._pool, loop, self._provider, model, self._token
+                )
+            except ValueError as exc:
+                raise unroutable(exc, self._secrets) from exc
+            self._routed.add(model)
 
     def _client(self, request: CompletionRequest) -> AsyncInferenceClient:
         _lent_pool.set(self._pool)

@@ -1,7 +1,8 @@
 """How the upstream's failures become the gateway's errors.
 
 What ``huggingface_hub`` 2.x raises, checked against the simulator
-(``tests/integration/test_upstream_errors.py``):
+(``tests/integration/test_upstream_errors.py``; through Inference Providers,
+``tests/integration/test_hf_router.py``):
 
 ================================  ===========================================  =====
 upstream behaviour                raised by huggingface_hub                    ours
@@ -16,6 +17,8 @@ connection refused / dropped      ``httpx2.ConnectError`` / ``RemoteProtocolErro
 unparsable body                   ``json.JSONDecodeError`` and friends          502
 too many redirects, bad encoding  ``httpx2.TooManyRedirects``, ``DecodingError``  502
 error frame inside a stream       ``TextGenerationError`` subclasses          400/502
+no route through the providers   ``ValueError`` preparing the request (see      502
+(model not served, no token)      :mod:`llm_gateway.upstream.hub`)
 ================================  ===========================================  =====
 
 Whatever else an upstream sends is data, not code: a ``Retry-After`` is read as seconds
@@ -107,6 +110,15 @@ def mapped_errors(secrets: Collection[str] = ()) -> Iterator[None]:
             "The upstream answered with a response the gateway cannot read.",
             code="upstream_bad_response",
         ) from exc
+
+
+def unroutable(exc: ValueError, secrets: Collection[str] = ()) -> UpstreamRefused:
+    """huggingface_hub could not route a model through Inference Providers (its message says why:
+    the provider does not serve the model, no token for the router, an unknown provider)."""
+    return UpstreamRefused(
+        f"Inference Providers routing failed: {_excerpt(str(exc), secrets)}",
+        code="upstream_refused",
+    )
 
 
 def _from_status(exc: HfHubHTTPError, secrets: Collection[str]) -> UpstreamError:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import ssl
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import httpx2
+from aiohttp.abc import AbstractResolver
 
 from llm_gateway.errors import UpstreamBadResponse, UpstreamError, UpstreamResponseTooLarge
 
@@ -107,16 +109,32 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
     connection; one read to the end goes back to the pool.
     """
 
-    def __init__(self, limits: ResponseLimits, max_connections: int = 512) -> None:
+    def __init__(
+        self,
+        limits: ResponseLimits,
+        max_connections: int = 512,
+        *,
+        resolver: AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        # resolver and ssl_context are for tests that serve real host names from loopback
+        # with a test CA (tests/integration/test_hf_router.py); by default, the system's.
         self._limits = limits
         self._max_connections = max_connections
+        self._resolver = resolver
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running event loop, as aiohttp requires.
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
+            connector=aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=0,
+                resolver=self._resolver,
+                ssl=self._ssl,
+            ),
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,  # httpx2 decodes, from the headers it is handed
             timeout=aiohttp.ClientTimeout(total=None),
