@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -158,7 +159,7 @@ class RoutedGateway(Gateway):
 
 @contextmanager
 def routed_gateway(
-    providers: Providers, provider: str, model: str, token: str = TOKEN
+    providers: Providers, provider: str, model: str, token: str | None = TOKEN
 ) -> Iterator[RoutedGateway]:
     """A gateway with no upstream URL (Inference Providers), its network aimed at ``providers``."""
     settings = Settings(
@@ -224,6 +225,8 @@ def test_a_named_provider_is_looked_up_on_the_hub_once_then_called_through_the_r
     lookup, *calls = seen
     assert (lookup.host, lookup.method, lookup.path) == (HUB_HOST, "GET", f"/api/models/{model}")
     assert lookup.query == "expand=inferenceProviderMapping"
+    # huggingface_hub asks the Hub with no token once its implicit token is off.
+    assert lookup.authorization is None
     assert [(s.host, s.path) for s in calls] == [
         (ROUTER_HOST, f"/{provider}/v1/chat/completions")
     ] * 2
@@ -312,6 +315,37 @@ def test_a_model_the_hub_does_not_know_is_a_502_and_is_asked_again_next_time(
     assert first.json()["error"]["code"] == "upstream_refused"
     assert len(providers.recorded.to(HUB_HOST)) == before + 2
     assert not [s for s in providers.recorded.to(ROUTER_HOST) if unknown in s.path]
+
+
+def test_no_token_at_all_is_a_502_saying_so(
+    providers: Providers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    with routed_gateway(providers, "auto", MODEL, token=None) as gateway:
+        before = len(providers.recorded.seen)
+        response = chat(gateway)
+
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "upstream_refused"
+    assert "api_key" in error["message"]
+    assert len(providers.recorded.seen) == before
+
+
+def test_a_hub_that_does_not_answer_in_time_is_a_504(
+    providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub, "HUB_TIMEOUT_SECONDS", 0.2)
+    providers.recorded.hub_open.clear()
+    try:
+        with routed_gateway(providers, "together", CODESTRAL) as gateway:
+            response = chat(gateway)
+    finally:
+        providers.recorded.hub_open.set()
+
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "upstream_timeout"
 
 
 async def test_healthz_answers_while_the_hub_is_slow_to_map_a_model(
