@@ -1,7 +1,9 @@
 """Real uvicorn servers on loopback for integration tests.
 
 ``run_server`` serves an ASGI app on ``127.0.0.1`` with an OS-chosen port, from a thread
-with its own event loop, so sync and async tests of any loop scope can use it.
+with its own event loop, so sync and async tests of any loop scope can use it (over TLS
+too). ``silent_listener`` is a host that never answers; ``Loopback`` a resolver that sends
+every host name to one of these servers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from aiohttp.abc import AbstractResolver, ResolveResult
 from starlette.types import ASGIApp
 
 STARTUP_TIMEOUT_SECONDS = 10.0
@@ -95,3 +98,29 @@ def silent_listener() -> Iterator[tuple[str, list[socket.socket]]]:
         for connection in accepted:
             connection.close()
         listener.close()
+
+
+class Loopback(AbstractResolver):
+    """Every host name resolves to one loopback port; the names asked for are kept."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.hosts: list[str] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.hosts.append(host)
+        return [
+            ResolveResult(
+                hostname=host,
+                host="127.0.0.1",
+                port=self.port,
+                family=socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
+
+    async def close(self) -> None:
+        return None

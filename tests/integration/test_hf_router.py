@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -25,8 +24,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 import trustme
-from aiohttp.abc import AbstractResolver, ResolveResult
-from huggingface_hub import constants
+from huggingface_hub import constants, get_session
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,7 +36,7 @@ from llm_gateway.simulator.settings import SimulatorSettings
 from llm_gateway.upstream import hub
 from llm_gateway.upstream.client import Upstream
 from tests.helpers import MODEL, NEMO, Gateway, sse_payloads, wait_for
-from tests.servers import run_server, silent_listener
+from tests.servers import Loopback, run_server, silent_listener
 
 TOKEN = "hf_gateway_router_token"
 MIXTRAL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -100,32 +98,6 @@ class Recorded:
             return message
 
         await self.app(scope, recording, send)
-
-
-class Loopback(AbstractResolver):
-    """Every host name resolves to one loopback port; the names asked for are kept."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.hosts: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.hosts.append(host)
-        return [
-            ResolveResult(
-                hostname=host,
-                host="127.0.0.1",
-                port=self.port,
-                family=socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 @dataclass
@@ -379,3 +351,13 @@ def test_without_huggingface_hubs_preparation_step_routing_is_left_to_the_librar
 
     assert response.status_code == 200
     assert "provider routing is resolved on the event loop" in caplog.text
+
+
+def test_other_synchronous_huggingface_hub_calls_go_out_as_without_the_gateway(
+    providers: Providers, simulator_url: str
+) -> None:
+    with routed_gateway(providers, "auto", MODEL):
+        # Not a gateway lookup: straight to the simulator, not through the gateway's resolver.
+        response = get_session().get(f"{simulator_url}/health")
+
+    assert response.status_code == 200
