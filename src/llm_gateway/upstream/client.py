@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 import ssl
 from collections.abc import AsyncIterator
@@ -107,7 +108,8 @@ class Upstream:
         self._limits = ResponseLimits(
             settings.upstream_max_body_bytes, settings.upstream_max_line_bytes
         )
-        self._transport = AiohttpTransport(self._limits, resolver=resolver, ssl_context=ssl_context)
+        self._resolver = resolver
+        self._ssl_context = ssl_context
         self._pool: httpx2.AsyncClient | None = None
         # Models whose provider routing huggingface_hub has resolved and cached.
         self._routed: set[str] = set()
@@ -141,7 +143,9 @@ class Upstream:
         self._pool = httpx2.AsyncClient(
             follow_redirects=True,
             timeout=self._timeout,
-            transport=self._transport,
+            transport=AiohttpTransport(
+                self._limits, resolver=self._resolver, ssl_context=self._ssl_context
+            ),
             event_hooks=hooks,
         )
 
@@ -199,6 +203,8 @@ class Upstream:
                 await asyncio.to_thread(
                     hub.prepare, self._pool, loop, self._provider, model, self._token
                 )
+            except json.JSONDecodeError:
+                raise  # an unreadable Hub answer, mapped as any unreadable answer
             except ValueError as exc:
                 raise unroutable(exc, self._secrets) from exc
             self._routed.add(model)
