@@ -297,12 +297,15 @@ def test_no_token_at_all_is_a_502_saying_so(
     with routed_gateway(providers, "auto", MODEL, token=None) as gateway:
         before = len(providers.recorded.seen)
         response = chat(gateway)
+        labels = {"model": MODEL, "reason": "client_error", "status_code": ""}
+        counted = gateway.sample("llm_gateway_upstream_errors_total", **labels)
 
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["code"] == "upstream_refused"
     assert "api_key" in error["message"]
     assert len(providers.recorded.seen) == before
+    assert counted == 1
 
 
 def test_a_hub_that_does_not_answer_in_time_is_a_504(
