@@ -36,4 +36,5 @@ if [[ "${mode}" == "test" ]]; then
     scripts/install-prometheus.sh
     scripts/install-readme-generator.sh
     scripts/install-actionlint.sh
+    scripts/install-redis.sh
 fi

@@ -13,12 +13,20 @@ import pytest
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import Gateway, free_port, installed, start_gateway
-from tests.servers import run_server
+from tests.servers import RedisServer, run_redis, run_server
 
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
     return installed("promtool")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on loopback, shared: tests keep to API key aliases of their own."""
+    workdir = tmp_path_factory.mktemp("redis")
+    with run_redis(installed("redis-server"), free_port(), workdir) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -47,7 +47,8 @@ def installed(tool: str) -> str:
     """The path of a tool the suite needs; a failure naming its install script if missing."""
     path = shutil.which(tool)
     if path is None:
-        script = "scripts/install-helm.sh" if tool == "helm" else "scripts/install-prometheus.sh"
+        scripts = {"helm": "install-helm.sh", "redis-server": "install-redis.sh"}
+        script = f"scripts/{scripts.get(tool, 'install-prometheus.sh')}"
         pytest.fail(f"{tool} is not on PATH; install it with {script}", pytrace=False)
     return path
 

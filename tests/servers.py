@@ -1,17 +1,22 @@
-"""Real uvicorn servers on loopback for integration tests.
+"""Real servers on loopback for integration tests.
 
 ``run_server`` serves an ASGI app on ``127.0.0.1`` with an OS-chosen port, from a thread
 with its own event loop, so sync and async tests of any loop scope can use it (over TLS
 too). ``silent_listener`` is a host that never answers; ``Loopback`` a resolver that sends
-every host name to one of these servers.
+every host name to one of these servers. :class:`RedisServer` runs a real ``redis-server``
+process that tests can kill, freeze and start again on the same port.
 """
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -124,3 +129,74 @@ class Loopback(AbstractResolver):
 
     async def close(self) -> None:
         return None
+
+
+class RedisServer:
+    """A ``redis-server`` on 127.0.0.1 at ``port``, without persistence: a restart empties it."""
+
+    def __init__(self, binary: str, port: int, workdir: Path) -> None:
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._command = [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ]
+        self._port = port
+        self._log = workdir / "redis.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(self._command, stdout=log, stderr=log)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while not self.answers():
+            if time.monotonic() > deadline or self._process.poll() is not None:
+                raise RuntimeError(f"redis-server did not start: {self._log.read_text()}")
+            time.sleep(0.01)
+
+    def kill(self) -> None:
+        """Gone at once, as a crashed or evicted pod: no goodbye to its clients."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def freeze(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self._port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(7) == b"+PONG\r\n"
+        except OSError:
+            return False
+
+
+@contextmanager
+def run_redis(binary: str, port: int, workdir: Path) -> Iterator[RedisServer]:
+    server = RedisServer(binary, port, workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.running:
+            server.thaw()  # a frozen process ignores SIGKILL's wait otherwise
+        server.kill()

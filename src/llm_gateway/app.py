@@ -50,11 +50,13 @@ def create_app(
     recorder = Recorder(registry) if settings.metrics_enabled else Recorder.disabled()
     recorder.build_info(__version__, settings.default_model, settings.upstream_kind)
     upstream = upstream if upstream is not None else Upstream(settings)
+    gateway = Gateway(settings, upstream, recorder)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upstream.start()
         logger.info("serving completions from %s", settings.describe_upstream())
+        logger.info("rate limits: %s", settings.describe_rate_limits())
         app.state.ready = True
         fail_readiness_on_sigterm(
             app, settings.shutdown_delay_seconds, settings.drain_seconds, gateway.cut_off
@@ -63,6 +65,7 @@ def create_app(
             yield
         finally:
             app.state.ready = False
+            await gateway.close()
             await upstream.close()
             if MULTIPROCESS_ENV in os.environ:
                 # Drops this worker's live gauges (in flight) from the aggregate.
@@ -75,7 +78,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.gateway = gateway = Gateway(settings, upstream, recorder)
+    app.state.gateway = gateway
     app.state.ready = False
     for router in (generate.router, chat.router, system.router):
         app.include_router(router)

@@ -13,6 +13,7 @@ Every error a client can see is a :class:`GatewayError`; its subclasses fix the 
     ├── RateLimited ................ 429  this API key spent its requests or tokens per minute
     ├── Overloaded ................. 503  too many requests in flight and queued; retry soon
     ├── ShuttingDown ............... 503  the drain time ran out (a stream's last frame)
+    ├── RateLimitStoreUnavailable .. 503  Redis does not answer and failure mode is closed
     ├── ClientDisconnected ......... 499  the client left before the answer (logged, unsent)
     └── UpstreamError .............. the upstream failed; ``reason`` labels the metric
         ├── UpstreamRateLimited .... 429  upstream said 429; Retry-After passed on
@@ -138,6 +139,14 @@ class Overloaded(_RetryLater):
 class ShuttingDown(GatewayError):
     status = 503
     type = "overloaded_error"
+
+
+class RateLimitStoreUnavailable(_RetryLater):
+    status = 503
+    type = "overloaded_error"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, code="rate_limit_store_unavailable", retry_after=retry_after)
 
 
 class ClientDisconnected(GatewayError):

@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from llm_gateway.core.types import Price
 
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
+REDIS_SCHEMES = ("redis", "rediss")
 
 
 def digest(key: str) -> str:
@@ -29,6 +31,13 @@ class UpstreamKind(enum.StrEnum):
     PROVIDERS = "providers"
 
 
+class FailureMode(enum.StrEnum):
+    """What the rate limiter does while its Redis store does not answer."""
+
+    OPEN = "open"  # fall back to per-worker buckets
+    CLOSED = "closed"  # refuse with 503
+
+
 class LogFormat(enum.StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -39,12 +48,14 @@ class Settings(BaseSettings):
 
     # A `.env` file in the working directory holds the same variables, one `NAME=value` a
     # line; the real environment wins over it, and arguments (the CLI's flags) over both.
+    # Inputs stay out of error messages: some are secrets (a Redis URL may carry a password).
     model_config = SettingsConfigDict(
         env_prefix="LLM_GATEWAY_",
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
+        hide_input_in_errors=True,
     )
 
     host: str = Field("127.0.0.1", description="Interface the server binds to.")
@@ -193,6 +204,22 @@ class Settings(BaseSettings):
     rate_limit_tokens_per_minute: int = Field(
         0, ge=0, description="Tokens per minute allowed to each API key (0: no limit)."
     )
+    redis_url: SecretStr | None = Field(
+        None,
+        description="redis:// or rediss:// URL of the Redis that holds the rate limits, so "
+        "they hold across workers and replicas; it may carry the password. Without it, "
+        "each worker keeps its own buckets.",
+    )
+    redis_password: SecretStr | None = Field(
+        None, description="Redis password, when the URL carries none (e.g. from a Secret)."
+    )
+    redis_timeout_seconds: float = Field(
+        0.25, gt=0, le=10, description="Longest wait for one Redis round trip."
+    )
+    rate_limit_failure_mode: FailureMode = Field(
+        FailureMode.OPEN,
+        description="While Redis does not answer: open (per-worker buckets) or closed (503).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -207,6 +234,14 @@ class Settings(BaseSettings):
         if not isinstance(keys, dict):
             raise ValueError(f"api_keys_file {path} must hold a JSON object of alias to key")
         return {**data, "api_keys": {**(data.get("api_keys") or {}), **keys}}
+
+    @field_validator("redis_url", mode="after")
+    @classmethod
+    def _check_redis_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and urlsplit(url.get_secret_value()).scheme not in REDIS_SCHEMES:
+            # The URL may hold a password: the message does not repeat it.
+            raise ValueError("redis_url must start with redis:// or rediss://")
+        return url
 
     @field_validator("api_keys", mode="after")
     @classmethod
@@ -251,5 +286,26 @@ class Settings(BaseSettings):
         if self.upstream_url is None:
             return f"Hugging Face Inference Providers (provider={self.provider})"
         url = self.upstream_url
-        where = f"{url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path or ''}"
-        return f"{self.upstream_kind.value} at {where}"
+        return (
+            f"{self.upstream_kind.value} at {_safe_url(url.scheme, url.host, url.port, url.path)}"
+        )
+
+    def describe_rate_limits(self) -> str:
+        """A log-safe description of the per-key limits and where they hold (no password)."""
+        budgets = (
+            f"{self.rate_limit_requests_per_minute} requests and "
+            f"{self.rate_limit_tokens_per_minute} tokens per minute per API key (0: none)"
+        )
+        if self.redis_url is None:
+            return f"{budgets}, per worker"
+        url = urlsplit(self.redis_url.get_secret_value())
+        where = _safe_url(url.scheme, url.hostname, url.port, url.path)
+        return (
+            f"{budgets}, global in Redis at {where} "
+            f"(failure mode {self.rate_limit_failure_mode.value})"
+        )
+
+
+def _safe_url(scheme: str, host: str | None, port: int | None, path: str | None) -> str:
+    """A URL without its user and password, for logs."""
+    return f"{scheme}://{host}{f':{port}' if port else ''}{path or ''}"

@@ -95,3 +95,23 @@ def test_without_a_dotenv_file_the_defaults_hold(monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(tmp_path)
 
     assert Settings().port == 8000
+
+
+def test_redis_url_must_be_redis_and_its_password_is_never_shown() -> None:
+    settings = Settings(redis_url="rediss://gateway:s3cret-pw@redis.example:6380/2")
+
+    assert settings.describe_rate_limits().endswith(
+        "global in Redis at rediss://redis.example:6380/2 (failure mode open)"
+    )
+    assert "s3cret-pw" not in repr(settings)
+    with pytest.raises(ValidationError) as refused:
+        Settings(redis_url="http://user:s3cret-pw@redis.example")
+    assert "s3cret-pw" not in str(refused.value)
+
+
+def test_without_redis_the_rate_limits_are_per_worker() -> None:
+    settings = Settings(rate_limit_requests_per_minute=600)
+
+    assert settings.describe_rate_limits() == (
+        "600 requests and 0 tokens per minute per API key (0: none), per worker"
+    )

@@ -14,8 +14,10 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from llm_gateway.core.limits import ConcurrencyLimiter, RateLimiter
+from llm_gateway.core.buckets import BucketStore
+from llm_gateway.core.limits import ConcurrencyLimiter, RateLimiter, Reservation
 from llm_gateway.core.measurement import Measurement
+from llm_gateway.core.redis_buckets import RedisBuckets
 from llm_gateway.core.relay import Relay
 from llm_gateway.core.retry import RetryPolicy, retryable
 from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Outcome, Usage
@@ -51,7 +53,11 @@ class Gateway:
             settings.max_concurrency, settings.max_queue, settings.queue_timeout_seconds, metrics
         )
         self._quotas = RateLimiter(
-            settings.rate_limit_requests_per_minute, settings.rate_limit_tokens_per_minute
+            settings.rate_limit_requests_per_minute,
+            settings.rate_limit_tokens_per_minute,
+            metrics,
+            store=_shared_buckets(settings, metrics),
+            failure_mode=settings.rate_limit_failure_mode,
         )
         self._prices = settings.model_prices
         self._upstream = upstream
@@ -61,19 +67,24 @@ class Gateway:
         self._attempt_timeouts: set[asyncio.Timeout] = set()
         self._cut_off = False
 
+    async def close(self) -> None:
+        await self._quotas.close()
+
     async def complete(self, request: CompletionRequest, context: RequestContext) -> Completion:
-        measurement = await self._admit(request, context)
+        measurement, reservation = await self._admit(request, context)
         try:
             completion = await self._attempts(
                 request, measurement, self._upstream.complete, self._deadline_of(measurement)
             )
             measurement.ready()
         except BaseException as exc:
+            # A failed request is not charged for its tokens.
+            self._quotas.settle(reservation, 0)
             measurement.fail(exc)
             raise
         finally:
             self._limiter.release()
-        self._quotas.charge(request.client, completion.usage.total_tokens)
+        self._quotas.settle(reservation, completion.usage.total_tokens)
         measurement.succeed(completion.usage)
         return completion
 
@@ -83,12 +94,13 @@ class Gateway:
         Failures before the first token surface here, so they are retried, and otherwise
         become plain HTTP errors rather than a 200 whose body carries the error.
         """
-        measurement = await self._admit(request, context)
+        measurement, reservation = await self._admit(request, context)
         deadline = self._deadline_of(measurement)
         try:
             first, chunks = await self._attempts(request, measurement, self._open_stream, deadline)
             measurement.ready()
         except BaseException as exc:
+            self._quotas.settle(reservation, 0)
             measurement.fail(exc)
             self._limiter.release()
             raise
@@ -96,8 +108,7 @@ class Gateway:
         def on_close(usage: Usage | None) -> None:
             self._streams.discard(relay)
             self._limiter.release()
-            if usage is not None:
-                self._quotas.charge(request.client, usage.total_tokens)
+            self._quotas.settle(reservation, usage.total_tokens if usage is not None else 0)
 
         relay = Relay(first, chunks, measurement, on_close, deadline, self._deadline)
         self._streams.add(relay)
@@ -143,18 +154,23 @@ class Gateway:
                 param="model",
             ) from None
 
-    async def _admit(self, request: CompletionRequest, context: RequestContext) -> Measurement:
-        """The request's measurement, once it is valid and within its limits."""
+    async def _admit(
+        self, request: CompletionRequest, context: RequestContext
+    ) -> tuple[Measurement, Reservation | None]:
+        """The request's measurement and reservation, once it is valid and within its limits."""
         measurement = Measurement(
             self._metrics, request, self._model(request), context, self._prices
         )
+        reservation = None
         try:
-            self._quotas.admit(request.client)
+            reservation = await self._quotas.admit(request)
             await self._limiter.acquire()
         except GatewayError as exc:
+            # Shed: the request counted, its tokens were not used.
+            self._quotas.settle(reservation, 0)
             measurement.reject(exc)
             raise
-        return measurement
+        return measurement, reservation
 
     async def _attempts(
         self,
@@ -221,4 +237,17 @@ def _shutting_down() -> ShuttingDown:
     return ShuttingDown(
         "The gateway is shutting down and its drain time ran out; retry.",
         code="gateway_shutting_down",
+    )
+
+
+def _shared_buckets(settings: Settings, metrics: Recorder) -> BucketStore | None:
+    """Redis, when configured: the rate limits then hold across workers and replicas."""
+    if settings.redis_url is None:
+        return None
+    password = settings.redis_password
+    return RedisBuckets(
+        settings.redis_url.get_secret_value(),
+        password.get_secret_value() if password is not None else None,
+        settings.redis_timeout_seconds,
+        metrics,
     )

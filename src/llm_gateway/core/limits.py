@@ -3,25 +3,45 @@
 * :class:`ConcurrencyLimiter`: at most ``max_concurrency`` requests toward the upstream,
   a short bounded queue behind them, and 503 at once beyond it, rather than piling up.
 * :class:`RateLimiter`: per API key, requests per minute and tokens per minute, as token
-  buckets that refill continuously. Tokens are charged after a request, from its usage.
+  buckets that refill continuously (:mod:`llm_gateway.core.buckets`). A request reserves
+  its ``max_tokens`` and its prompt's estimate when admitted, and settles to its real
+  usage when it ends, so concurrent long streams cannot overdraw a key by much.
 
-Both hold per-process state: with ``--workers N`` each worker enforces its own share.
-A refusal raises an error carrying its reason; the core's measurement counts it, once.
+The concurrency limiter is per process: with ``--workers N`` each worker, and each pod,
+has its own slots and queue. The rate limits are too, unless their buckets live in Redis
+(``LLM_GATEWAY_REDIS_URL``): then they hold across every worker and replica. While Redis
+does not answer, the failure mode decides: ``open`` uses this worker's own buckets,
+``closed`` refuses with 503. A refusal raises an error carrying its reason; the core's
+measurement counts it, once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from llm_gateway.core.types import RateLimit, ShedReason
-from llm_gateway.errors import Overloaded, RateLimited
+from llm_gateway.core.buckets import BucketStore, Draw, LocalBuckets, StoreUnavailable
+from llm_gateway.core.types import CompletionRequest, RateLimit, ShedReason, StoreOperation
+from llm_gateway.errors import Overloaded, RateLimited, RateLimitStoreUnavailable
 from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.settings import FailureMode
+
+logger = logging.getLogger("llm_gateway")
 
 # What a shed request is told: the queue drains in moments, not minutes.
 SHED_RETRY_AFTER_SECONDS = 1
+# What a request refused for want of its rate-limit store is told: Redis reconnects at once.
+STORE_RETRY_AFTER_SECONDS = 1
+# While the store fails, one log line per interval, with the count of failures since.
+STORE_LOG_INTERVAL_SECONDS = 60.0
+# A request that sets no max_tokens reserves this many (the /generate default); a prompt
+# reserves one token per four characters. Both settle to the real usage at the end.
+DEFAULT_RESERVED_COMPLETION_TOKENS = 256
+CHARS_PER_TOKEN = 4
 
 
 class ConcurrencyLimiter:
@@ -63,12 +83,13 @@ class ConcurrencyLimiter:
         )
 
 
-class _Bucket:
-    __slots__ = ("balance", "updated")
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """What an admitted request holds: its reserved tokens, in the store that admitted it."""
 
-    def __init__(self, capacity: float, now: float) -> None:
-        self.balance = capacity
-        self.updated = now
+    client: str
+    tokens: int  # 0 without a tokens budget
+    store: BucketStore
 
 
 class RateLimiter:
@@ -78,54 +99,119 @@ class RateLimiter:
         self,
         requests_per_minute: int,
         tokens_per_minute: int,
+        metrics: Recorder,
+        store: BucketStore | None = None,
+        failure_mode: FailureMode = FailureMode.OPEN,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._budgets = {
-            RateLimit.REQUESTS: requests_per_minute,
-            RateLimit.TOKENS: tokens_per_minute,
-        }
-        self._buckets: dict[tuple[str, RateLimit], _Bucket] = {}
+        self._requests_per_minute = requests_per_minute
+        self._tokens_per_minute = tokens_per_minute
+        self._metrics = metrics
+        self._local = LocalBuckets(clock)
+        self._store = store or self._local
+        self._failure_mode = failure_mode
         self._clock = clock
+        self._settling: set[asyncio.Task[None]] = set()
+        self._failing = False
+        self._logged_at: float | None = None
+        self._failures_unlogged = 0
 
-    def admit(self, client: str | None) -> None:
-        """Spend one request of ``client``'s budget, or raise RateLimited (429)."""
-        if client is None:
-            return
-        for limit in RateLimit:
-            bucket = self._bucket(client, limit)
-            # A request needs one unit; tokens need only a positive balance, as the
-            # request's size is known only once it is answered.
-            need = 1.0 if limit is RateLimit.REQUESTS else math.ulp(0)
-            if bucket is not None and bucket.balance < need:
-                per_second = self._budgets[limit] / 60
-                wait = math.ceil((need - bucket.balance) / per_second)
-                raise RateLimited(
-                    f"API key {client!r} exceeded its {self._budgets[limit]} {limit} per "
-                    f"minute; retry in {wait} s.",
-                    client=client,
-                    limit=limit,
-                    retry_after=max(wait, 1),
-                )
-        requests = self._bucket(client, RateLimit.REQUESTS)
-        if requests is not None:
-            requests.balance -= 1
-
-    def charge(self, client: str | None, tokens: int) -> None:
-        """Spend the tokens a request used; the balance may go below zero."""
-        if client is None:
-            return
-        bucket = self._bucket(client, RateLimit.TOKENS)
-        if bucket is not None:
-            bucket.balance -= tokens
-
-    def _bucket(self, client: str, limit: RateLimit) -> _Bucket | None:
-        capacity = self._budgets[limit]
-        if not capacity:
+    async def admit(self, request: CompletionRequest) -> Reservation | None:
+        """Spend one request and reserve the tokens of ``request``, or raise RateLimited (429)."""
+        client = request.client
+        if client is None or not (self._requests_per_minute or self._tokens_per_minute):
             return None
+        draws, tokens = self._draws(client, request)
+        store = self._store
+        try:
+            refusal = await store.take(draws)
+        except StoreUnavailable as exc:
+            self._store_failed(StoreOperation.TAKE, exc)
+            if self._failure_mode is FailureMode.CLOSED:
+                raise RateLimitStoreUnavailable(
+                    "The rate-limit store does not answer; retry shortly.",
+                    retry_after=STORE_RETRY_AFTER_SECONDS,
+                ) from None
+            store = self._local
+            refusal = await store.take(draws)
+        else:
+            self._store_answered()
+        if refusal is not None:
+            wait = max(1, math.ceil(refusal.wait_seconds))
+            raise RateLimited(
+                f"API key {client!r} exceeded its {refusal.capacity} {refusal.limit} per "
+                f"minute; retry in {wait} s.",
+                client=client,
+                limit=refusal.limit,
+                retry_after=wait,
+            )
+        return Reservation(client, tokens, store)
+
+    def settle(self, reservation: Reservation | None, used_tokens: int) -> None:
+        """Put back the reserved tokens a request did not use, or take those it used beyond.
+
+        Does not wait for Redis: the response is not held back for it.
+        """
+        if reservation is None or reservation.tokens in (0, used_tokens):
+            return
+        units = reservation.tokens - used_tokens
+        if reservation.store is self._local:
+            self._local.give_now(
+                reservation.client, RateLimit.TOKENS, self._tokens_per_minute, units
+            )
+            return
+        task = asyncio.ensure_future(self._give(reservation.client, units))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def close(self) -> None:
+        # Each settlement is bounded by the store's timeout.
+        await asyncio.gather(*self._settling)
+        await self._store.close()
+
+    def _draws(self, client: str, request: CompletionRequest) -> tuple[list[Draw], int]:
+        draws = []
+        if self._requests_per_minute:
+            draws.append(Draw(client, RateLimit.REQUESTS, self._requests_per_minute, 1, 1))
+        tokens = 0
+        if self._tokens_per_minute:
+            completion = request.max_tokens or DEFAULT_RESERVED_COMPLETION_TOKENS
+            tokens = completion + math.ceil(request.prompt_chars / CHARS_PER_TOKEN)
+            # A request larger than the whole budget is admitted on a full bucket.
+            need = min(tokens, self._tokens_per_minute)
+            draws.append(Draw(client, RateLimit.TOKENS, self._tokens_per_minute, need, tokens))
+        return draws, tokens
+
+    async def _give(self, client: str, units: int) -> None:
+        try:
+            await self._store.give(client, RateLimit.TOKENS, self._tokens_per_minute, units)
+        except StoreUnavailable as exc:
+            self._store_failed(StoreOperation.GIVE, exc)
+        else:
+            self._store_answered()
+
+    def _store_failed(self, operation: StoreOperation, exc: StoreUnavailable) -> None:
+        self._metrics.rate_limit_store_error(operation, exc.reason)
+        self._failing = True
+        self._failures_unlogged += 1
         now = self._clock()
-        bucket = self._buckets.get((client, limit))
-        if bucket is None:
-            bucket = self._buckets[(client, limit)] = _Bucket(capacity, now)
-        bucket.balance = min(capacity, bucket.balance + (now - bucket.updated) * capacity / 60)
-        bucket.updated = now
-        return bucket
+        if self._logged_at is not None and now - self._logged_at < STORE_LOG_INTERVAL_SECONDS:
+            return
+        fallback = "per-worker buckets" if self._failure_mode is FailureMode.OPEN else "503"
+        logger.warning(
+            "rate-limit store unavailable: %d failed round trip(s), the last a %s on %s; "
+            "requests get %s until it answers",
+            self._failures_unlogged,
+            exc.reason,
+            operation,
+            fallback,
+        )
+        self._logged_at = now
+        self._failures_unlogged = 0
+
+    def _store_answered(self) -> None:
+        if self._failing:
+            logger.info("rate-limit store answers again: limits hold across replicas again")
+            self._failing = False
+            self._logged_at = None
+            self._failures_unlogged = 0

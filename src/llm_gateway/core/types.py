@@ -45,6 +45,21 @@ class RateLimit(enum.StrEnum):
     TOKENS = "tokens"
 
 
+class StoreOperation(enum.StrEnum):
+    """A round trip to the rate-limit store: admit a request, or settle its tokens."""
+
+    TAKE = "take"
+    GIVE = "give"
+
+
+class StoreFailure(enum.StrEnum):
+    """Why a round trip to the rate-limit store failed."""
+
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    ERROR = "error"
+
+
 class ErrorReason(enum.StrEnum):
     """Why an upstream call failed."""
 

@@ -103,6 +103,22 @@ OVERHEAD_BUCKETS = (
     5.0,
     10.0,
 )
+# A round trip to the rate-limit store (seconds): loopback to a distant zone, and the timeout.
+STORE_ROUND_TRIP_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+)
 # HTTP request duration (seconds): LLM calls run far past prometheus-client's 10 s default.
 HTTP_DURATION_BUCKETS = (
     0.005,
@@ -307,6 +323,26 @@ LLM_METRICS: dict[str, MetricSpec] = {
         ("client", "limit"),
         "requests",
         "sum by (client, limit) (rate(llm_gateway_rate_limited_requests_total[5m]))",
+    ),
+    "rate_limit_store_errors": MetricSpec(
+        "llm_gateway_rate_limit_store_errors_total",
+        Counter,
+        "Round trips to the rate-limit store (Redis) that failed, by operation (take: admit "
+        "a request; give: settle its tokens) and reason (timeout, connection or error).",
+        ("operation", "reason"),
+        "errors",
+        "sum by (reason) (rate(llm_gateway_rate_limit_store_errors_total[5m]))",
+    ),
+    "rate_limit_store_duration": MetricSpec(
+        "llm_gateway_rate_limit_store_duration_seconds",
+        Histogram,
+        "Time of one round trip to the rate-limit store (Redis), failed ones included, in "
+        "seconds, by operation (take or give).",
+        ("operation",),
+        "seconds",
+        "histogram_quantile(0.99, sum by (le, operation) "
+        "(rate(llm_gateway_rate_limit_store_duration_seconds_bucket[5m])))",
+        buckets=STORE_ROUND_TRIP_BUCKETS,
     ),
     "auth_failures": MetricSpec(
         "llm_gateway_auth_failures_total",

@@ -20,6 +20,8 @@ from llm_gateway.core.types import (
     Outcome,
     RateLimit,
     ShedReason,
+    StoreFailure,
+    StoreOperation,
     Usage,
 )
 from llm_gateway.metrics.definitions import LLM_METRICS
@@ -72,6 +74,8 @@ class Recorder:
         self._client_tokens = family["client_tokens"]
         self._cost = family["cost"]
         self._overhead = family["overhead"]
+        self._store_errors = family["rate_limit_store_errors"]
+        self._store_duration = family["rate_limit_store_duration"]
         self._build_info = family["build_info"]
 
     @classmethod
@@ -158,6 +162,14 @@ class Recorder:
 
     def auth_failure(self, reason: AuthFailure) -> None:
         self._auth_failures(reason).inc()
+
+    # The rate-limit store (Redis).
+
+    def rate_limit_store_round_trip(self, operation: StoreOperation, seconds: float) -> None:
+        self._store_duration(operation).observe(seconds)
+
+    def rate_limit_store_error(self, operation: StoreOperation, reason: StoreFailure) -> None:
+        self._store_errors(operation, reason).inc()
 
 
 class _NoMetric:
