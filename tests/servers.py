@@ -41,19 +41,24 @@ class _ThreadedServer(uvicorn.Server):
 
 @contextmanager
 def run_server(
-    app: ASGIApp, http: Any = "auto", *, tls: tuple[str, str] | None = None
+    app: ASGIApp,
+    http: Any = "auto",
+    *,
+    tls: tuple[str, str] | None = None,
+    port: int = 0,
 ) -> Iterator[str]:
     """Serve ``app`` until the block exits; yields its base URL, ``http://127.0.0.1:<port>``.
 
     ``http`` is uvicorn's protocol option: the gateway's own for a gateway. With ``tls`` (a
-    certificate chain file and its key file), over HTTPS: ``https://...``.
+    certificate chain file and its key file), over HTTPS: ``https://...``. ``port`` 0 lets
+    the OS choose; a given one lets a test start a server again where it was.
     """
     certfile, keyfile = tls if tls is not None else (None, None)
     config = uvicorn.Config(
         app,
         http=http,
         host="127.0.0.1",
-        port=0,
+        port=port,
         log_level="warning",
         ws="none",
         lifespan="on",

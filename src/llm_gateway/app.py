@@ -49,7 +49,7 @@ def create_app(
     registry = registry if registry is not None else CollectorRegistry()
     recorder = Recorder(registry) if settings.metrics_enabled else Recorder.disabled()
     recorder.build_info(__version__, settings.default_model, settings.upstream_kind)
-    upstream = upstream if upstream is not None else Upstream(settings)
+    upstream = upstream if upstream is not None else Upstream(settings, recorder)
     gateway = Gateway(settings, upstream, recorder)
 
     @asynccontextmanager

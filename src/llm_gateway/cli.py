@@ -78,7 +78,8 @@ def main() -> None:
 )
 @click.option(
     "--upstream-url",
-    help="Base URL of an Inference Endpoint, a TGI/vLLM server or the simulator. Without it, "
+    help="Base URL of an Inference Endpoint, a TGI/vLLM server or the simulator, or a "
+    "comma-separated list of them serving the same models (a pool). Without it, "
     "and with HF_TOKEN set, requests go to Hugging Face Inference Providers; with neither, "
     "to a built-in simulator.",
 )
@@ -183,9 +184,12 @@ def _drain(settings: Settings) -> int:
 
 def _environment(settings: Settings) -> dict[str, str]:
     """The settings as the environment variables a worker rebuilds them from."""
-    # The token and the keys stay where they are (the inherited environment, the keys
-    # file): the settings hold only digests of the keys, which must not be hashed again.
-    values = settings.model_dump(mode="json", exclude={"hf_token", "api_keys"})
+    # The secrets and the keys stay where they are (the inherited environment, the keys
+    # file): the settings hold only digests of the keys, which must not be hashed again,
+    # and secrets dump masked.
+    values = settings.model_dump(
+        mode="json", exclude={"hf_token", "api_keys", "redis_url", "redis_password"}
+    )
     env: dict[str, str] = {}
     for name, value in values.items():
         if value is None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from llm_gateway.core.types import Price
 
@@ -75,10 +75,11 @@ class Settings(BaseSettings):
     provider: str = Field(
         "auto", description="Inference Provider used when no upstream URL is set."
     )
-    upstream_url: HttpUrl | None = Field(
+    upstream_url: Annotated[list[HttpUrl] | None, NoDecode] = Field(
         None,
         description="Base URL of a dedicated Inference Endpoint, a TGI/vLLM-compatible server "
-        "or the simulator. Takes precedence over provider routing.",
+        "or the simulator; or a comma-separated list of such URLs serving the same models, "
+        "balanced as one pool. Takes precedence over provider routing.",
     )
     upstream_is_simulator: bool = Field(
         False,
@@ -103,6 +104,27 @@ class Settings(BaseSettings):
         1024 * 1024,
         ge=1024,
         description="Longest line of an upstream event stream, decompressed (502 beyond it).",
+    )
+    upstream_eject_failures: int = Field(
+        3,
+        ge=1,
+        description="Consecutive connection failures, timeouts or 5xx that take a pool "
+        "endpoint out of rotation.",
+    )
+    upstream_eject_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How long a first ejection lasts; each failed probe doubles it, up to "
+        "60 s (or this, if longer).",
+    )
+    upstream_health_interval_seconds: float = Field(
+        5.0, ge=0, description="Interval of GET /health to every pool endpoint (0: none)."
+    )
+    upstream_resolve_interval_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Interval at which pool host names are resolved again (one endpoint "
+        "per address, for http:// URLs).",
     )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted (413 beyond it)."
@@ -235,6 +257,17 @@ class Settings(BaseSettings):
             raise ValueError(f"api_keys_file {path} must hold a JSON object of alias to key")
         return {**data, "api_keys": {**(data.get("api_keys") or {}), **keys}}
 
+    @field_validator("upstream_url", mode="before")
+    @classmethod
+    def _split_upstream_urls(cls, value: Any) -> Any:
+        # A comma-separated list, as an operator writes it, or JSON, as workers get it.
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        urls = [url.strip() for url in value.split(",") if url.strip()]
+        return urls or None
+
     @field_validator("redis_url", mode="after")
     @classmethod
     def _check_redis_url(cls, url: SecretStr | None) -> SecretStr | None:
@@ -281,14 +314,17 @@ class Settings(BaseSettings):
         """Every name a client may use, mapped to the model id sent upstream."""
         return {self.default_model: self.default_model, **self.models}
 
+    @property
+    def upstream_endpoints(self) -> list[str]:
+        """The upstream base URLs, without a trailing slash (they may hold credentials)."""
+        return [str(url).rstrip("/") for url in self.upstream_url or ()]
+
     def describe_upstream(self) -> str:
         """A log-safe description of the upstream (no token, no URL credentials)."""
         if self.upstream_url is None:
             return f"Hugging Face Inference Providers (provider={self.provider})"
-        url = self.upstream_url
-        return (
-            f"{self.upstream_kind.value} at {_safe_url(url.scheme, url.host, url.port, url.path)}"
-        )
+        where = ", ".join(safe_url(url) for url in self.upstream_endpoints)
+        return f"{self.upstream_kind.value} at {where}"
 
     def describe_rate_limits(self) -> str:
         """A log-safe description of the per-key limits and where they hold (no password)."""
@@ -298,14 +334,16 @@ class Settings(BaseSettings):
         )
         if self.redis_url is None:
             return f"{budgets}, per worker"
-        url = urlsplit(self.redis_url.get_secret_value())
-        where = _safe_url(url.scheme, url.hostname, url.port, url.path)
+        where = safe_url(self.redis_url.get_secret_value())
         return (
             f"{budgets}, global in Redis at {where} "
             f"(failure mode {self.rate_limit_failure_mode.value})"
         )
 
 
-def _safe_url(scheme: str, host: str | None, port: int | None, path: str | None) -> str:
-    """A URL without its user and password, for logs."""
-    return f"{scheme}://{host}{f':{port}' if port else ''}{path or ''}"
+def safe_url(url: str) -> str:
+    """``url`` without its user and password, for logs and metric labels."""
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -115,3 +117,16 @@ def test_without_redis_the_rate_limits_are_per_worker() -> None:
     assert settings.describe_rate_limits() == (
         "600 requests and 0 tokens per minute per API key (0: none), per worker"
     )
+
+
+def test_upstream_url_takes_a_comma_separated_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_UPSTREAM_URL", "http://tgi-0:8080, http://u:pw@tgi-1:8080/")
+
+    settings = Settings()
+    # What a worker process is handed: the same list, as JSON.
+    urls = settings.model_dump(mode="json")["upstream_url"]
+    monkeypatch.setenv("LLM_GATEWAY_UPSTREAM_URL", json.dumps(urls))
+
+    assert settings.upstream_endpoints == ["http://tgi-0:8080", "http://u:pw@tgi-1:8080"]
+    assert Settings().upstream_endpoints == settings.upstream_endpoints
+    assert settings.describe_upstream() == "endpoint at http://tgi-0:8080, http://tgi-1:8080"

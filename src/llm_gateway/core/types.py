@@ -60,6 +60,15 @@ class StoreFailure(enum.StrEnum):
     ERROR = "error"
 
 
+class EndpointOutcome(enum.StrEnum):
+    """How one request to one pool endpoint went, as far as the endpoint's health goes."""
+
+    SUCCESS = "success"  # any status below 500, 429 included: the endpoint answered
+    SERVER_ERROR = "server_error"
+    CONNECTION = "connection"
+    TIMEOUT = "timeout"
+
+
 class ErrorReason(enum.StrEnum):
     """Why an upstream call failed."""
 

@@ -324,6 +324,64 @@ LLM_METRICS: dict[str, MetricSpec] = {
         "requests",
         "sum by (client, limit) (rate(llm_gateway_rate_limited_requests_total[5m]))",
     ),
+    "endpoint_in_flight": MetricSpec(
+        "llm_gateway_upstream_endpoint_requests_in_flight",
+        Gauge,
+        "Requests sent to one upstream pool endpoint whose response is not yet closed, by "
+        "endpoint (a configured base URL).",
+        ("endpoint",),
+        "requests",
+        "sum by (endpoint) (llm_gateway_upstream_endpoint_requests_in_flight)",
+        options={"multiprocess_mode": "livesum"},
+    ),
+    "endpoint_requests": MetricSpec(
+        "llm_gateway_upstream_endpoint_requests_total",
+        Counter,
+        "Requests sent to one upstream pool endpoint, by endpoint and outcome (success: "
+        "any status below 500; server_error, connection or timeout).",
+        ("endpoint", "outcome"),
+        "requests",
+        "sum by (endpoint, outcome) (rate(llm_gateway_upstream_endpoint_requests_total[5m]))",
+    ),
+    "endpoint_time_to_first_byte": MetricSpec(
+        "llm_gateway_upstream_endpoint_time_to_first_byte_seconds",
+        Histogram,
+        "Time from sending a request to one upstream pool endpoint to its response's "
+        "headers (or its failure), in seconds, by endpoint.",
+        ("endpoint",),
+        "seconds",
+        "histogram_quantile(0.95, sum by (le, endpoint) "
+        "(rate(llm_gateway_upstream_endpoint_time_to_first_byte_seconds_bucket[5m])))",
+        buckets=TIME_TO_FIRST_TOKEN_BUCKETS,
+    ),
+    "endpoint_addresses": MetricSpec(
+        "llm_gateway_upstream_endpoint_addresses",
+        Gauge,
+        "Addresses an upstream pool endpoint resolves to (1 unless a host name resolves "
+        "to several), by endpoint.",
+        ("endpoint",),
+        "addresses",
+        "max by (endpoint) (llm_gateway_upstream_endpoint_addresses)",
+        options={"multiprocess_mode": "livemax"},
+    ),
+    "endpoint_ejected": MetricSpec(
+        "llm_gateway_upstream_endpoint_ejected_addresses",
+        Gauge,
+        "Addresses of an upstream pool endpoint out of rotation right now (ejected after "
+        "consecutive failures, until a probe succeeds), by endpoint.",
+        ("endpoint",),
+        "addresses",
+        "max by (endpoint) (llm_gateway_upstream_endpoint_ejected_addresses)",
+        options={"multiprocess_mode": "livemax"},
+    ),
+    "endpoint_ejections": MetricSpec(
+        "llm_gateway_upstream_endpoint_ejections_total",
+        Counter,
+        "Times an address of an upstream pool endpoint was taken out of rotation, by endpoint.",
+        ("endpoint",),
+        "ejections",
+        "sum by (endpoint) (increase(llm_gateway_upstream_endpoint_ejections_total[1h]))",
+    ),
     "rate_limit_store_errors": MetricSpec(
         "llm_gateway_rate_limit_store_errors_total",
         Counter,

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from llm_gateway.core.types import (
     AuthFailure,
     Endpoint,
+    EndpointOutcome,
     ErrorReason,
     Outcome,
     RateLimit,
@@ -74,6 +75,12 @@ class Recorder:
         self._client_tokens = family["client_tokens"]
         self._cost = family["cost"]
         self._overhead = family["overhead"]
+        self._endpoint_in_flight = family["endpoint_in_flight"]
+        self._endpoint_requests = family["endpoint_requests"]
+        self._endpoint_ttfb = family["endpoint_time_to_first_byte"]
+        self._endpoint_addresses = family["endpoint_addresses"]
+        self._endpoint_ejected = family["endpoint_ejected"]
+        self._endpoint_ejections = family["endpoint_ejections"]
         self._store_errors = family["rate_limit_store_errors"]
         self._store_duration = family["rate_limit_store_duration"]
         self._build_info = family["build_info"]
@@ -162,6 +169,25 @@ class Recorder:
 
     def auth_failure(self, reason: AuthFailure) -> None:
         self._auth_failures(reason).inc()
+
+    # The upstream pool: each endpoint is a configured base URL.
+
+    def endpoint_request_started(self, endpoint: str) -> None:
+        self._endpoint_in_flight(endpoint).inc()
+
+    def endpoint_request_ended(self, endpoint: str) -> None:
+        self._endpoint_in_flight(endpoint).dec()
+
+    def endpoint_answered(self, endpoint: str, outcome: EndpointOutcome, seconds: float) -> None:
+        self._endpoint_requests(endpoint, outcome).inc()
+        self._endpoint_ttfb(endpoint).observe(seconds)
+
+    def endpoint_addresses(self, endpoint: str, addresses: int, ejected: int) -> None:
+        self._endpoint_addresses(endpoint).set(addresses)
+        self._endpoint_ejected(endpoint).set(ejected)
+
+    def endpoint_ejected(self, endpoint: str) -> None:
+        self._endpoint_ejections(endpoint).inc()
 
     # The rate-limit store (Redis).
 

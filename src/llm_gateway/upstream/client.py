@@ -37,9 +37,11 @@ from huggingface_hub import (
 )
 
 from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Usage
+from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import hub
 from llm_gateway.upstream.errors import mapped_errors, unroutable
+from llm_gateway.upstream.pool_transport import open_transport
 from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits, read_as_stream
 
 logger = logging.getLogger(__name__)
@@ -93,13 +95,16 @@ class Upstream:
     def __init__(
         self,
         settings: Settings,
+        metrics: Recorder | None = None,
         *,
         resolver: AbstractResolver | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """``resolver`` and ``ssl_context`` go to the transport (for tests; system defaults)."""
-        url = settings.upstream_url
-        self._base_url = str(url).rstrip("/") if url is not None else None
+        self._settings = settings
+        self._metrics = metrics or Recorder.disabled()
+        # With a pool, InferenceClient addresses the first; the transport picks the endpoint.
+        self._base_url = next(iter(settings.upstream_endpoints), None)
         self._provider = settings.provider
         self._token = settings.hf_token.get_secret_value() if settings.hf_token else None
         self._secrets = (self._token,) if self._token else ()
@@ -143,8 +148,12 @@ class Upstream:
         self._pool = httpx2.AsyncClient(
             follow_redirects=True,
             timeout=self._timeout,
-            transport=AiohttpTransport(
-                self._limits, resolver=self._resolver, ssl_context=self._ssl_context
+            transport=await open_transport(
+                self._settings,
+                self._metrics,
+                AiohttpTransport(
+                    self._limits, resolver=self._resolver, ssl_context=self._ssl_context
+                ),
             ),
             event_hooks=hooks,
         )

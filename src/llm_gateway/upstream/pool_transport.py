@@ -1,0 +1,139 @@
+"""The pool under ``InferenceClient``: a transport that sends each request to an endpoint.
+
+``InferenceClient`` builds every request for one base URL, the pool's first; this
+transport, between httpx2 and the aiohttp one, asks the :class:`~.pool.Pool` for an
+address, rewrites the request's URL (and ``Host``) to it, and tells the pool how the
+attempt went: when the response's headers arrived (time to first byte) or how it failed,
+and when its body was closed (no longer outstanding). A retry carries the same
+``X-Request-Id``, so the pool can send it elsewhere. A background task re-resolves host
+names and sends ``GET /health`` to every address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import httpx2
+
+from llm_gateway.core.types import EndpointOutcome
+from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.settings import Settings
+from llm_gateway.upstream.pool import Address, Pool
+from llm_gateway.upstream.transport import AiohttpTransport
+
+# An active health check waits at most this long (or the upstream timeout, if shorter).
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+class PoolTransport(httpx2.AsyncBaseTransport):
+    def __init__(self, inner: httpx2.AsyncBaseTransport, pool: Pool, settings: Settings) -> None:
+        self._inner = inner
+        self._pool = pool
+        self._prefix = str(httpx2.URL(pool.name)).rstrip("/")
+        self._health_interval = settings.upstream_health_interval_seconds
+        self._resolve_interval = settings.upstream_resolve_interval_seconds
+        health_timeout = min(HEALTH_TIMEOUT_SECONDS, settings.upstream_timeout_seconds)
+        self._health_timeout = {"connect": health_timeout, "read": health_timeout}
+        self._watch: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._pool.resolve()
+        self._watch = asyncio.create_task(
+            self._pool.watch(self._check, self._health_interval, self._resolve_interval)
+        )
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        url = str(request.url)
+        suffix = url[len(self._prefix) :]
+        if not url.startswith(self._prefix) or suffix[:1] not in ("", "/", "?"):
+            return await self._inner.handle_async_request(request)
+        request_id = request.headers.get("x-request-id")
+        address = self._pool.pick(request_id)
+        request.url = httpx2.URL(address.base_url + suffix)
+        request.headers["Host"] = address.host
+        started = time.perf_counter()
+        try:
+            response = await self._inner.handle_async_request(request)
+        except BaseException as exc:
+            outcome = _failure(exc)
+            if outcome is not None:
+                self._pool.answered(address, outcome, time.perf_counter() - started, request_id)
+            self._pool.release(address)
+            raise
+        outcome = (
+            EndpointOutcome.SERVER_ERROR if response.status_code >= 500 else EndpointOutcome.SUCCESS
+        )
+        self._pool.answered(address, outcome, time.perf_counter() - started, request_id)
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        response.stream = _Outstanding(response.stream, lambda: self._pool.release(address))
+        return response
+
+    async def aclose(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        await self._inner.aclose()
+
+    async def _check(self, address: Address) -> bool:
+        """``GET /health``: anything but a 5xx or no answer means alive."""
+        request = httpx2.Request(
+            "GET",
+            f"{address.base_url}/health",
+            headers={"Host": address.host},
+            extensions={"timeout": self._health_timeout},
+        )
+        try:
+            response = await self._inner.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        except httpx2.TransportError:
+            return False
+        return response.status_code < 500
+
+
+async def open_transport(
+    settings: Settings, metrics: Recorder, transport: AiohttpTransport
+) -> httpx2.AsyncBaseTransport:
+    """The transport for ``settings``: aiohttp's, under a pool when upstream URLs are set."""
+    if not settings.upstream_endpoints:
+        return transport
+    pool = Pool(
+        settings.upstream_endpoints,
+        metrics,
+        eject_failures=settings.upstream_eject_failures,
+        eject_seconds=settings.upstream_eject_seconds,
+    )
+    pooled = PoolTransport(transport, pool, settings)
+    await pooled.start()
+    return pooled
+
+
+def _failure(exc: BaseException) -> EndpointOutcome | None:
+    """What an exception says of the endpoint; None when it says nothing (cancelled)."""
+    if isinstance(exc, httpx2.TimeoutException):
+        return EndpointOutcome.TIMEOUT
+    if isinstance(exc, httpx2.TransportError):
+        return EndpointOutcome.CONNECTION
+    return None
+
+
+class _Outstanding(httpx2.AsyncByteStream):
+    """A response body that tells the pool, once, when it is closed."""
+
+    def __init__(self, stream: httpx2.AsyncByteStream, on_close: Callable[[], None]) -> None:
+        self._stream = stream
+        self._on_close: Callable[[], None] | None = on_close
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return aiter(self._stream)  # the body's own chunks; closing is what this adds
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+                self._on_close = None
