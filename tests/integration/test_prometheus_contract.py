@@ -56,7 +56,7 @@ from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.dashboards import grafana
 from tests.helpers import MODEL, NEMO, Gateway, free_port, installed
-from tests.servers import run_server
+from tests.servers import RedisServer, run_server
 
 # The scrape job and namespace: not the chart's default job, so nothing may rely on it.
 JOB = "ai-gateway-prod"
@@ -165,7 +165,7 @@ def contract_simulator_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def gateway(contract_simulator_url: str) -> Iterator[Gateway]:
+def gateway(contract_simulator_url: str, redis_server: RedisServer) -> Iterator[Gateway]:
     settings = Settings(
         upstream_url=contract_simulator_url,  # type: ignore[arg-type]
         upstream_is_simulator=True,
@@ -186,6 +186,8 @@ def gateway(contract_simulator_url: str) -> Iterator[Gateway]:
             "nemo": {"prompt": 0.3, "completion": 1},
         },
         rate_limit_tokens_per_minute=TOKENS_PER_MINUTE,
+        # The token budgets in Redis, so the rate-limit store's series exist.
+        redis_url=redis_server.url,  # type: ignore[arg-type]
     )
     registry = CollectorRegistry()
     with run_server(create_app(settings, registry=registry)) as url:
