@@ -162,7 +162,8 @@ def test_simulator_is_wired_as_the_gateway_upstream(render) -> None:
     simulator = rendered.one("Deployment", f"{RELEASE}-llm-monitor-simulator")
     assert selects(service["spec"]["selector"], pod_labels(simulator))
     config = gateway_config(rendered)
-    assert config["LLM_GATEWAY_UPSTREAM_URL"] == f"http://{RELEASE}-llm-monitor-simulator:8081"
+    # The headless Service: one pool address per simulator pod.
+    assert config["LLM_GATEWAY_UPSTREAM_URL"] == f"http://{RELEASE}-llm-monitor-simulator-pods:8081"
     assert config["LLM_GATEWAY_UPSTREAM_IS_SIMULATOR"] == "true"
     box = container(simulator, "simulator")
     assert box["args"][:1] == ["simulate"]

@@ -125,14 +125,72 @@ chart creates from hfToken. Empty when there is no token at all.
 {{- end }}
 
 {{/*
-Where the gateway sends inference requests: the bundled simulator when it is on,
-else gateway.upstreamUrl (empty lets the gateway use Hugging Face's providers).
+The simulator's headless Service: its name resolves to every simulator pod, one pool
+address each.
+*/}}
+{{- define "llm-monitor.simulator.podsName" -}}
+{{- printf "%s-pods" (include "llm-monitor.simulator.fullname" . | trunc 58 | trimSuffix "-") }}
+{{- end }}
+
+{{/*
+Where the gateway sends inference requests: the bundled simulator's pods when it is
+on, else gateway.upstreamUrl and gateway.upstreamUrls as one comma-separated pool
+(empty lets the gateway use Hugging Face's providers).
 */}}
 {{- define "llm-monitor.upstreamUrl" -}}
 {{- if .Values.simulator.enabled }}
-{{- printf "http://%s:%d" (include "llm-monitor.simulator.fullname" .) (int .Values.simulator.service.port) }}
+{{- printf "http://%s:%d" (include "llm-monitor.simulator.podsName" .) (int .Values.simulator.service.port) }}
 {{- else }}
-{{- .Values.gateway.upstreamUrl }}
+{{- concat (compact (list .Values.gateway.upstreamUrl)) .Values.gateway.upstreamUrls | join "," }}
+{{- end }}
+{{- end }}
+
+{{/*
+The bundled Redis: its name and selector, apart from the gateway's.
+*/}}
+{{- define "llm-monitor.redis.fullname" -}}
+{{- printf "%s-redis" (include "llm-monitor.fullname" . | trunc 57 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "llm-monitor.redis.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "llm-monitor.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: redis
+{{- end }}
+
+{{- define "llm-monitor.redis.labels" -}}
+{{ include "llm-monitor.baseLabels" . }}
+app.kubernetes.io/component: redis
+{{- end }}
+
+{{/*
+The Redis holding the rate limits: the bundled one, or redis.url; empty for none.
+*/}}
+{{- define "llm-monitor.redisUrl" -}}
+{{- if .Values.redis.enabled }}
+{{- printf "redis://%s:6379/0" (include "llm-monitor.redis.fullname" .) }}
+{{- else }}
+{{- .Values.redis.url }}
+{{- end }}
+{{- end }}
+
+{{/*
+Secret holding the Redis password: redis.existingSecret, or the one the chart
+generates for the bundled Redis. Empty when there is no password.
+*/}}
+{{- define "llm-monitor.redisPasswordSecretName" -}}
+{{- if .Values.redis.existingSecret }}
+{{- .Values.redis.existingSecret }}
+{{- else if .Values.redis.enabled }}
+{{- include "llm-monitor.redis.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{- define "llm-monitor.redisPasswordSecretKey" -}}
+{{- if .Values.redis.existingSecret }}
+{{- .Values.redis.existingSecretKey }}
+{{- else }}
+{{- "redis-password" }}
 {{- end }}
 {{- end }}
 
