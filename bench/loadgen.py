@@ -26,12 +26,20 @@ def ensure_wrk() -> str:
     return path
 
 
-def wrk(url: str, body: Path, *, connections: int, seconds: float, core: int) -> dict:
+def wrk(
+    url: str,
+    body: Path,
+    *,
+    connections: int,
+    seconds: float,
+    core: int,
+    api_key: str | None = None,
+) -> dict:
     """One closed-loop run: every connection sends its next request when the last returns."""
     argv = [
         "taskset", "-c", str(core),
         "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", f"--timeout={REQUEST_TIMEOUT}",
-        "-s", str(SCRIPT), url, "--", str(body),
+        "-s", str(SCRIPT), url, "--", str(body), *([api_key] if api_key else []),
     ]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
     for line in done.stdout.splitlines():

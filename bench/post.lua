@@ -1,6 +1,7 @@
--- wrk script: POST the JSON body in the file named by the first script argument, and
--- print one machine-readable summary line (latencies in microseconds) when done.
---   wrk -t1 -c64 -d5s -s post.lua http://127.0.0.1:8000/v1/chat/completions -- body.json
+-- wrk script: POST the JSON body in the file named by the first script argument (with
+-- the API key in the second, if any), and print one machine-readable summary line
+-- (latencies in microseconds) when done.
+--   wrk -t1 -c64 -d5s -s post.lua http://127.0.0.1:8000/v1/chat/completions -- body.json [key]
 
 local request_bytes
 
@@ -10,6 +11,9 @@ function init(args)
   wrk.body = file:read("*a")
   file:close()
   wrk.headers["Content-Type"] = "application/json"
+  if args[2] then
+    wrk.headers["Authorization"] = "Bearer " .. args[2]
+  end
   request_bytes = wrk.format()
 end
 

@@ -133,9 +133,13 @@ class Window:
         return cpu, max(busy - cpu, 0.0) / (time.monotonic() - self.started)
 
 
-def measure_wrk(server: servers.Server, body: Path, c: int, seconds: float) -> dict[str, Any]:
+def measure_wrk(
+    server: servers.Server, body: Path, c: int, seconds: float, api_key: str | None = None
+) -> dict[str, Any]:
     window = Window(server)
-    result = loadgen.wrk(server.url + CHAT, body, connections=c, seconds=seconds, core=LOAD_CORE)
+    result = loadgen.wrk(
+        server.url + CHAT, body, connections=c, seconds=seconds, core=LOAD_CORE, api_key=api_key
+    )
     cpu, noise = window.close()
     done = max(result["requests"], 1)
     return {
