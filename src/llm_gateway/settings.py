@@ -12,6 +12,9 @@ from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
+# Multilingual, like Mistral's models, 1024 dimensions, served by Hugging Face's own
+# inference (hf-inference) and by Text Embeddings Inference.
+DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-large"
 
 
 def digest(key: str) -> str:
@@ -50,6 +53,15 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Extra models clients may ask for: a JSON object of alias to model id. "
         "The default model is always allowed, under its id.",
+    )
+    default_embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="Embedding model id used when an embeddings request names no model.",
+    )
+    embedding_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra embedding models clients may ask for: a JSON object of alias to "
+        "model id. Chat and embedding models are kept apart: each answers only its own kind.",
     )
     provider: str = Field(
         "auto", description="Inference Provider used when no upstream URL is set."
@@ -167,6 +179,9 @@ class Settings(BaseSettings):
         unknown = [name for name in self.fallback_models if name not in self.model_aliases]
         if unknown:
             raise ValueError(f"fallback_models names models not served: {unknown}")
+        both = sorted(self.model_aliases.keys() & self.embedding_model_aliases.keys())
+        if both:
+            raise ValueError(f"names both a chat and an embedding model: {both}")
         return self
 
     @property
@@ -181,6 +196,11 @@ class Settings(BaseSettings):
     def model_aliases(self) -> dict[str, str]:
         """Every name a client may use, mapped to the model id sent upstream."""
         return {self.default_model: self.default_model, **self.models}
+
+    @property
+    def embedding_model_aliases(self) -> dict[str, str]:
+        """Every name a client may use for embeddings, mapped to the model id sent upstream."""
+        return {self.default_embedding_model: self.default_embedding_model, **self.embedding_models}
 
     def describe_upstream(self) -> str:
         """A log-safe description of the upstream (no token, no URL credentials)."""

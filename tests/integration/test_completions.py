@@ -9,7 +9,7 @@ import openai
 import pytest
 from huggingface_hub import AsyncInferenceClient
 
-from tests.helpers import MODEL, NEMO, Gateway, sse_payloads
+from tests.helpers import EMBEDDING_MODEL, MODEL, NEMO, Gateway, sse_payloads
 
 
 def test_generate_returns_text_finish_reason_and_usage(gateway: Gateway) -> None:
@@ -55,11 +55,15 @@ def test_generate_streams_events_closed_by_done(gateway: Gateway) -> None:
 def test_models_lists_every_alias_and_names_the_upstream(gateway: Gateway) -> None:
     body = httpx.get(f"{gateway.url}/v1/models").json()
 
-    assert {card["id"]: card["root"] for card in body["data"]} == {
-        MODEL: MODEL,
-        "mistral": MODEL,
-        "nemo": NEMO,
+    assert {card["id"]: (card["root"], card["kind"]) for card in body["data"]} == {
+        MODEL: (MODEL, "chat"),
+        "mistral": (MODEL, "chat"),
+        "nemo": (NEMO, "chat"),
+        EMBEDDING_MODEL: (EMBEDDING_MODEL, "embedding"),
+        "e5": (EMBEDDING_MODEL, "embedding"),
     }
+    assert {card["owned_by"] for card in body["data"]} == {"mistralai", "intfloat"}
+    assert all(isinstance(card["created"], int) for card in body["data"])
     assert body["upstream"].startswith("simulator at http://127.0.0.1:")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from llm_gateway.core.types import CompletionRequest, Outcome, Usage
+from llm_gateway.core.types import CompletionRequest, EmbeddingRequest, Outcome, Usage
 from llm_gateway.errors import GatewayError, Overloaded, RateLimited, UpstreamError
 from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
@@ -35,7 +35,11 @@ class Measurement:
     )
 
     def __init__(
-        self, metrics: Recorder, request: CompletionRequest, model: str, context: RequestContext
+        self,
+        metrics: Recorder,
+        request: CompletionRequest | EmbeddingRequest,
+        model: str,
+        context: RequestContext,
     ) -> None:
         self._metrics = metrics
         self._request = request
@@ -92,9 +96,11 @@ class Measurement:
             self._metrics.shed(error.reason)
         self._finish(Outcome.REJECTED, 0)
 
-    def succeed(self, usage: Usage) -> None:
+    def succeed(self, usage: Usage, tool_calls: int = 0) -> None:
         self.end_attempt(Outcome.SUCCESS)
         self._metrics.tokens_used(self.model, self._request.endpoint, usage)
+        if tool_calls:
+            self._metrics.tool_calls_returned(self.model, tool_calls)
         self._context.prompt_tokens = usage.prompt_tokens
         self._context.completion_tokens = usage.completion_tokens
         # A chunk may carry several tokens: the upstream's count is the true one.

@@ -23,8 +23,16 @@ import anyio
 import httpx2
 from huggingface_hub import AsyncInferenceClient, constants, set_async_client_factory
 
-from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Usage
+from llm_gateway.core.types import (
+    Chunk,
+    Completion,
+    CompletionRequest,
+    EmbeddingRequest,
+    Embeddings,
+    Usage,
+)
 from llm_gateway.settings import Settings
+from llm_gateway.upstream import wire
 from llm_gateway.upstream.errors import mapped_errors
 from llm_gateway.upstream.transport import AiohttpTransport
 
@@ -72,7 +80,11 @@ async def _read_error_body(response: httpx2.Response) -> None:
 
 
 class Upstream:
-    """Chat completions from Hugging Face, a dedicated endpoint or the simulator."""
+    """Completions and embeddings from Hugging Face, a dedicated endpoint or the simulator.
+
+    Chat goes through ``chat_completion``, a legacy text completion (a request with a
+    ``prompt``) through ``text_generation`` and embeddings through ``feature_extraction``.
+    """
 
     def __init__(self, settings: Settings) -> None:
         url = settings.upstream_url
@@ -109,12 +121,12 @@ class Upstream:
         client = self._client(request)
         try:
             with mapped_errors():
-                output = await client.chat_completion(**_arguments(request, model))
-                choice = output.choices[0]
+                if request.prompt is not None:
+                    return await self._generate(client, request, model)
+                output = await client.chat_completion(**wire.chat_arguments(request, model))
                 return Completion(
                     model=model,
-                    text=choice.message.content or "",
-                    finish_reason=choice.finish_reason,
+                    choices=tuple(wire.chat_choice(choice) for choice in output.choices),
                     usage=Usage(output.usage.prompt_tokens, output.usage.completion_tokens),
                 )
         finally:
@@ -125,21 +137,76 @@ class Upstream:
         client = self._client(request)
         try:
             with mapped_errors():
-                chunks = await client.chat_completion(**_arguments(request, model), stream=True)
-                async for output in chunks:
-                    if output.choices:
-                        choice = output.choices[0]
-                        text = choice.delta.content or ""
-                        # The role-only opening chunk carries nothing worth relaying.
-                        if text or choice.finish_reason:
-                            yield Chunk(text=text, finish_reason=choice.finish_reason)
-                    if output.usage is not None:
-                        usage = output.usage
-                        yield Chunk(usage=Usage(usage.prompt_tokens, usage.completion_tokens))
+                if request.prompt is not None:
+                    async for chunk in self._generate_stream(client, request, model):
+                        yield chunk
+                    return
+                outputs = await client.chat_completion(
+                    **wire.chat_arguments(request, model), stream=True
+                )
+                async for output in outputs:
+                    for chunk in wire.chat_chunks(output):
+                        yield chunk
         finally:
             await _close(client)
 
-    def _client(self, request: CompletionRequest) -> AsyncInferenceClient:
+    async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
+        client = self._client(request)
+        try:
+            with mapped_errors():
+                # Token ids go as they are: TEI reads them; the type hint says text only.
+                inputs: Any = request.inputs
+                array = await client.feature_extraction(
+                    inputs, dimensions=request.dimensions, model=self._task_model(model)
+                )
+                if array.ndim == 1:
+                    array = array.reshape(1, -1)
+                if array.ndim != 2 or len(array) != len(request.inputs):
+                    raise ValueError(f"embeddings of shape {array.shape} for {len(inputs)} inputs")
+                vectors = tuple(row.astype("<f4").tobytes() for row in array)
+                return Embeddings(model, vectors, Usage(request.prompt_tokens, 0))
+        finally:
+            await _close(client)
+
+    async def _generate(
+        self, client: AsyncInferenceClient, request: CompletionRequest, model: str
+    ) -> Completion:
+        assert request.prompt is not None
+        output = await client.text_generation(
+            request.prompt,
+            **wire.generation_arguments(request),
+            decoder_input_details=True,
+            model=self._task_model(model),
+        )
+        choice, usage = wire.generated_choice(output, bool(request.logprobs))
+        return Completion(model=model, choices=(choice,), usage=usage)
+
+    async def _generate_stream(
+        self, client: AsyncInferenceClient, request: CompletionRequest, model: str
+    ) -> AsyncIterator[Chunk]:
+        assert request.prompt is not None
+        outputs = await client.text_generation(
+            request.prompt,
+            **wire.generation_arguments(request),
+            stream=True,
+            model=self._task_model(model),
+        )
+        offset = 0
+        async for output in outputs:
+            chunk = wire.generated_chunk(output, offset, bool(request.logprobs))
+            offset += len(chunk.text)
+            yield chunk
+            details = output.details
+            if details is not None:
+                # TGI before 2.1 sends no input_length.
+                yield Chunk(usage=Usage(details.input_length or 0, details.generated_tokens))
+
+    def _task_model(self, model: str) -> str | None:
+        """The model argument of text_generation and feature_extraction: none for a base
+        URL, which serves one model (given one, InferenceClient would route to it)."""
+        return None if self._base_url is not None else model
+
+    def _client(self, request: CompletionRequest | EmbeddingRequest) -> AsyncInferenceClient:
         _lent_pool.set(self._pool)
         headers = {"X-Request-Id": request.request_id}
         if self._forward_faults:
@@ -161,20 +228,3 @@ async def _close(client: AsyncInferenceClient) -> None:
     # response must still be closed, or its connection stays open until the upstream ends.
     with anyio.CancelScope(shield=True):
         await client.close()  # type: ignore[no-untyped-call]
-
-
-def _arguments(request: CompletionRequest, model: str) -> dict[str, Any]:
-    arguments: dict[str, Any] = {
-        "model": model,
-        "messages": request.messages,
-        "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
-        "stop": request.stop,
-        "seed": request.seed,
-        "frequency_penalty": request.frequency_penalty,
-        "presence_penalty": request.presence_penalty,
-    }
-    if request.stream:
-        arguments["stream_options"] = {"include_usage": True}
-    return arguments
