@@ -27,7 +27,14 @@ from llm_gateway.simulator.responses import (
     json_text,
 )
 from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
-from llm_gateway.simulator.textmodel import Completion, FinishReason, count_tokens
+from llm_gateway.simulator.textmodel import (
+    TOKEN_PATTERN,
+    Completion,
+    FinishReason,
+    Token,
+    alternatives,
+    count_tokens,
+)
 
 # TGI's own error types for these statuses; 503 comes from the endpoint's proxy in real life.
 FAULT_ERRORS = {
@@ -52,7 +59,7 @@ def error_response(
     return Response(body, status, headers, media_type="application/json")
 
 
-def _status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
+def status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
     error_type, message = FAULT_ERRORS[fault]
     return error_response(status, message, error_type, retry_after=retry_after)
 
@@ -63,7 +70,6 @@ class TGIRoutes:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/", self.compat_generate, methods=["POST"]),
             Route("/generate", self.generate, methods=["POST"]),
             Route("/generate_stream", self.generate_stream, methods=["POST"]),
             Route("/info", self.info, methods=["GET"]),
@@ -121,7 +127,7 @@ class TGIRoutes:
         fault, answer = simulation.fault_before_generation(
             requested_fault,
             streaming=streaming,
-            status_error=_status_error,
+            status_error=status_error,
             gave_up=error_response(504, "The model did not answer in time.", "timeout"),
         )
         if answer is not None:
@@ -142,25 +148,35 @@ class TGIRoutes:
                 "generated_tokens": len(completion.tokens),
                 "seed": parameters.seed,
             }
+        top = parameters.top_n_tokens or 0
         if streaming:
             if details is not None:
                 details["input_length"] = count_tokens(body.inputs)
-            return self._stream(completion, details, fault)
+            return self._stream(completion, details, fault, top)
 
         delay = simulation.pacer.whole(len(completion.tokens))
         if fault is Fault.MALFORMED:
             return DelayedResponse(MALFORMED_BODY, delay=delay)
         payload: dict[str, object] = {"generated_text": completion.text}
         if details is not None:
-            tokens = [
-                {"id": token.id, "text": token.text, "logprob": token.logprob, "special": False}
-                for token in completion.tokens
-            ]
-            payload["details"] = {**details, "prefill": [], "tokens": tokens}
+            tokens = [_token_payload(token) for token in completion.tokens]
+            prefill = []
+            if parameters.decoder_input_details:
+                # The prompt's tokens; TGI gives the first no logprob.
+                prefill = [
+                    {"id": index, "text": text, "logprob": None}
+                    for index, text in enumerate(TOKEN_PATTERN.findall(body.inputs))
+                ]
+            payload["details"] = {**details, "prefill": prefill, "tokens": tokens}
+            if top:
+                payload["details"]["top_tokens"] = [  # type: ignore[index]
+                    [_token_payload(alt) for alt in alternatives(token, top)]
+                    for token in completion.tokens
+                ]
         return DelayedResponse(json_body([payload] if wrap_in_list else payload), delay=delay)
 
     def _stream(
-        self, completion: Completion, details: dict[str, object] | None, fault: Fault
+        self, completion: Completion, details: dict[str, object] | None, fault: Fault, top: int
     ) -> Response:
         if fault is Fault.MALFORMED:
             return EventStreamResponse(
@@ -178,9 +194,14 @@ class TGIRoutes:
                 f'{{"id":{token.id},"text":{token.text_json},"logprob":{token.logprob!r},'
                 '"special":false}'
             )
+            top_json = (
+                json_text([_token_payload(alt) for alt in alternatives(token, top)])
+                if top
+                else "null"
+            )
             frames.append(
                 f'data: {{"index":{index},"token":{token_json},"generated_text":{generated},'
-                f'"details":{details_json},"top_tokens":null}}\n\n'.encode()
+                f'"details":{details_json},"top_tokens":{top_json}}}\n\n'.encode()
             )
         return EventStreamResponse(
             head=b"",
@@ -189,3 +210,7 @@ class TGIRoutes:
             pacer=self.simulation.pacer,
             drop=fault is Fault.DROP,
         )
+
+
+def _token_payload(token: Token) -> dict[str, object]:
+    return {"id": token.id, "text": token.text, "logprob": token.logprob, "special": False}

@@ -185,7 +185,8 @@ def _text_logprobs(tokens: list[Any], top_tokens: Any, offset: int = 0) -> dict[
         offset += len(token.text)
     top = None
     if top_tokens is not None:
-        top = [{alt.text: alt.logprob for alt in alts} for alts in top_tokens[: len(tokens)]]
+        # Item access: huggingface_hub leaves the inner lists' tokens as plain dicts.
+        top = [{alt["text"]: alt["logprob"] for alt in alts} for alts in top_tokens[: len(tokens)]]
     return {
         "tokens": [token.text for token in tokens],
         "token_logprobs": [token.logprob for token in tokens],

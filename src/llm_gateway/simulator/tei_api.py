@@ -1,0 +1,87 @@
+"""The Text Embeddings Inference dialect: ``POST /embed``, and ``POST /`` for embeddings.
+
+``AsyncInferenceClient(base_url=...).feature_extraction`` posts ``{"inputs": ...}`` to the
+base URL itself, the route TGI's ``text_generation`` uses too; :func:`is_embedding` tells
+the two payloads apart (a generation request carries ``parameters``). Vectors are
+deterministic per input, unit length, of ``embedding_dimensions`` (fewer with
+``dimensions``, cut and normalised again as Matryoshka models do). Errors use the same
+envelope as TGI's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from llm_gateway.simulator.faults import Fault, FaultRequest, UnknownFaultError
+from llm_gateway.simulator.protocol import EmbedRequest
+from llm_gateway.simulator.responses import DelayedResponse, json_body
+from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
+from llm_gateway.simulator.tgi_api import MALFORMED_BODY, error_response, status_error
+
+
+def is_embedding(body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and "parameters" not in payload and "stream" not in payload
+
+
+def vector(item: str | list[int], dimensions: int) -> list[float]:
+    digest = hashlib.blake2b(json.dumps(item).encode(), digest_size=8).digest()
+    rng = random.Random(int.from_bytes(digest))
+    return _normalised([rng.gauss(0.0, 1.0) for _ in range(dimensions)])
+
+
+class TEIRoutes:
+    def __init__(self, simulation: Simulation) -> None:
+        self.simulation = simulation
+
+    def routes(self) -> list[Route]:
+        return [Route("/embed", self.embed, methods=["POST"])]
+
+    async def embed(self, request: Request) -> Response:
+        simulation = self.simulation
+        size = simulation.settings.embedding_dimensions
+        try:
+            requested_fault = FaultRequest.from_headers(request.headers)
+        except UnknownFaultError as exc:
+            return error_response(400, str(exc), "validation")
+        try:
+            body = EmbedRequest.model_validate_json(await request.body())
+            if body.dimensions is not None and body.dimensions > size:
+                raise InvalidRequestError(f"dimensions must be at most {size}")
+        except ValidationError as exc:
+            return error_response(422, str(InvalidRequestError.from_validation(exc)), "validation")
+        except InvalidRequestError as exc:
+            return error_response(422, str(exc), "validation")
+
+        fault, answer = simulation.fault_before_generation(
+            requested_fault,
+            streaming=False,
+            status_error=status_error,
+            gave_up=error_response(504, "The model did not answer in time.", "timeout"),
+        )
+        if answer is not None:
+            return answer
+        delay = simulation.pacer.first_token()
+        if fault is Fault.MALFORMED:
+            return DelayedResponse(MALFORMED_BODY, delay=delay)
+        dimensions = body.dimensions or size
+        vectors = [vector(item, size)[:dimensions] for item in body.batch()]
+        if dimensions < size:
+            vectors = [_normalised(v) for v in vectors]
+        return DelayedResponse(json_body(vectors), delay=delay)
+
+
+def _normalised(values: list[float]) -> list[float]:
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [v / norm for v in values]
