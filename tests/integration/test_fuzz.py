@@ -43,7 +43,10 @@ def operations(gateway: Gateway) -> dict[str, schemathesis.APIOperation]:
     [
         "POST /generate",
         "POST /v1/chat/completions",
+        "POST /v1/completions",
+        "POST /v1/embeddings",
         "GET /v1/models",
+        "GET /v1/models/{model}",
         "GET /healthz",
         "GET /readyz",
         "GET /metrics",

@@ -14,6 +14,8 @@ no byte within the timeout        ``InferenceTimeoutError`` before the body,    
                                   ``httpx2.ReadTimeout`` while streaming
 connection refused / dropped      ``httpx2.ConnectError`` / ``RemoteProtocolError``  502
 unparsable body                   ``json.JSONDecodeError`` and friends          502
+error status to text_generation  ``TextGenerationError`` subclasses,          as the
+                                  the ``HfHubHTTPError`` as ``__cause__``       status
 error frame inside a stream       ``TextGenerationError`` subclasses          400/502
 ================================  ===========================================  =====
 """
@@ -63,6 +65,9 @@ def mapped_errors() -> Iterator[None]:
             f"The upstream rejected the request: {_excerpt(str(exc))}", code="upstream_rejected"
         ) from exc
     except TextGenerationError as exc:
+        if isinstance(exc.__cause__, HfHubHTTPError):
+            # text_generation names TGI's error_type; the status is on the HTTP error.
+            raise _from_status(exc.__cause__) from exc
         raise UpstreamServerError(
             "The upstream reported an error while generating.", code="upstream_generation_error"
         ) from exc
