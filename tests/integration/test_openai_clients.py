@@ -258,6 +258,10 @@ async def test_legacy_completions_stream_and_not(client: openai.AsyncOpenAI) -> 
         stream_options={"include_usage": True},
     )
     chunks = [chunk async for chunk in stream]
+    two = await client.completions.create(
+        model="mistral", prompt=["A", "B"], max_tokens=3, stream=True, echo=True, logprobs=0
+    )
+    pieces = [choice async for chunk in two for choice in chunk.choices]
 
     assert [choice.index for choice in whole.choices] == [0, 1]
     assert whole.usage is not None and whole.usage.completion_tokens == 10
@@ -266,6 +270,13 @@ async def test_legacy_completions_stream_and_not(client: openai.AsyncOpenAI) -> 
     text = "".join(choice.text for chunk in chunks for choice in chunk.choices)
     assert text.startswith("Once") and len(text) > len("Once")
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
+    assert [p.index for p in pieces] == sorted(p.index for p in pieces)
+    assert {p.index for p in pieces} == {0, 1}
+    assert "".join(p.text for p in pieces if p.index == 1).startswith("B")
+    offsets = [
+        o for p in pieces if p.index == 1 and p.logprobs for o in p.logprobs.text_offset or ()
+    ]
+    assert offsets and offsets[0] == len("B")
 
 
 async def test_embeddings_as_floats_and_base64_agree(

@@ -14,6 +14,7 @@ from llm_gateway.protocol.chat import (
     Delta,
     FunctionCallOut,
     FunctionDelta,
+    TextPart,
     ToolCallDelta,
     ToolCallOut,
 )
@@ -68,5 +69,6 @@ __all__ = [
     "ToolCallDelta",
     "ToolCallOut",
     "TextCompletion",
+    "TextPart",
     "Usage",
 ]

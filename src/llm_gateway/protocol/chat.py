@@ -2,14 +2,17 @@
 
 The request keeps OpenAI's validation for every field it knows (types, ranges, sizes);
 a field it does not know is kept in ``model_extra`` and goes to the upstream unchanged
-(vLLM's and TGI's own parameters, such as ``top_k`` or ``guided_json``).
+(vLLM's and TGI's own parameters, such as ``top_k`` or ``guided_json``). Every rule is
+one the OpenAPI schema states, so a request valid by the schema is accepted (fuzzed);
+what only the model can judge (a ``tool_choice`` naming no tool, ``top_logprobs``
+without ``logprobs``) is the upstream's to refuse.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from llm_gateway.protocol.common import (
     MaxTokens,
@@ -61,27 +64,39 @@ class ToolCall(Strict):
     function: FunctionCall
 
 
-class ChatMessage(BaseModel):
-    """A message of any role; the developer role goes upstream as system. Keys the gateway
-    does not know are passed on (null ones dropped)."""
-
+class _Message(BaseModel):
+    # Keys the gateway does not know are passed on (null ones dropped).
     model_config = ConfigDict(extra="allow")
 
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
     name: str | None = Field(None, max_length=256)
-    tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOLS)
-    tool_call_id: str | None = Field(None, min_length=1, max_length=256)
 
-    @model_validator(mode="after")
-    def _check_role(self) -> Self:
-        if self.tool_calls and self.role != "assistant":
-            raise ValueError("only assistant messages carry tool_calls")
-        if self.role == "tool" and self.tool_call_id is None:
-            raise ValueError("a tool message needs the tool_call_id it answers")
-        if self.content is None and not (self.role == "assistant" and self.tool_calls):
-            raise ValueError(f"a {self.role} message needs content")
-        return self
+
+class InstructionMessage(_Message):
+    """A system, developer or user message; the developer role goes upstream as system."""
+
+    role: Literal["system", "developer", "user"]
+    content: str | list[ContentPart]
+
+
+class AssistantTurn(_Message):
+    """An earlier answer: text, tool calls, or both."""
+
+    role: Literal["assistant"]
+    content: str | list[ContentPart] | None = None
+    tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOLS)
+
+
+class ToolMessage(_Message):
+    """A tool's result, answering the call ``tool_call_id``."""
+
+    role: Literal["tool"]
+    content: str | list[TextPart]
+    tool_call_id: str = Field(min_length=1, max_length=256)
+
+
+ChatMessage = Annotated[
+    InstructionMessage | AssistantTurn | ToolMessage, Field(discriminator="role")
+]
 
 
 class FunctionDefinition(Strict):
@@ -116,7 +131,7 @@ class JsonObjectFormat(Strict):
 class JsonSchema(Strict):
     name: FunctionName
     description: str | None = None
-    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
     strict: bool | None = None
 
 
@@ -165,20 +180,6 @@ class ChatCompletionRequest(BaseModel):
     service_tier: str | None = Field(None, max_length=32, description="Accepted; not forwarded.")
     stream: bool = False
     stream_options: StreamOptions | None = None
-
-    @model_validator(mode="after")
-    def _check_tools(self) -> Self:
-        if self.top_logprobs is not None and not self.logprobs:
-            raise ValueError("top_logprobs needs logprobs: true")
-        if isinstance(self.tool_choice, NamedToolChoice):
-            names = {tool.function.name for tool in self.tools or ()}
-            if self.tool_choice.function.name not in names:
-                raise ValueError(
-                    f"tool_choice names {self.tool_choice.function.name!r}, not a tool"
-                )
-        elif self.tool_choice in ("auto", "required") and not self.tools:
-            raise ValueError(f"tool_choice {self.tool_choice!r} needs tools")
-        return self
 
 
 class FunctionCallOut(BaseModel):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from llm_gateway.protocol.chat import StreamOptions
 from llm_gateway.protocol.common import (
@@ -21,12 +21,14 @@ from llm_gateway.protocol.common import (
 
 MAX_PROMPTS = 16
 MAX_LOGPROBS = 5
+Prompt = Annotated[str, Field(min_length=1)]
 
 
 class CompletionRequest(Strict):
     model: str | None = Field(None, description="Model name or alias; the default if omitted.")
-    prompt: str | Annotated[list[str], Field(min_length=1, max_length=MAX_PROMPTS)] = Field(
-        description="A prompt, or a list of prompts (one choice each). Token ids are refused."
+    prompt: Prompt | Annotated[list[Prompt], Field(min_length=1, max_length=MAX_PROMPTS)] = Field(
+        description="A prompt, or a list of prompts (one choice each, streamed one after "
+        "another). Token ids are refused."
     )
     max_tokens: MaxTokens = Field(16, description="Most tokens to generate per prompt.")
     temperature: Temperature = None
@@ -36,7 +38,11 @@ class CompletionRequest(Strict):
     frequency_penalty: Penalty = None
     echo: bool = Field(False, description="Put the prompt before the completion.")
     logprobs: int | None = Field(
-        None, ge=0, le=MAX_LOGPROBS, description="Log probabilities of the generated tokens."
+        None,
+        ge=0,
+        le=MAX_LOGPROBS,
+        description="Log probabilities of the generated tokens (not of an echoed prompt), "
+        "with this many alternatives each.",
     )
     n: Literal[1] | None = Field(None, description="One choice per prompt.")
     best_of: Literal[1] | None = None
@@ -44,20 +50,11 @@ class CompletionRequest(Strict):
     stream: bool = False
     stream_options: StreamOptions | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.echo and self.logprobs is not None:
-            # OpenAI scores the echoed prompt's tokens too; TGI's generate does not.
-            raise ValueError("echo cannot be combined with logprobs here")
-        if self.stream and isinstance(self.prompt, list) and len(self.prompt) > 1:
-            raise ValueError("a stream takes one prompt")
-        return self
-
 
 class CompletionLogprobs(BaseModel):
     tokens: list[str]
     token_logprobs: list[float | None]
-    top_logprobs: list[dict[str, float]] | None
+    top_logprobs: list[dict[str, float]] | None = None
     text_offset: list[int]
 
 
@@ -65,7 +62,7 @@ class CompletionChoice(BaseModel):
     text: str
     index: int
     logprobs: CompletionLogprobs | None = None
-    finish_reason: str | None
+    finish_reason: str | None = None
 
 
 class TextCompletion(BaseModel):

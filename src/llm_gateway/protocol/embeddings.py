@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from llm_gateway.protocol.common import Strict, User
 
 MAX_INPUTS = 2048
-MAX_DIMENSIONS = 65536
+# Above any embedding model's: e5-mistral-7b-instruct has 4096.
+MAX_DIMENSIONS = 8192
 Text = Annotated[str, Field(min_length=1)]
 TokenIds = Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
 

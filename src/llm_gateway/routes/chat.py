@@ -19,6 +19,7 @@ from llm_gateway.protocol import (
     ChatMessage,
     Choice,
     FunctionCallOut,
+    TextPart,
     ToolCallOut,
 )
 from llm_gateway.routes.deps import CallDep
@@ -85,8 +86,8 @@ def _upstream_message(message: ChatMessage) -> dict[str, Any]:
     if message.role == "developer":
         sent["role"] = "system"
     content = message.content
-    if isinstance(content, list) and all(part.type == "text" for part in content):
-        sent["content"] = "".join(part.text for part in content)  # type: ignore[union-attr]
+    if isinstance(content, list) and all(isinstance(part, TextPart) for part in content):
+        sent["content"] = "".join(part.text for part in content if isinstance(part, TextPart))
     return sent
 
 

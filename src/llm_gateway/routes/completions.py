@@ -1,10 +1,15 @@
-"""``POST /v1/completions``: OpenAI's legacy text completions, one choice per prompt."""
+"""``POST /v1/completions``: OpenAI's legacy text completions, one choice per prompt.
+
+Each prompt is its own request to the core (measured on its own); a stream of several
+prompts streams them one after another, each choice with its index.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -35,21 +40,22 @@ router = APIRouter(tags=["completions"])
 async def completions(body: WireRequest, call: CallDep) -> Response:
     prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
     requests = [_request(call, body, prompt) for prompt in prompts]
+    echoes = prompts if body.echo else [""] * len(prompts)
     completion_id = f"cmpl-{call.context.request_id}"
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
-        relay = await call.stream(requests[0])
-        echo = prompts[0] if body.echo else ""
-        return event_stream(_frames(completion_id, created, relay, include_usage, echo), relay)
+        relays = _Relays([await call.stream(requests[0])])
+        frames = _frames(call, completion_id, created, relays, requests, echoes, include_usage)
+        return event_stream(frames, relays)
     answers = await asyncio.gather(*(call.complete(request) for request in requests))
     response = TextCompletion(
         id=completion_id,
         created=created,
         model=answers[0].model,
         choices=[
-            _choice(index, answer, prompt if body.echo else "")
-            for index, (prompt, answer) in enumerate(zip(prompts, answers, strict=True))
+            _choice(index, answer, echo)
+            for index, (echo, answer) in enumerate(zip(echoes, answers, strict=True))
         ],
         usage=wire_usage(
             Usage(
@@ -80,23 +86,52 @@ def _request(call: Call, body: WireRequest, prompt: str) -> CompletionRequest:
 
 def _choice(index: int, answer: Completion, echo: str) -> CompletionChoice:
     choice = answer.choices[0]
-    logprobs = None if choice.logprobs is None else CompletionLogprobs(**choice.logprobs)
+    logprobs = _shifted(choice.logprobs, len(echo))
     return CompletionChoice(
         text=echo + (choice.text or ""),
         index=index,
-        logprobs=logprobs,
+        logprobs=None if logprobs is None else CompletionLogprobs(**logprobs),
         finish_reason=choice.finish_reason,
     )
 
 
+def _shifted(logprobs: dict[str, Any] | None, by: int) -> dict[str, Any] | None:
+    """Text offsets count from the start of the choice's text, an echoed prompt included."""
+    if logprobs is None or not by:
+        return logprobs
+    return {**logprobs, "text_offset": [offset + by for offset in logprobs["text_offset"]]}
+
+
+class _Relays:
+    """The streams of a request's prompts, opened one after another, closed together."""
+
+    def __init__(self, opened: list[Relay]) -> None:
+        self.opened = opened
+
+    async def aclose(self) -> None:
+        for relay in self.opened:
+            await relay.aclose()
+
+
 async def _frames(
-    completion_id: str, created: int, relay: Relay, include_usage: bool, echo: str
+    call: Call,
+    completion_id: str,
+    created: int,
+    relays: _Relays,
+    requests: list[CompletionRequest],
+    echoes: list[str],
+    include_usage: bool,
 ) -> AsyncIterator[bytes]:
-    frames = CompletionFrames(completion_id, created, relay.model)
-    async for chunk in relay:
-        if chunk.usage is not None:
-            if include_usage:
-                yield frames.usage(chunk.usage)
-            continue
-        yield frames.content(chunk, echo + chunk.text)
-        echo = ""
+    frames = CompletionFrames(completion_id, created, relays.opened[0].model)
+    for index, (request, echo) in enumerate(zip(requests, echoes, strict=True)):
+        if index:
+            relays.opened.append(await call.stream(request))
+        pending = echo
+        async for chunk in relays.opened[index]:
+            if chunk.usage is not None:
+                if include_usage:
+                    yield frames.usage(chunk.usage)
+                continue
+            text = pending + chunk.text
+            yield frames.content(chunk, text, index, _shifted(chunk.logprobs, len(echo)))
+            pending = ""

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi.responses import StreamingResponse
 
 from llm_gateway import protocol
-from llm_gateway.core.relay import Relay
 from llm_gateway.core.types import Chunk, ToolCallDelta, Usage
 from llm_gateway.errors import GatewayError
 
@@ -130,16 +129,16 @@ class CompletionFrames:
     def __init__(self, completion_id: str, created: int, model: str) -> None:
         self._prefix = _prefix(completion_id, "text_completion", created, model)
 
-    def content(self, chunk: Chunk, text: str) -> bytes:
-        logprobs = (
-            b"" if chunk.logprobs is None else b',"logprobs":' + _encode(chunk.logprobs).encode()
-        )
+    def content(
+        self, chunk: Chunk, text: str, index: int, logprobs: dict[str, Any] | None
+    ) -> bytes:
+        encoded = b"" if logprobs is None else b',"logprobs":' + _encode(logprobs).encode()
         return (
             self._prefix
             + b'[{"text":'
             + _encode(text).encode()
-            + b',"index":%d' % chunk.index
-            + logprobs
+            + b',"index":%d' % index
+            + encoded
             + _finish_reason(chunk.finish_reason)
             + b"}]}"
             + _END
@@ -180,7 +179,11 @@ def wire_usage(usage: Usage) -> protocol.Usage:
     )
 
 
-def event_stream(frames: AsyncIterator[bytes], relay: Relay) -> StreamingResponse:
+class Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+def event_stream(frames: AsyncIterator[bytes], relay: Closable) -> StreamingResponse:
     """An SSE response of ``frames``, closed by ``[DONE]`` even when the upstream fails.
 
     However the response ends, even abandoned by the client, the relay is closed: that
@@ -189,7 +192,7 @@ def event_stream(frames: AsyncIterator[bytes], relay: Relay) -> StreamingRespons
     return StreamingResponse(_closed(frames, relay), media_type=MEDIA_TYPE, headers=HEADERS)
 
 
-async def _closed(frames: AsyncIterator[bytes], relay: Relay) -> AsyncIterator[bytes]:
+async def _closed(frames: AsyncIterator[bytes], relay: Closable) -> AsyncIterator[bytes]:
     try:
         async for piece in frames:
             yield piece

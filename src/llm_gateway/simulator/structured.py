@@ -14,12 +14,22 @@ from typing import Any
 
 from llm_gateway.simulator.textmodel import VOCABULARY
 
-# A schema nests at most this deep before the generator stops descending into optional parts.
+# A schema nests at most this deep before the generator stops descending into optional parts;
+# past twice that (a $ref cycle), it writes null.
 MAX_DEPTH = 8
+# Bounds on what one schema can ask for, whatever its minItems or minLength say.
+MAX_ITEMS = 16
+MAX_STRING = 1000
 
 
 def instance(schema: Any, rng: random.Random) -> Any:
-    return _Generator(schema if isinstance(schema, dict) else {}, rng).value(schema, 0)
+    """A value valid against ``schema``; for a schema this subset cannot honour (or one
+    that is not a schema at all: a client's mistake the upstream would refuse), an empty
+    object, as a lenient server would answer."""
+    try:
+        return _Generator(schema if isinstance(schema, dict) else {}, rng).value(schema, 0)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError):
+        return {}
 
 
 class _Generator:
@@ -28,6 +38,8 @@ class _Generator:
         self._rng = rng
 
     def value(self, schema: Any, depth: int) -> Any:
+        if depth > 2 * MAX_DEPTH:
+            return None
         if not isinstance(schema, dict):  # true, or a schema this subset does not read
             return self._words(1)
         if "$ref" in schema:
@@ -65,7 +77,7 @@ class _Generator:
         return {name: self.value(properties[name], depth + 1) for name in names}
 
     def _array(self, schema: dict[str, Any], depth: int) -> list[Any]:
-        low = schema.get("minItems", 1 if depth < MAX_DEPTH else 0)
+        low = min(schema.get("minItems", 1 if depth < MAX_DEPTH else 0), MAX_ITEMS)
         high = max(low, min(schema.get("maxItems", 3), low + 2))
         items = schema.get("items", {})
         if depth >= MAX_DEPTH:
@@ -74,7 +86,7 @@ class _Generator:
 
     def _string(self, schema: dict[str, Any], depth: int) -> str:
         text = self._words(self._rng.randint(1, 3))
-        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        low, high = min(schema.get("minLength", 0), MAX_STRING), schema.get("maxLength")
         while len(text) < low:
             text += " " + self._words(1)
         return text[:high] if high is not None else text

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import random
 
+import numpy as np
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,9 +35,12 @@ def is_embedding(body: bytes) -> bool:
 
 
 def vector(item: str | list[int], dimensions: int) -> list[float]:
+    """The input's unit vector, cut to ``dimensions`` and normalised again: the first
+    values drawn are the same whatever the length, as a Matryoshka model's are."""
     digest = hashlib.blake2b(json.dumps(item).encode(), digest_size=8).digest()
-    rng = random.Random(int.from_bytes(digest))
-    return _normalised([rng.gauss(0.0, 1.0) for _ in range(dimensions)])
+    values = np.random.default_rng(int.from_bytes(digest)).standard_normal(dimensions)
+    norm = float(np.linalg.norm(values)) or 1.0
+    return (values / norm).tolist()  # type: ignore[no-any-return]
 
 
 class TEIRoutes:
@@ -76,12 +78,5 @@ class TEIRoutes:
         if fault is Fault.MALFORMED:
             return DelayedResponse(MALFORMED_BODY, delay=delay)
         dimensions = body.dimensions or size
-        vectors = [vector(item, size)[:dimensions] for item in body.batch()]
-        if dimensions < size:
-            vectors = [_normalised(v) for v in vectors]
+        vectors = [vector(item, dimensions) for item in body.batch()]
         return DelayedResponse(json_body(vectors), delay=delay)
-
-
-def _normalised(values: list[float]) -> list[float]:
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [v / norm for v in values]
