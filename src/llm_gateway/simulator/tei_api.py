@@ -14,16 +14,20 @@ import hashlib
 import json
 
 import numpy as np
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from llm_gateway.simulator.faults import Fault, FaultRequest, UnknownFaultError
+from llm_gateway.simulator.faults import Fault
 from llm_gateway.simulator.protocol import EmbedRequest
 from llm_gateway.simulator.responses import DelayedResponse, json_body
-from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
-from llm_gateway.simulator.tgi_api import MALFORMED_BODY, error_response, status_error
+from llm_gateway.simulator.simulation import Simulation
+from llm_gateway.simulator.tgi_api import (
+    MALFORMED_BODY,
+    error_response,
+    fault_before_generation,
+    parsed,
+)
 
 
 def is_embedding(body: bytes) -> bool:
@@ -53,25 +57,14 @@ class TEIRoutes:
     async def embed(self, request: Request) -> Response:
         simulation = self.simulation
         size = simulation.settings.embedding_dimensions
-        try:
-            requested_fault = FaultRequest.from_headers(request.headers)
-        except UnknownFaultError as exc:
-            return error_response(400, str(exc), "validation")
-        try:
-            body = EmbedRequest.model_validate_json(await request.body())
-            if body.dimensions is not None and body.dimensions > size:
-                raise InvalidRequestError(f"dimensions must be at most {size}")
-        except ValidationError as exc:
-            return error_response(422, str(InvalidRequestError.from_validation(exc)), "validation")
-        except InvalidRequestError as exc:
-            return error_response(422, str(exc), "validation")
+        read = await parsed(request, EmbedRequest.model_validate_json)
+        if isinstance(read, Response):
+            return read
+        requested_fault, body = read
+        if body.dimensions is not None and body.dimensions > size:
+            return error_response(422, f"dimensions must be at most {size}", "validation")
 
-        fault, answer = simulation.fault_before_generation(
-            requested_fault,
-            streaming=False,
-            status_error=status_error,
-            gave_up=error_response(504, "The model did not answer in time.", "timeout"),
-        )
+        fault, answer = fault_before_generation(simulation, requested_fault, streaming=False)
         if answer is not None:
             return answer
         delay = simulation.pacer.first_token()

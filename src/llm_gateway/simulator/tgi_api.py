@@ -9,6 +9,9 @@ the body, so that route is the one the gateway really uses. Errors use TGI's env
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -49,6 +52,7 @@ FINISH_REASONS = {
 }
 MALFORMED_BODY = b'[{"generated_text":"'
 MALFORMED_FRAME = b'data: {"index":0,"token":{"id":\n\n'
+T = TypeVar("T")
 
 
 def error_response(
@@ -62,6 +66,33 @@ def error_response(
 def status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
     error_type, message = FAULT_ERRORS[fault]
     return error_response(status, message, error_type, retry_after=retry_after)
+
+
+async def parsed(request: Request, read: Callable[[bytes], T]) -> tuple[FaultRequest, T] | Response:
+    """The request's fault header and its body read by ``read``, or the error refusing
+    them, in TGI's envelope (TEI's too)."""
+    try:
+        requested_fault = FaultRequest.from_headers(request.headers)
+    except UnknownFaultError as exc:
+        return error_response(400, str(exc), "validation")
+    try:
+        return requested_fault, read(await request.body())
+    except ValidationError as exc:
+        return error_response(422, str(InvalidRequestError.from_validation(exc)), "validation")
+    except InvalidRequestError as exc:
+        return error_response(422, str(exc), "validation")
+
+
+def fault_before_generation(
+    simulation: Simulation, requested: FaultRequest, streaming: bool
+) -> tuple[Fault, Response | None]:
+    """:meth:`Simulation.fault_before_generation` in TGI's (and TEI's) dialect."""
+    return simulation.fault_before_generation(
+        requested,
+        streaming=streaming,
+        status_error=status_error,
+        gave_up=error_response(504, "The model did not answer in time.", "timeout"),
+    )
 
 
 class TGIRoutes:
@@ -111,25 +142,17 @@ class TGIRoutes:
         self, request: Request, *, stream: bool | None, wrap_in_list: bool
     ) -> Response:
         simulation = self.simulation
+        read = await parsed(request, GenerateRequest.model_validate_json)
+        if isinstance(read, Response):
+            return read
+        requested_fault, body = read
         try:
-            requested_fault = FaultRequest.from_headers(request.headers)
-        except UnknownFaultError as exc:
-            return error_response(400, str(exc), "validation")
-        try:
-            body = GenerateRequest.model_validate_json(await request.body())
             max_tokens = simulation.max_tokens(body.parameters.max_new_tokens)
-        except ValidationError as exc:
-            return error_response(422, str(InvalidRequestError.from_validation(exc)), "validation")
         except InvalidRequestError as exc:
             return error_response(422, str(exc), "validation")
         streaming = body.stream if stream is None else stream
 
-        fault, answer = simulation.fault_before_generation(
-            requested_fault,
-            streaming=streaming,
-            status_error=status_error,
-            gave_up=error_response(504, "The model did not answer in time.", "timeout"),
-        )
+        fault, answer = fault_before_generation(simulation, requested_fault, streaming)
         if answer is not None:
             return answer
 
