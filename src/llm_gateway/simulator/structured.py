@@ -9,6 +9,7 @@ value, so a test can check it against the schema it sent.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -92,23 +93,25 @@ class _Generator:
         return text[:high] if high is not None else text
 
     def _integer(self, schema: dict[str, Any], depth: int) -> int:
-        low, high = self._bounds(schema, 0, 100)
-        return self._rng.randint(int(-(-low // 1)), int(high // 1))
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
+        high = schema.get("maximum", schema.get("exclusiveMaximum", 101) - 1)
+        low = math.ceil(low)
+        return self._rng.randint(low, max(low, math.floor(high)))
 
     def _number(self, schema: dict[str, Any], depth: int) -> float:
-        low, high = self._bounds(schema, 0.0, 100.0)
-        return round(self._rng.uniform(low, high), 2) if high > low else float(low)
+        above, below = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+        low = schema.get("minimum", 0.0 if above is None else above)
+        high = schema.get("maximum", low + 100.0 if below is None else below)
+        value = round(self._rng.uniform(low, high), 2)
+        if (above is not None and value <= above) or (below is not None and value >= below):
+            value = (low + high) / 2  # strictly inside exclusive bounds
+        return float(value)
 
     def _boolean(self, schema: dict[str, Any], depth: int) -> bool:
         return self._rng.random() < 0.5
 
     def _null(self, schema: dict[str, Any], depth: int) -> None:
         return None
-
-    def _bounds(self, schema: dict[str, Any], low: float, high: float) -> tuple[float, float]:
-        low = schema.get("minimum", schema.get("exclusiveMinimum", low - 1) + 1)
-        high = schema.get("maximum", schema.get("exclusiveMaximum", high + 1) - 1)
-        return low, max(low, high)
 
     def _words(self, count: int) -> str:
         return " ".join(self._rng.choice(VOCABULARY) for _ in range(count))
