@@ -9,6 +9,7 @@ import openai
 import pytest
 from huggingface_hub import AsyncInferenceClient
 
+from llm_gateway.upstream.client import stream_frames
 from tests.helpers import EMBEDDING_MODEL, MODEL, NEMO, Gateway, sse_payloads
 
 
@@ -150,3 +151,17 @@ def test_completions_are_recorded_in_llm_metrics(gateway: Gateway, stream: bool)
         == tokens_before + 3
     )
     assert gateway.sample("llm_gateway_upstream_requests_in_flight", model=NEMO) == 0
+
+
+async def test_chat_streams_are_read_from_their_lines_with_this_huggingface_hub(
+    simulator_url: str,
+) -> None:
+    async with AsyncInferenceClient(base_url=simulator_url) as client:
+        outputs = await client.chat_completion(
+            [{"role": "user", "content": "Hello"}], max_tokens=3, stream=True
+        )
+        frames = stream_frames(outputs)  # type: ignore[arg-type]
+        texts = [frame["choices"][0]["delta"].get("content") async for frame in frames]
+
+    assert frames is not outputs  # not the slower fallback over parsed outputs
+    assert "".join(text or "" for text in texts)

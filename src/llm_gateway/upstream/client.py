@@ -16,6 +16,8 @@ Its errors become ours in :mod:`llm_gateway.upstream.errors`.
 from __future__ import annotations
 
 import contextvars
+import functools
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,6 +38,7 @@ from llm_gateway.upstream import wire
 from llm_gateway.upstream.errors import mapped_errors
 from llm_gateway.upstream.transport import AiohttpTransport
 
+logger = logging.getLogger(__name__)
 _lent_pool: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
     "llm_gateway_lent_pool", default=None
 )
@@ -144,8 +147,8 @@ class Upstream:
                 outputs = await client.chat_completion(
                     **wire.chat_arguments(request, model), stream=True
                 )
-                async for output in outputs:
-                    for chunk in wire.chat_chunks(output):
+                async for frame in stream_frames(outputs):
+                    for chunk in wire.chat_chunks(frame):
                         yield chunk
         finally:
             await _close(client)
@@ -221,6 +224,48 @@ class Upstream:
             timeout=self._timeout,
             headers=headers,
         )
+
+
+def stream_frames(outputs: AsyncIterator[Any]) -> AsyncIterator[dict[str, Any]]:
+    """A chat stream's frames as JSON objects, read straight from its lines.
+
+    huggingface_hub turns each line into nested dataclasses, every field filled (null
+    when absent), which cost more than the gateway's own work per token and are not
+    what it relays. ``chat_completion(stream=True)`` hands back a generator that has not
+    started, over the response's lines: those lines are read here instead, one
+    ``json.loads`` each. That reads huggingface_hub's internals (checked against 2.4);
+    where the lines cannot be reached, its parsed outputs are read instead, which are
+    dicts too (logged once).
+    """
+    frame = getattr(outputs, "ag_frame", None)
+    lines = None if frame is None else frame.f_locals.get("lines")
+    if lines is None or not hasattr(lines, "__anext__"):
+        _warn_parsed_stream()
+        return outputs
+    return _parsed_lines(outputs, lines)
+
+
+async def _parsed_lines(
+    outputs: AsyncIterator[Any], lines: AsyncIterator[str]
+) -> AsyncIterator[dict[str, Any]]:
+    try:
+        async for line in lines:
+            if line == wire.DONE_LINE:
+                return
+            payload = wire.sse_payload(line)
+            if payload is not None:
+                yield payload
+    finally:
+        # The unstarted wrapper: closing it runs nothing; the response closes with the client.
+        await outputs.aclose()  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _warn_parsed_stream() -> None:
+    logger.warning(
+        "huggingface_hub's chat stream hides its lines from the gateway; reading its parsed "
+        "outputs instead (slower)"
+    )
 
 
 async def _close(client: AsyncInferenceClient) -> None:

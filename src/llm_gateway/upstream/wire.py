@@ -20,7 +20,10 @@ from llm_gateway.core.types import (
     ToolCallDelta,
     Usage,
 )
+from llm_gateway.errors import UpstreamRejected, UpstreamServerError
 
+# The last line of an OpenAI-style stream, as huggingface_hub hands lines on (stripped).
+DONE_LINE = "data: [DONE]"
 # TGI's finish reasons, as OpenAI names them.
 _FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
@@ -98,42 +101,69 @@ def chat_choice(choice: Any) -> Choice:
     )
 
 
-def chat_chunks(output: Any) -> list[Chunk]:
-    """The chunks of one parsed stream frame; the role-only opening carries none."""
+def chat_chunks(frame: dict[str, Any]) -> list[Chunk]:
+    """The chunks of one stream frame; the role-only opening carries none.
+
+    ``frame`` is the frame's JSON object, as :func:`sse_payload` reads it, or
+    huggingface_hub's parsed output, which is also a dict (of every field, null when
+    absent): item access reads both alike.
+    """
     chunks = []
-    for choice in output.choices or ():
-        delta = choice.delta
-        text = delta.content or ""
+    for choice in frame.get("choices") or ():
+        delta = choice.get("delta") or {}
+        text = delta.get("content") or ""
         calls = tuple(
             _tool_call_delta(call, position)
-            for position, call in enumerate(_listed(delta.tool_calls))
+            for position, call in enumerate(_listed(delta.get("tool_calls")))
         )
-        logprobs = None if choice.logprobs is None else plain(choice.logprobs)
-        if text or calls or logprobs or choice.finish_reason:
+        logprobs = choice.get("logprobs")
+        if logprobs is not None:
+            logprobs = plain(logprobs)
+        reason = choice.get("finish_reason")
+        if text or calls or logprobs or reason:
             chunks.append(
                 Chunk(
                     text=text,
-                    finish_reason=choice.finish_reason,
-                    index=choice.index or 0,
+                    finish_reason=reason,
+                    index=choice.get("index") or 0,
                     tool_calls=calls,
                     logprobs=logprobs,
                 )
             )
-    if output.usage is not None:
-        chunks.append(
-            Chunk(usage=Usage(output.usage.prompt_tokens, output.usage.completion_tokens))
-        )
+    usage = frame.get("usage")
+    if usage is not None:
+        chunks.append(Chunk(usage=Usage(usage["prompt_tokens"], usage["completion_tokens"])))
     return chunks
 
 
-def _tool_call_delta(call: Any, position: int) -> ToolCallDelta:
-    function = call.function
-    index = call.index
+def sse_payload(line: str) -> dict[str, Any] | None:
+    """One line of an OpenAI-style stream: its JSON object, None for any other line
+    (blank, comment, ``data: [DONE]``). An error frame raises, as huggingface_hub would."""
+    if not line.startswith("data:"):
+        return None
+    data = line[5:].strip()
+    if data == "[DONE]":
+        return None
+    payload = json.loads(data)
+    if not isinstance(payload, dict):
+        raise ValueError("a stream frame that is not a JSON object")
+    error = payload.get("error")
+    if error is not None:
+        message = f"The upstream reported an error while generating: {error}"[:500]
+        if payload.get("error_type") == "validation":
+            raise UpstreamRejected(message, code="upstream_rejected")
+        raise UpstreamServerError(message, code="upstream_generation_error")
+    return payload
+
+
+def _tool_call_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
+    function = call.get("function") or {}
+    index = call.get("index")
     return ToolCallDelta(
         index=position if index is None else index,
-        id=call.id or None,
-        name=(function.name or None) if function is not None else None,
-        arguments=function.arguments if function is not None else None,
+        id=call.get("id") or None,
+        name=function.get("name") or None,
+        arguments=function.get("arguments"),
     )
 
 
