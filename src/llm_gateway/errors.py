@@ -7,18 +7,23 @@ Every error a client can see is a :class:`GatewayError`; its subclasses fix the 
     ├── ValidationFailed ........... 422  a field is missing, mistyped or out of range
     ├── ModelNotFound .............. 404  the model is not one the gateway serves
     ├── PayloadTooLarge ............ 413  the body exceeds the configured limit
+    ├── HeaderTooLarge ............. 431  the head exceeds its size or field-count limit
+    ├── RequestTimeout ............. 408  the head or body did not arrive in time
     ├── Unauthorized ............... 401  no API key, or not a known one
     ├── RateLimited ................ 429  this API key spent its requests or tokens per minute
     ├── Overloaded ................. 503  too many requests in flight and queued; retry soon
+    ├── ShuttingDown ............... 503  the drain time ran out (a stream's last frame)
     ├── ClientDisconnected ......... 499  the client left before the answer (logged, unsent)
     └── UpstreamError .............. the upstream failed; ``reason`` labels the metric
         ├── UpstreamRateLimited .... 429  upstream said 429; Retry-After passed on
         ├── UpstreamRejected ....... 400  upstream refused the request as invalid
         ├── UpstreamRefused ........ 502  upstream refused the gateway (token, unknown model)
         ├── UpstreamTimeout ........ 504  no byte within the upstream timeout
+        │   └── DeadlineExceeded ... 504  not done within the request deadline
         ├── UpstreamUnreachable .... 502  connection refused, reset or dropped
         ├── UpstreamServerError .... 502  upstream 5xx, or an error frame in a stream
-        └── UpstreamBadResponse .... 502  the upstream answered something unparsable
+        ├── UpstreamBadResponse .... 502  the upstream answered something unparsable
+        └── UpstreamResponseTooLarge 502  a body or stream line past the gateway's limits
 
 The body is always ``{"error": {"message", "type", "code", "param"}}``, the shape the
 OpenAI SDK and ``huggingface_hub`` already understand. The gateway's own refusals (401,
@@ -27,6 +32,7 @@ OpenAI SDK and ``huggingface_hub`` already understand. The gateway's own refusal
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from llm_gateway.core.types import AuthFailure, ErrorReason, RateLimit, ShedReason
@@ -77,6 +83,16 @@ class PayloadTooLarge(GatewayError):
     type = "invalid_request_error"
 
 
+class HeaderTooLarge(GatewayError):
+    status = 431
+    type = "invalid_request_error"
+
+
+class RequestTimeout(GatewayError):
+    status = 408
+    type = "invalid_request_error"
+
+
 class Unauthorized(GatewayError):
     status = 401
     type = "authentication_error"
@@ -119,6 +135,11 @@ class Overloaded(_RetryLater):
         self.reason = reason
 
 
+class ShuttingDown(GatewayError):
+    status = 503
+    type = "overloaded_error"
+
+
 class ClientDisconnected(GatewayError):
     status = 499
     type = "client_closed_request"
@@ -139,13 +160,16 @@ class UpstreamRateLimited(UpstreamError):
     type = "rate_limit_error"
     reason = ErrorReason.RATE_LIMITED
 
-    def __init__(self, message: str, *, retry_after: str | None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None) -> None:
         super().__init__(message, code="upstream_rate_limited", upstream_status=429)
+        # Seconds, read from the upstream's Retry-After; None when it sent none readable.
         self.retry_after = retry_after
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": self.retry_after} if self.retry_after else {}
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(math.ceil(self.retry_after))}
 
 
 class UpstreamRejected(UpstreamError):
@@ -164,6 +188,14 @@ class UpstreamTimeout(UpstreamError):
     reason = ErrorReason.TIMEOUT
 
 
+class DeadlineExceeded(UpstreamTimeout):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The upstream did not finish within the request deadline of {seconds:g} s.",
+            code="request_deadline_exceeded",
+        )
+
+
 class UpstreamUnreachable(UpstreamError):
     reason = ErrorReason.CONNECTION
 
@@ -174,3 +206,7 @@ class UpstreamServerError(UpstreamError):
 
 class UpstreamBadResponse(UpstreamError):
     reason = ErrorReason.BAD_RESPONSE
+
+
+class UpstreamResponseTooLarge(UpstreamError):
+    reason = ErrorReason.RESPONSE_TOO_LARGE

@@ -1,12 +1,16 @@
 """Log configuration and the one access line written per request.
 
-Prompts and completions are never logged: only sizes, token counts and outcomes.
+Prompts and completions are never logged: only sizes, token counts and outcomes. What a
+client sent (a path, say) reaches a log line only escaped: no control character, so no
+forged line and no terminal escape, and in the text format a field value with a space
+or a quote is quoted, so no forged field either.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Mapping
@@ -15,6 +19,10 @@ from typing import Any
 from llm_gateway.settings import LogFormat
 
 ACCESS_LOGGER = "llm_gateway.access"
+# C0, DEL, C1 and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A field value written as it is: printable ASCII without a quote, backslash or '='.
+_PLAIN = re.compile(r"[!#-<>-\[\]-~]+")
 
 
 class JsonFormatter(logging.Formatter):
@@ -40,12 +48,22 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _escaped(record.message)
+        text = super().formatMessage(record)
         fields: Mapping[str, Any] | None = getattr(record, "fields", None)
         if fields is not None:
-            text += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+            text += " " + " ".join(f"{k}={_value(v)}" for k, v in fields.items())
         return text
+
+
+def _escaped(text: str) -> str:
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
+
+
+def _value(value: object) -> str:
+    text = str(value)
+    return text if _PLAIN.fullmatch(text) else json.dumps(text)
 
 
 def configure_logging(level: str, log_format: LogFormat) -> None:

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from llm_gateway.core.types import Price
+
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
 # Multilingual, like Mistral's models, 1024 dimensions, served by Hugging Face's own
 # inference (hf-inference) and by Text Embeddings Inference.
@@ -38,7 +40,15 @@ class LogFormat(enum.StrEnum):
 class Settings(BaseSettings):
     """Everything an operator can configure. Built once and passed to ``create_app``."""
 
-    model_config = SettingsConfigDict(env_prefix="LLM_GATEWAY_", extra="ignore", frozen=True)
+    # A `.env` file in the working directory holds the same variables, one `NAME=value` a
+    # line; the real environment wins over it, and arguments (the CLI's flags) over both.
+    model_config = SettingsConfigDict(
+        env_prefix="LLM_GATEWAY_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
 
     host: str = Field("127.0.0.1", description="Interface the server binds to.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port the server listens on.")
@@ -85,14 +95,47 @@ class Settings(BaseSettings):
         60.0,
         description="Longest wait for the upstream to connect or send the next byte.",
     )
+    upstream_max_body_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Largest upstream response body read whole, decompressed (502 beyond it).",
+    )
+    upstream_max_line_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Longest line of an upstream event stream, decompressed (502 beyond it).",
+    )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted (413 beyond it)."
+    )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="Largest request head (request line and header fields; 431 beyond it).",
+    )
+    max_headers: int = Field(
+        100, ge=8, description="Most header fields in a request (431 beyond it)."
+    )
+    request_header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait for a request's head, from the connection opening or the "
+        "previous response (408 and the connection closed beyond it).",
+    )
+    request_body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest time reading a request's body (408 and the connection closed "
+        "beyond it).",
     )
     max_prompt_chars: int = Field(
         100_000, ge=1, description="Largest prompt, or sum of message contents, in characters."
     )
     drain_seconds: float = Field(
-        20.0, ge=0, description="On SIGTERM, how long in-flight requests may take to finish."
+        20.0,
+        ge=0,
+        description="On SIGTERM, how long in-flight requests may take to finish; streams "
+        "still open then end with an error frame.",
     )
     shutdown_delay_seconds: float = Field(
         0.0,
@@ -113,7 +156,10 @@ class Settings(BaseSettings):
         description="Longest wait between attempts; a longer upstream Retry-After is not waited.",
     )
     request_deadline_seconds: float = Field(
-        120.0, gt=0, description="No new attempt starts past this time from a request's arrival."
+        120.0,
+        gt=0,
+        description="A request's whole time from its arrival: no attempt starts or goes on "
+        "past it (504, or an error frame once streaming).",
     )
     fallback_models: list[str] = Field(
         default_factory=list,
@@ -141,6 +187,13 @@ class Settings(BaseSettings):
         "Secret; merged with api_keys.",
     )
     protect_metrics: bool = Field(False, description="Ask for an API key on /metrics too.")
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description="Token prices by model (id or alias), in USD per million tokens: a JSON "
+        'object such as {"mistralai/Mistral-7B-Instruct-v0.3": {"prompt": 0.25, "completion": '
+        "0.25}}. They price llm_gateway_cost_usd_total, an estimate; a model without a price "
+        "costs nothing there.",
+    )
     metrics_enabled: bool = Field(
         True,
         description="Record and expose metrics. Off: no /metrics route and nothing measured "
@@ -182,6 +235,12 @@ class Settings(BaseSettings):
         both = sorted(self.model_aliases.keys() & self.embedding_model_aliases.keys())
         if both:
             raise ValueError(f"names both a chat and an embedding model: {both}")
+        unpriced = [name for name in self.prices if name not in self.model_aliases]
+        if unpriced:
+            raise ValueError(f"prices names models not served: {unpriced}")
+        negative = [n for n, p in self.prices.items() if min(p.prompt, p.completion) < 0]
+        if negative:
+            raise ValueError(f"prices must not be negative: {negative}")
         return self
 
     @property
@@ -191,6 +250,11 @@ class Settings(BaseSettings):
         if self.upstream_is_simulator:
             return UpstreamKind.SIMULATOR
         return UpstreamKind.ENDPOINT
+
+    @property
+    def model_prices(self) -> dict[str, Price]:
+        """The prices by the model id sent upstream (the id a response names)."""
+        return {self.model_aliases[name]: price for name, price in self.prices.items()}
 
     @property
     def model_aliases(self) -> dict[str, str]:

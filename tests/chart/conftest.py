@@ -1,11 +1,11 @@
-"""Render the llm-monitor chart with helm v4, once per values file per session.
+"""Render the llm-monitor chart with helm v4 (and v3), once per values file per session.
 
 kube-prometheus-stack cannot be downloaded here, so the chart is copied into a
 temporary tree with a stand-in subchart of that name (``fixtures/``) in its
-``charts/``. The copy keeps the chart's ``dashboards`` symlink, with the repository's
-``dashboards/`` copied beside it, so that helm follows the symlink as it does in the
-checkout. When the dashboards or rule files do not exist yet, a tiny placeholder is
-made in the temporary tree only.
+``charts/``. The copy keeps the chart's ``dashboards`` and ``docs`` symlinks, with
+the repository's ``dashboards/`` and ``docs/`` copied beside it, so that helm follows
+the symlinks as it does in the checkout. When the dashboards or rule files do not
+exist yet, a tiny placeholder is made in the temporary tree only.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ CHART = REPO / "charts" / "llm-monitor"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RELEASE = "demo"
 NAMESPACE = "llm"
-INSTALL_HINT = "run scripts/install-helm.sh (installs helm v4 into .tools/bin/helm)"
+INSTALL_HINT = (
+    "run scripts/install-helm.sh (helm v4 into .tools/bin/helm, v3 into .tools/bin/helm3)"
+)
 
 # Every values file the chart is rendered with: the defaults, Minikube, one per CI toggle.
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
@@ -38,9 +40,10 @@ VALUES_CASES: dict[str, list[Path]] = {
 }
 
 
-def find_helm() -> str:
-    candidates = [REPO / ".tools" / "bin" / "helm"]
-    on_path = shutil.which("helm")
+def find_helm(major: str = "v4", name: str = "helm") -> str:
+    """The helm of that major version: .tools/bin/<name>, else <name> on PATH."""
+    candidates = [REPO / ".tools" / "bin" / name]
+    on_path = shutil.which(name)
     if on_path:
         candidates.append(Path(on_path))
     for candidate in candidates:
@@ -48,9 +51,9 @@ def find_helm() -> str:
             version = subprocess.run(
                 [str(candidate), "version", "--short"], capture_output=True, text=True
             ).stdout
-            if version.startswith("v4."):
+            if version.startswith(f"{major}."):
                 return str(candidate)
-    pytest.fail(f"helm v4 not found on PATH nor at .tools/bin/helm: {INSTALL_HINT}")
+    pytest.fail(f"helm {major} not found on PATH nor at .tools/bin/{name}: {INSTALL_HINT}")
 
 
 def repo_dashboards() -> list[Path]:
@@ -91,9 +94,11 @@ class Chart:
     path: Path
     _cache: dict[tuple[str, ...], Rendered] = field(default_factory=dict)
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [self.helm, *args], capture_output=True, text=True, cwd=self.root, timeout=120
+            [self.helm, *args], capture_output=True, text=True, cwd=self.root, timeout=120, env=env
         )
         if check and result.returncode != 0:
             pytest.fail(f"helm {' '.join(args)} failed:\n{result.stderr}")
@@ -132,17 +137,15 @@ PLACEHOLDER_RULES = {
 }
 
 
-@pytest.fixture(scope="session")
-def chart(tmp_path_factory: pytest.TempPathFactory) -> Chart:
-    helm = find_helm()
-    root = tmp_path_factory.mktemp("repo")
+def copy_chart(root: Path, leave_out: set[str]) -> Path:
+    """Copy the chart, less the top-level names in leave_out, into root/charts/llm-monitor."""
     target = root / "charts" / "llm-monitor"
     shutil.copytree(
         CHART,
         target,
         symlinks=True,
         ignore=lambda directory, names: (
-            {"charts", "Chart.lock"} & set(names) if Path(directory) == CHART else set()
+            leave_out & set(names) if Path(directory) == CHART else set()
         ),
     )
     assert (target / "dashboards").is_symlink(), "charts/llm-monitor/dashboards must be a symlink"
@@ -152,12 +155,34 @@ def chart(tmp_path_factory: pytest.TempPathFactory) -> Chart:
         shutil.copy2(path, dashboards / path.name)
     if not repo_dashboards():
         (dashboards / "placeholder.json").write_text(json.dumps(PLACEHOLDER_DASHBOARD))
+    assert (target / "docs").is_symlink(), "charts/llm-monitor/docs must be a symlink"
+    shutil.copytree(REPO / "docs", root / "docs")
     rules = target / "rules"
     rules.mkdir(exist_ok=True)
     if not repo_rule_files():
         (rules / "placeholder.yaml").write_text(yaml.safe_dump(PLACEHOLDER_RULES))
+    return target
+
+
+@pytest.fixture(scope="session")
+def chart(tmp_path_factory: pytest.TempPathFactory) -> Chart:
+    helm = find_helm()
+    root = tmp_path_factory.mktemp("repo")
+    target = copy_chart(root, {"charts", "Chart.lock"})
     shutil.copytree(FIXTURES / "kube-prometheus-stack", target / "charts" / "kube-prometheus-stack")
     return Chart(helm=helm, root=root, path=target)
+
+
+@pytest.fixture(scope="session")
+def chart_v3(chart: Chart) -> Chart:
+    """The same chart copy, driven by helm v3."""
+    return Chart(helm=find_helm("v3", "helm3"), root=chart.root, path=chart.path)
+
+
+@pytest.fixture(scope="session")
+def helms(chart: Chart, chart_v3: Chart) -> dict[str, Chart]:
+    """The chart copy by helm major version, for tests run with both."""
+    return {"v3": chart_v3, "v4": chart}
 
 
 @pytest.fixture(scope="session")

@@ -57,12 +57,14 @@ def own_objects(rendered: Rendered) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.parametrize("major", ["v3", "v4"])
 @pytest.mark.parametrize("case", CASES)
-def test_helm_lint_strict_passes(chart: Chart, case: str) -> None:
-    args = ["lint", "--strict", str(chart.path), "--namespace", "llm"]
+def test_helm_lint_strict_passes(helms: dict[str, Chart], case: str, major: str) -> None:
+    helm = helms[major]
+    args = ["lint", "--strict", str(helm.path), "--namespace", "llm"]
     for path in VALUES_CASES[case]:
         args += ["--values", str(path)]
-    result = chart.run(*args)
+    result = helm.run(*args)
     assert "0 chart(s) failed" in result.stdout
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prometheus_client.utils import floatToGoString
 
-from llm_gateway.metrics.definitions import OPERATION_DURATION_BUCKETS
 from llm_gateway.settings import Settings
 from tests.chart.conftest import CHART, NAMESPACE, RELEASE, REPO, Chart, Rendered
 
@@ -346,44 +343,6 @@ def test_dashboards_folder_annotation_matches_the_grafana_sidecar(render) -> Non
     assert sidecar["provider"]["foldersFromFilesStructure"] is True
 
 
-def test_prometheusrule_embeds_every_rule_file(render, shipped_rule_files) -> None:
-    assert shipped_rule_files
-    expected = [g for p in shipped_rule_files for g in yaml.safe_load(p.read_text())["groups"]]
-    rule = render().one("PrometheusRule")
-    assert rule["spec"]["groups"] == expected
-
-
-def test_prometheusrule_substitutes_runbook_base_and_objectives(render) -> None:
-    rendered = render(
-        sets=(
-            "prometheusRule.runbookBaseUrl=https://runbooks.example.org/llm",
-            "prometheusRule.latencyThresholdSeconds=5.12",
-        )
-    )
-    rule = rendered.one("PrometheusRule")
-    text = yaml.safe_dump(rule)
-    urls = re.findall(r"runbook_url: (\S+)", text)
-    assert urls and all(u.startswith("https://runbooks.example.org/llm#") for u in urls)
-    assert "github.com/llm-monitor" not in text
-    exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
-    assert not [e for e in exprs if 'le="10.24"' in e]
-    assert len([e for e in exprs if 'le="5.12"' in e]) == 7
-
-
-def test_latency_threshold_choices_are_the_boundaries_of_the_sli_histogram() -> None:
-    # The latency SLI reads llm_gateway_request_duration_seconds; a threshold that is not
-    # one of its `le` values, as prometheus-client writes them, selects no series.
-    buckets = [floatToGoString(b) for b in OPERATION_DURATION_BUCKETS]
-    schema = json.loads((CHART / "values.schema.json").read_text())
-    rule = schema["properties"]["prometheusRule"]["properties"]["latencyThresholdSeconds"]
-    assert rule["enum"] == buckets
-    default = yaml.safe_load((CHART / "values.yaml").read_text())["prometheusRule"]
-    assert default["latencyThresholdSeconds"] in buckets
-    rules = (CHART / "rules" / "latency-slo.yaml").read_text()
-    assert f'le="{default["latencyThresholdSeconds"]}"' in rules
-    assert "llm_gateway_request_duration_seconds_bucket" in rules
-
-
 def test_disabled_dashboards_and_rules_render_nothing(render) -> None:
     rendered = render(sets=("dashboards.enabled=false", "prometheusRule.enabled=false"))
     assert not rendered.kind("PrometheusRule")
@@ -441,64 +400,8 @@ def test_schema_lets_kube_prometheus_stack_values_through(render) -> None:
     assert rendered.one("Deployment")
 
 
-def undocumented_keys(schema: dict[str, Any], text: str) -> list[str]:
-    """Keys directly under a closed schema section that lack a `# --` comment above them."""
-    lines = text.splitlines()
-    stack: list[tuple[int, str]] = []
-    missing = []
-    for number, line in enumerate(lines):
-        match = re.match(r"^(\s*)([A-Za-z0-9_.-]+):", line)
-        if not match or line.lstrip().startswith("#"):
-            continue
-        indent, key = len(match.group(1)), match.group(2)
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        parent = [k for _, k in stack]
-        stack.append((indent, key))
-        node = schema
-        for part in parent:
-            node = node.get("properties", {}).get(part, {})
-        if node.get("additionalProperties") is not False or "properties" not in node:
-            continue
-        child = node["properties"].get(key, {})
-        if child.get("additionalProperties") is False and "properties" in child:
-            continue  # a section: its keys carry the comments
-        above = number - 1
-        comment = []
-        while above >= 0 and lines[above].lstrip().startswith("#"):
-            comment.append(lines[above].strip())
-            above -= 1
-        if not any(c.startswith("# --") for c in comment):
-            missing.append(".".join([*parent, key]))
-    return missing
-
-
-def test_every_value_is_documented_in_place() -> None:
-    schema = json.loads((CHART / "values.schema.json").read_text())
-    text = (CHART / "values.yaml").read_text()
-    assert undocumented_keys(schema, text) == []
-    assert undocumented_keys(schema, "image:\n  tag: x\n") == ["image.tag"]
-
-
 def test_schema_is_draft_07_and_closed() -> None:
     schema = json.loads((CHART / "values.schema.json").read_text())
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
     assert schema["additionalProperties"] is False
     assert schema["properties"]["kube-prometheus-stack"]["additionalProperties"] is True
-
-
-def test_each_objective_lands_in_its_own_rule_file(render) -> None:
-    # An availability objective equal to the latency default must not be taken for it.
-    rendered = render(
-        sets=(
-            "prometheusRule.availabilityObjective=0.99",
-            "prometheusRule.latencyObjective=0.95",
-        )
-    )
-    groups = {
-        g["name"]: yaml.safe_dump(g) for g in rendered.one("PrometheusRule")["spec"]["groups"]
-    }
-    availability = "".join(text for name, text in groups.items() if "availability" in name)
-    latency = "".join(text for name, text in groups.items() if "latency" in name)
-    assert "(1 - 0.99)" in availability and "(1 - 0.95)" not in availability
-    assert "(1 - 0.95)" in latency and "(1 - 0.99)" not in latency

@@ -1,4 +1,5 @@
-"""The gateway image's Dockerfile passes hadolint and keeps the build context small.
+"""The gateway image's Dockerfile passes hadolint, installs the lock and keeps the build
+context small.
 
 Building and running the image is scripts/build-image.sh (podman, minutes): not here.
 """
@@ -47,4 +48,28 @@ def test_build_context_leaves_out_local_state() -> None:
     lines = (REPO / ".dockerignore").read_text().splitlines()
     assert lines[[line.strip() for line in lines].index("*")] == "*", "allow-list expected"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "src"}
+    assert allowed == {
+        "pyproject.toml",
+        "uv.lock",
+        "README.md",
+        "scripts/uv-requirements.txt",
+        "src",
+    }
+
+
+def test_image_installs_the_locked_hash_checked_set_and_keeps_only_the_virtualenv() -> None:
+    text = DOCKERFILE.read_text()
+    builder, final_stage = text.rsplit("\nFROM ", 1)
+    assert "uv export --frozen --no-dev" in builder
+    assert "--require-hashes --no-deps --requirement requirements.txt" in builder
+    assert "--require-hashes --no-deps -r uv-requirements.txt" in builder
+    copies = re.findall(r"^COPY .*$", final_stage, re.MULTILINE)
+    assert copies == ["COPY --from=builder /opt/venv /opt/venv"]
+    assert "pip install" not in final_stage
+
+
+def test_image_carries_the_oci_labels_from_build_arguments() -> None:
+    final_stage = DOCKERFILE.read_text().rsplit("\nFROM ", 1)[1]
+    for label, arg in [("source", "SOURCE"), ("revision", "REVISION"), ("version", "VERSION")]:
+        assert f'org.opencontainers.image.{label}="${{{arg}}}"' in final_stage
+        assert re.search(rf"^ARG {arg}=", final_stage, re.MULTILINE)

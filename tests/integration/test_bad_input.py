@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import httpx
 import pytest
 
-from tests.helpers import Gateway
+from tests.helpers import MODEL, Gateway, start_gateway
 
 GENERATE_CASES = {
     "malformed JSON": (b'{"prompt": ', 400, "invalid_json"),
@@ -23,6 +25,15 @@ CHAT_CASES = {
     "no messages": (b'{"messages": []}', 422),
     "unknown role": (b'{"messages": [{"role": "robot", "content": "x"}]}', 422),
     "n above the limit": (b'{"messages": [{"role": "user", "content": "x"}], "n": 9}', 422),
+    "a lone surrogate in content": (b'{"messages": [{"role": "user", "content": "\\ud800"}]}', 422),
+    "a lone surrogate in a text part": (
+        b'{"messages": [{"role": "user", "content": [{"type": "text", "text": "a\\udfff"}]}]}',
+        422,
+    ),
+    "a lone surrogate in stop": (
+        b'{"messages": [{"role": "user", "content": "x"}], "stop": ["\\ud800"]}',
+        422,
+    ),
     "an empty list of tools": (
         b'{"messages": [{"role": "user", "content": "x"}], "tools": []}',
         422,
@@ -92,6 +103,9 @@ def test_bad_generate_body_gets_a_clear_4xx(gateway: Gateway, case: str) -> None
 @pytest.mark.parametrize("case", CHAT_CASES)
 def test_bad_chat_body_gets_a_clear_422(gateway: Gateway, case: str) -> None:
     body, status = CHAT_CASES[case]
+    attempts = gateway.sample(
+        "llm_gateway_upstream_request_duration_seconds_count", model=MODEL, outcome="error"
+    )
 
     response = httpx.post(
         f"{gateway.url}/v1/chat/completions",
@@ -100,6 +114,12 @@ def test_bad_chat_body_gets_a_clear_422(gateway: Gateway, case: str) -> None:
     )
 
     assert_error(response, status, "invalid_body")
+    assert (
+        gateway.sample(
+            "llm_gateway_upstream_request_duration_seconds_count", model=MODEL, outcome="error"
+        )
+        == attempts
+    )
 
 
 @pytest.mark.parametrize(
@@ -183,3 +203,26 @@ def test_unknown_routes_get_the_error_envelope(
     gateway: Gateway, method: str, path: str, status: int, code: str
 ) -> None:
     assert_error(httpx.request(method, f"{gateway.url}{path}"), status, code)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Simulator-Fault": "bogus"}, {"X-Simulator-Fault": "hang", "X-Simulator-Fault-Times": "0"}],
+)
+def test_a_bad_fault_header_is_a_422_when_the_upstream_is_the_simulator(
+    gateway: Gateway, headers: dict[str, str]
+) -> None:
+    response = httpx.post(f"{gateway.url}/generate", json={"prompt": "x"}, headers=headers)
+
+    assert_error(response, 422, "invalid_body")
+    assert response.json()["error"]["param"].startswith("X-Simulator-Fault")
+
+
+def test_a_fault_header_is_ignored_when_the_upstream_is_not_the_simulator(
+    simulator_url: str,
+) -> None:
+    with contextmanager(start_gateway)(simulator_url, upstream_is_simulator=False) as endpoint:
+        headers = {"X-Simulator-Fault": "bogus", "X-Simulator-Fault-Times": "x"}
+        response = httpx.post(f"{endpoint.url}/generate", json={"prompt": "x"}, headers=headers)
+
+        assert response.status_code == 200

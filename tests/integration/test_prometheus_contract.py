@@ -1,7 +1,9 @@
 """The dashboards and alert rules against a real Prometheus scraping a real gateway.
 
 A Prometheus (the Debian binary, on loopback, from a generated config) scrapes a
-gateway every second and evaluates the committed rule files every second, while
+gateway every second under a job name that is not the default (`ai-gateway-prod`,
+with a `namespace` label as Kubernetes service discovery would add), and evaluates
+the rules rendered for that job (scripts/render_rules.py) every second, while
 mixed traffic flows through the gateway to the simulator: both endpoints, streamed
 and not, two models, and every fault the simulator can inject. The gateway runs with
 every resilience feature on, and the traffic exercises each: requests retried and
@@ -9,13 +11,19 @@ recovered, handed to a fallback model, queued and shed beyond two upstream slots
 client over its token budget, requests without a valid API key. Then, through
 Prometheus' HTTP API:
 
-* every target of every dashboard panel, with Grafana's variables filled in, parses,
-  executes and returns data (a finite value), as Grafana would query it;
+* every dashboard's job, namespace and instance variables offer that job, namespace
+  and target, and with them selected every target of every panel parses, executes
+  and returns data (a finite value), as Grafana would query it; with the default job
+  selected instead, the panels are empty;
 * every rule group loads and evaluates healthy, every recording rule has data, and
   every rule's expression executes;
-* a fault drill: the rule files are reloaded with `for:` cut to 1s and the latency
-  thresholds lowered below what the simulator takes, a dead gateway target is added,
-  and every alert goes firing with its labels and runbook link.
+* a fault drill: the rules are rendered again with the latency threshold lowered
+  below what the simulator takes and reloaded with `for:` cut to 1s, a dead gateway
+  target is added, and every alert goes firing with that job's labels and its
+  runbook link.
+
+The chart's own rendering of the rules for another job is checked with promtool and
+every unit test in tests/chart/test_chart_rules.py.
 
 Everything waits on conditions, never on fixed sleeps; the module takes well under a
 minute. Needs `prometheus` on PATH (scripts/install-prometheus.sh).
@@ -25,13 +33,12 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +47,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
+from scripts import render_rules
+from scripts.render_rules import RuleValues
 
 from llm_gateway.app import create_app
 from llm_gateway.settings import Settings
@@ -49,8 +58,11 @@ from tests.dashboards import grafana
 from tests.helpers import MODEL, NEMO, Gateway, free_port, installed
 from tests.servers import run_server
 
-RULES_DIR = grafana.ROOT / "charts" / "llm-monitor" / "rules"
-RULE_FILES = sorted(RULES_DIR.glob("*.yaml"))
+# The scrape job and namespace: not the chart's default job, so nothing may rely on it.
+JOB = "ai-gateway-prod"
+NAMESPACE = "team-a"
+RULE_VALUES = replace(RuleValues.from_chart(), selector=f'job="{JOB}"')
+RULES = render_rules.render(RULE_VALUES)
 FAULTS = ("rate_limit", "server_error", "unavailable", "hang", "drop", "malformed")
 # Grafana's $__rate_interval for a 1 s scrape interval: max(interval + scrape, 4 * scrape).
 RATE_INTERVAL = "4s"
@@ -118,8 +130,11 @@ class Prometheus:
             "rule_files": [str(self.rules / "*.yaml")],
             "scrape_configs": [
                 {
-                    "job_name": "llm-gateway",
-                    "static_configs": [{"targets": [self.gateway_target]}, *(extra_targets or [])],
+                    "job_name": JOB,
+                    "static_configs": [
+                        {"targets": [self.gateway_target], "labels": {"namespace": NAMESPACE}},
+                        *(extra_targets or []),
+                    ],
                 }
             ],
         }
@@ -165,6 +180,11 @@ def gateway(contract_simulator_url: str) -> Iterator[Gateway]:
         max_queue=1,
         queue_timeout_seconds=0.25,
         api_keys={"app": APP_KEY, "batch": BATCH_KEY},
+        # USD per million tokens: the usage dashboard's cost panels need a price.
+        prices={
+            MODEL: {"prompt": 0.25, "completion": 0.25},
+            "nemo": {"prompt": 0.3, "completion": 1},
+        },
         rate_limit_tokens_per_minute=TOKENS_PER_MINUTE,
     )
     registry = CollectorRegistry()
@@ -183,8 +203,8 @@ def prometheus(gateway_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     workdir = tmp_path_factory.mktemp("prometheus")
     rules = workdir / "rules"
     rules.mkdir()
-    for path in RULE_FILES:
-        shutil.copy(path, rules / path.name)
+    for name, text in RULES.items():
+        (rules / name).write_text(text)
     port = free_port()
     log = workdir / "prometheus.log"
     server = Prometheus(
@@ -378,7 +398,7 @@ def _wait_until_scraped(prometheus: Prometheus, gateway_url: str) -> None:
     total = _gateway_requests_total(gateway_url)
 
     def scraped_all() -> bool:
-        result = prometheus.query('sum(http_requests_total{job="llm-gateway"})')
+        result = prometheus.query(f'sum(http_requests_total{{job="{JOB}"}})')
         return bool(result) and float(result[0]["value"][1]) == total
 
     eventually(scraped_all, f"Prometheus to scrape all {total} requests the gateway counted")
@@ -387,7 +407,7 @@ def _wait_until_scraped(prometheus: Prometheus, gateway_url: str) -> None:
 @pytest.fixture(scope="module")
 def traffic(gateway: Gateway, gateway_url: str, prometheus: Prometheus) -> Traffic:
     eventually(
-        lambda: prometheus.query('up{job="llm-gateway"} == 1'), "the first scrape of the gateway"
+        lambda: prometheus.query(f'up{{job="{JOB}"}} == 1'), "the first scrape of the gateway"
     )
     started = time.time()
     # A first pass creates every series (a counter is born at its first increment);
@@ -399,7 +419,7 @@ def traffic(gateway: Gateway, gateway_url: str, prometheus: Prometheus) -> Traff
     # Two more scrapes, so every rate() window after the traffic holds two samples.
     after = time.time() + 2
     eventually(
-        lambda: prometheus.query(f'timestamp(up{{job="llm-gateway"}}) > {after}'),
+        lambda: prometheus.query(f'timestamp(up{{job="{JOB}"}}) > {after}'),
         "two scrapes after the traffic",
     )
     return Traffic(started=started, responses=responses)
@@ -413,6 +433,18 @@ def test_mixed_traffic_produced_successes_client_errors_and_every_fault(traffic:
     assert codes["generate fault=hang"] == 504
     for fault in ("server_error", "unavailable", "drop", "malformed"):
         assert codes[f"generate fault={fault}"] == 502, fault
+
+
+def test_every_completion_says_how_long_the_gateway_added(traffic: Traffic) -> None:
+    completions = {
+        name: response
+        for name, response in traffic.responses.items()
+        if response.status_code == 200 and response.request.method == "POST"
+    }
+    assert any("stream=True" in name for name in completions)
+    for name, response in completions.items():
+        overhead = float(response.headers["x-gateway-overhead-ms"])
+        assert 0 <= overhead < response.elapsed.total_seconds() * 1000, name
 
 
 def test_traffic_exercised_every_resilience_feature(traffic: Traffic) -> None:
@@ -442,40 +474,74 @@ def _dashboard_targets() -> list[Any]:
     ]
 
 
+def _variable_values(prometheus: Prometheus, board: dict[str, Any]) -> dict[str, str]:
+    """What a Grafana user picks: the scope variables set to the gateway's job,
+    namespace and target, each among what its own query lists; filters left at All."""
+    expected = {"job": JOB, "namespace": NAMESPACE, "instance": prometheus.gateway_target}
+    chosen: dict[str, str] = {}
+    for name, variable in grafana.variables(board).items():
+        if variable["type"] != "query":
+            continue
+        match = re.fullmatch(r"label_values\((.+), (\w+)\)", grafana.variable_query(variable))
+        assert match, variable
+        series = grafana.substitute(match.group(1), board, overrides=chosen)
+        offered = prometheus.api(f"label/{match.group(2)}/values", **{"match[]": series})
+        if name in expected:
+            assert expected[name] in offered, f"${name} offers {offered}"
+            chosen[name] = expected[name]
+        else:
+            assert offered, f"${name} offers nothing for {series}"
+    return chosen
+
+
+def _panel_values(
+    prometheus: Prometheus, traffic: Traffic, dashboard: str, target: dict[str, Any], **chosen: str
+) -> tuple[str, list[str]]:
+    board = grafana.load(grafana.DASHBOARDS_DIR / dashboard)
+    overrides = {**_variable_values(prometheus, board), **chosen}
+    now = time.time()
+    range_ = f"{math.ceil(now - traffic.started) + 5}s"
+    expr = grafana.substitute(
+        target["expr"], board, rate_interval=RATE_INTERVAL, range_=range_, overrides=overrides
+    )
+    if target.get("instant"):
+        data = prometheus.api("query", query=expr, time=now)
+        return expr, [sample["value"][1] for sample in data["result"]]
+    data = prometheus.api("query_range", query=expr, start=traffic.started - 2, end=now, step="1s")
+    return expr, [v for series in data["result"] for _, v in series["values"]]
+
+
 @pytest.mark.parametrize("dashboard,title,target", _dashboard_targets())
 def test_dashboard_target_executes_and_returns_data(
     prometheus: Prometheus, traffic: Traffic, dashboard: str, title: str, target: dict[str, Any]
 ) -> None:
-    board = grafana.load(grafana.DASHBOARDS_DIR / dashboard)
-    now = time.time()
-    range_ = f"{math.ceil(now - traffic.started) + 5}s"
-    expr = grafana.substitute(target["expr"], board, rate_interval=RATE_INTERVAL, range_=range_)
-    if target.get("instant"):
-        data = prometheus.api("query", query=expr, time=now)
-        values = [sample["value"][1] for sample in data["result"]]
-    else:
-        data = prometheus.api(
-            "query_range", query=expr, start=traffic.started - 2, end=now, step="1s"
-        )
-        values = [v for series in data["result"] for _, v in series["values"]]
+    expr, values = _panel_values(prometheus, traffic, dashboard, target)
     assert any(_finite(v) for v in values), f"{title}: no data for\n{expr}"
 
 
+def test_dashboards_are_empty_for_a_job_that_is_not_selected(
+    prometheus: Prometheus, traffic: Traffic
+) -> None:
+    for path in grafana.DASHBOARD_FILES:
+        for panel, target in grafana.targets(grafana.load(path)):
+            if "or vector(0)" in target["expr"]:
+                continue  # a zero by design when nothing matches
+            expr, values = _panel_values(prometheus, traffic, path.name, target, job="llm-gateway")
+            assert not any(_finite(v) for v in values), f"{panel['title']}: data for\n{expr}"
+
+
+def _groups(rules: dict[str, str]) -> list[dict[str, Any]]:
+    return [group for text in rules.values() for group in yaml.safe_load(text)["groups"]]
+
+
 def _rules() -> list[dict[str, Any]]:
-    return [
-        rule
-        for path in RULE_FILES
-        for group in yaml.safe_load(path.read_text())["groups"]
-        for rule in group["rules"]
-    ]
+    return [rule for group in _groups(RULES) for rule in group["rules"]]
 
 
 def test_every_rule_group_loads_and_evaluates_healthy(
     prometheus: Prometheus, traffic: Traffic
 ) -> None:
-    expected = {
-        group["name"] for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]
-    }
+    expected = {group["name"] for group in _groups(RULES)}
 
     def all_healthy() -> list[dict[str, Any]] | None:
         groups = prometheus.api("rules")["groups"]
@@ -501,21 +567,23 @@ def test_rule_expression_executes(
         )
 
 
-def _drill_rules(text: str) -> str:
-    """The rule file with `for:` cut to 1s and thresholds below what the simulator takes."""
-    text = re.sub(r"^(\s+for:) \S+$", r"\1 1s", text, flags=re.MULTILINE)
-    # The chart's latency threshold token, set to the 10 ms bucket boundary of
-    # llm_gateway_request_duration_seconds: non-streamed answers take 20 ms and more here.
-    text = text.replace('le="10.24"', 'le="0.01"')
-    # The time to first token threshold (first tokens take 20 ms here).
-    return text.replace(") > 2.5\n", ") > 0.01\n")
+def _drill_rules() -> dict[str, str]:
+    """The rules with `for:` cut to 1s and thresholds below what the simulator takes."""
+    # The 10 ms bucket boundary of llm_gateway_request_duration_seconds: non-streamed
+    # answers take 20 ms and more here.
+    rendered = render_rules.render(replace(RULE_VALUES, latency_threshold_seconds="0.01"))
+    drilled = {}
+    for name, text in rendered.items():
+        text = re.sub(r"^(\s+for:) \S+$", r"\1 1s", text, flags=re.MULTILINE)
+        # The time to first token threshold (first tokens take 20 ms here).
+        drilled[name] = text.replace(") > 2.5\n", ") > 0.01\n")
+        assert drilled[name] != RULES[name], name
+    return drilled
 
 
 def test_fault_drill_fires_every_alert(prometheus: Prometheus, traffic: Traffic) -> None:
-    for path in RULE_FILES:
-        drilled = _drill_rules(path.read_text())
-        assert drilled != path.read_text(), path.name
-        (prometheus.rules / path.name).write_text(drilled)
+    for name, text in _drill_rules().items():
+        (prometheus.rules / name).write_text(text)
     # A second gateway replica, in another namespace, that is down.
     dead = f"127.0.0.1:{free_port()}"
     prometheus.write_config([{"targets": [dead], "labels": {"namespace": "drill"}}])
@@ -542,9 +610,7 @@ def test_fault_drill_fires_every_alert(prometheus: Prometheus, traffic: Traffic)
     def labels(name: str) -> list[dict[str, str]]:
         return [a["labels"] for a in alerts[name]]
 
-    assert {"namespace": "drill", "job": "llm-gateway"}.items() <= labels("LlmGatewayTargetDown")[
-        0
-    ].items()
+    assert {"namespace": "drill", "job": JOB}.items() <= labels("LlmGatewayTargetDown")[0].items()
     assert "critical" in {lb["severity"] for lb in labels("LlmGatewayErrorBudgetBurn")}
     assert "critical" in {lb["severity"] for lb in labels("LlmGatewayLatencyBudgetBurn")}
     assert {lb["model"] for lb in labels("LlmGatewayTimeToFirstTokenHigh")} >= {MODEL}
@@ -555,7 +621,7 @@ def test_fault_drill_fires_every_alert(prometheus: Prometheus, traffic: Traffic)
         (lb["model"], lb["reason"]) for lb in labels("LlmGatewayUpstreamErrorSpike")
     }
     assert MODEL in {lb["model"] for lb in labels("LlmGatewayRetriesHigh")}
-    assert [lb["job"] for lb in labels("LlmGatewayLoadShedding")] == ["llm-gateway"]
+    assert [lb["job"] for lb in labels("LlmGatewayLoadShedding")] == [JOB]
     base = "https://github.com/llm-monitor/llm-monitor/blob/main/docs/runbooks.md#"
     for name, firing_alerts in alerts.items():
         for alert in firing_alerts:

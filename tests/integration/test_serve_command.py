@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,12 +13,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import free_port, wait_for
+from tests.servers import silent_listener
 
 STARTUP_SECONDS = 20
 
@@ -160,6 +164,44 @@ def test_workers_share_one_exposition_private_to_each_gateway() -> None:
         assert len(pids) >= 2
 
 
+def workers_of(served: Served) -> list[psutil.Process]:
+    workers = []
+    for child in psutil.Process(served.process.pid).children():
+        with contextlib.suppress(psutil.Error):  # gone, or a zombie not yet reaped
+            if "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+    return workers
+
+
+async def test_a_killed_workers_in_flight_gauge_leaves_the_exposition() -> None:
+    with serve("--workers", "2") as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+
+            async def stream() -> None:
+                body = {"prompt": "kill", "max_new_tokens": 4000, "stream": True}
+                with contextlib.suppress(httpx.HTTPError):
+                    async with client.stream("POST", "/generate", json=body) as response:
+                        async for _ in response.aiter_bytes():
+                            pass
+
+            streams = [asyncio.create_task(stream()) for _ in range(6)]
+            in_flight = "llm_gateway_upstream_requests_in_flight"
+            await asyncio.to_thread(wait_for, lambda: metric_total(served.url, in_flight) == 6)
+            killed = workers_of(served)
+            for worker in killed:
+                worker.kill()
+            await asyncio.gather(*streams)
+
+            def restarted() -> bool:
+                alive = {w.pid for w in workers_of(served)}
+                return len(alive) == 2 and not alive & {w.pid for w in killed}
+
+            await asyncio.to_thread(wait_for, restarted, STARTUP_SECONDS)
+            await asyncio.to_thread(wait_for, lambda: ready(served.url), STARTUP_SECONDS)
+            assert metric_total(served.url, in_flight) == 0
+            assert metric_total(served.url, "llm_gateway_requests_total") == 0  # none finished
+
+
 async def test_sigterm_fails_readiness_then_finishes_every_request_in_flight() -> None:
     streams, plain = 6, 4
     env = {"LLM_GATEWAY_SHUTDOWN_DELAY_SECONDS": "1", "LLM_GATEWAY_DRAIN_SECONDS": "20"}
@@ -194,3 +236,62 @@ async def test_sigterm_fails_readiness_then_finishes_every_request_in_flight() -
     assert all(body.rstrip().endswith("data: [DONE]") for body in results[:streams])
     assert all('"error"' not in body for body in results[:streams])
     assert results[streams:] == [200] * plain
+
+
+async def test_requests_still_open_when_the_drain_ends_get_an_error_frame_or_a_503() -> None:
+    env = {"LLM_GATEWAY_DRAIN_SECONDS": "1", "LLM_GATEWAY_LOG_FORMAT": "json"}
+    with serve(env=env) as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+            # 4000 tokens at the simulator's 20 ms each: far longer than the drain.
+            body = {"prompt": "drain", "max_new_tokens": 4000, "stream": True}
+            headers = {"X-Request-Id": "cut-off-stream"}
+            plain = asyncio.create_task(
+                client.post(
+                    "/generate",
+                    json={**body, "stream": False},
+                    headers={"X-Request-Id": "cut-off-plain"},
+                )
+            )
+            async with client.stream("POST", "/generate", json=body, headers=headers) as response:
+                assert response.status_code == 200
+                chunks = response.aiter_text()
+                first = await anext(chunks)
+                in_flight = "llm_gateway_upstream_requests_in_flight"
+                await asyncio.to_thread(wait_for, lambda: metric_total(served.url, in_flight) == 2)
+                served.process.send_signal(signal.SIGTERM)
+                text = first + "".join([chunk async for chunk in chunks])
+            cut = await plain
+        assert served.process.wait(timeout=30) == -signal.SIGTERM
+
+    payloads = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    assert json.loads(payloads[-2])["error"]["code"] == "gateway_shutting_down"
+    assert payloads[-1] == "[DONE]"
+    assert cut.status_code == 503
+    assert cut.json()["error"]["code"] == "gateway_shutting_down"
+    for request_id in ("cut-off-stream", "cut-off-plain"):
+        access = [json.loads(line) for line in served.lines if f'"{request_id}"' in line]
+        assert len(access) == 1
+        assert access[0]["outcome"] == "cancelled"
+    assert not any("Traceback" in line for line in served.lines)
+
+
+def test_a_fresh_gateway_contacts_no_host_but_its_upstream(
+    simulator_url: str, tmp_path: Path
+) -> None:
+    # huggingface_hub 2.4 fetches {HF_ENDPOINT}/api/agent-harnesses on a process's first
+    # request unless told not to; an unresponsive Hub stalled /healthz for 3 s.
+    with silent_listener() as (hub_url, hub_connections):
+        env = {
+            "LLM_GATEWAY_UPSTREAM_URL": simulator_url,
+            "HF_ENDPOINT": hub_url,
+            "HF_HOME": str(tmp_path),  # no cached harness registry
+            "HF_HUB_DISABLE_TELEMETRY": "0",  # huggingface_hub's default, whatever this host says
+            "DISABLE_TELEMETRY": "0",
+        }
+        with serve(env=env) as served, httpx.Client(base_url=served.url, timeout=10) as client:
+            body = {"prompt": "Hello", "max_new_tokens": 2, "stream": True}
+            assert client.post("/generate", json=body).status_code == 200
+            assert client.post("/generate", json={**body, "stream": False}).status_code == 200
+            assert client.get("/healthz").status_code == 200
+
+        assert hub_connections == []

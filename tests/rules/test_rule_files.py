@@ -1,59 +1,58 @@
-"""The alert and recording rule files, checked and unit-tested by promtool.
+"""The alert and recording rules: their templates, rendered files and promtool tests.
 
-`promtool check rules` validates every file; `promtool test rules` runs the unit
-tests beside this module (``*_test.yaml``). The rest of this module holds the rules
-to the house shape (severity, fixed summary, templated description, runbook link)
-and checks that every alert's unit tests show it not firing too early, firing with
-its labels and annotations, and resolving, and that the chart's substitution of
-the configurable values (documented at the top of each rule file) keeps the files
-valid.
+charts/llm-monitor/rules/ holds rule templates; rules/ the plain rule files that
+scripts/render_rules.py renders from them with the chart's defaults. `promtool
+check rules` validates every rendered file; `promtool test rules` runs the unit
+tests beside this module (``*_test.yaml``), for the default job and again for the
+rules rendered for another job, and the tests in scoped/ for rules scoped to a
+namespace. The rest of this module holds the rules to the house shape (severity,
+fixed summary, templated description, runbook link), checks that every alert's
+unit tests show it not firing too early, firing with its labels and annotations,
+and resolving, and that every value the chart configures reaches every rule
+(the chart's own rendering is compared with this one in tests/chart).
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from scripts.render_rules import RuleValues, render
+
+from tests.dashboards import promql
+from tests.rules.promtool import retarget, run_unit_test
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES_DIR = ROOT / "charts" / "llm-monitor" / "rules"
+TEMPLATES_DIR = ROOT / "charts" / "llm-monitor" / "rules"
+RULES_DIR = ROOT / "rules"
 TESTS_DIR = Path(__file__).resolve().parent
+TEMPLATES = sorted(TEMPLATES_DIR.glob("*.yaml"))
 RULE_FILES = sorted(RULES_DIR.glob("*.yaml"))
 UNIT_TEST_FILES = sorted(TESTS_DIR.glob("*_test.yaml"))
+SCOPED_TEST_FILES = sorted((TESTS_DIR / "scoped").glob("*_test.yaml"))
 
-RUNBOOK_BASE = "https://github.com/llm-monitor/llm-monitor/blob/main/docs/runbooks.md"
+DEFAULTS = RuleValues.from_chart()
+RUNBOOK_BASE = DEFAULTS.runbook_base_url
 SEVERITIES = {"critical", "warning", "info"}
 RECORD_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
 ALERT_NAME = re.compile(r"^LlmGateway[A-Z][A-Za-z0-9]*$")
-
-# The values the chart may configure, per rule file: token in the committed file ->
-# what a chart install with non-default values would put there. This is the
-# contract with charts/llm-monitor/templates/prometheusrule.yaml, which applies
-# the same literal `replace`s.
-CHART_SUBSTITUTIONS: dict[str, dict[str, str]] = {
-    "availability-slo.yaml": {
-        "(1 - 0.995)": "(1 - 0.999)",
-        RUNBOOK_BASE: "https://runbooks.example.com/llm-gateway",
-    },
-    "latency-slo.yaml": {
-        "(1 - 0.99)": "(1 - 0.95)",
-        'le="10.24"': 'le="5.12"',
-        RUNBOOK_BASE: "https://runbooks.example.com/llm-gateway",
-    },
-    "upstream.yaml": {
-        RUNBOOK_BASE: "https://runbooks.example.com/llm-gateway",
-    },
-    "capacity.yaml": {
-        RUNBOOK_BASE: "https://runbooks.example.com/llm-gateway",
-    },
-}
-# Bare default values that must not occur in rule content outside their tokens,
-# or a chart substitution would leave a stale copy behind.
-DEFAULT_VALUES = {"(1 - 0.995)": "0.995", "(1 - 0.99)": "0.99", 'le="10.24"': "10.24"}
+# A job name that is not the default, and values unlike any default: rules rendered
+# with them must carry them everywhere and keep nothing of the defaults.
+OTHER_JOB = "ai-gateway-prod"
+OTHER = RuleValues(
+    selector=f'job="{OTHER_JOB}"',
+    availability_objective="0.999",
+    latency_objective="0.95",
+    latency_threshold_seconds="5.12",
+    runbook_base_url="https://runbooks.example.com/llm-gateway",
+)
+SCOPED = replace(DEFAULTS, selector='job="ai-gateway", namespace="team-a"')
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -70,13 +69,6 @@ def _alerts() -> list[tuple[str, dict[str, Any]]]:
     return [(p.name, r) for p in RULE_FILES for r in _rules(p) if "alert" in r]
 
 
-def _content(path: Path) -> str:
-    """The rule file without its comment lines (where the tokens are documented)."""
-    return "\n".join(
-        line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")
-    )
-
-
 def _seconds(duration: str) -> int:
     units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
     parts = re.findall(r"(\d+)([dhms])", duration)
@@ -88,8 +80,8 @@ def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     return subprocess.run(args, capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
-def test_the_rule_files_and_their_unit_tests_exist() -> None:
-    assert {p.name for p in RULE_FILES} == set(CHART_SUBSTITUTIONS)
+def test_every_template_has_its_rendered_file_and_unit_tests() -> None:
+    assert TEMPLATES and {p.name for p in RULE_FILES} == {p.name for p in TEMPLATES}
     assert {p.name.removesuffix("_test.yaml") for p in UNIT_TEST_FILES} == {
         p.stem for p in RULE_FILES
     }
@@ -181,34 +173,105 @@ def test_alert_unit_tests_show_it_quiet_then_firing_then_resolved(alertname: str
     assert full_story, f"{alertname}: no unit test shows it not firing, then firing, then resolved"
 
 
-@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
-def test_configurable_defaults_occur_only_as_their_tokens(path: Path) -> None:
-    content = _content(path)
-    for token in CHART_SUBSTITUTIONS[path.name]:
-        assert token in content, f"{path.name}: {token!r} not found"
-        bare = DEFAULT_VALUES.get(token)
-        if bare is not None:
-            assert content.count(bare) == content.count(token), (
-                f"{path.name}: {bare!r} occurs outside {token!r}; a chart override would miss it"
-            )
+def test_rendered_rule_files_are_what_the_templates_render_with_the_defaults() -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/render_rules.py", "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
-def test_chart_substitution_keeps_the_file_valid(promtool: str, path: Path, tmp_path: Path) -> None:
-    text = path.read_text()
-    for token, value in CHART_SUBSTITUTIONS[path.name].items():
-        text = text.replace(token, value)
-    rendered = tmp_path / path.name
-    rendered.write_text(text)
-    result = _run(promtool, "check", "rules", str(rendered))
-    assert result.returncode == 0, result.stdout + result.stderr
-    content = _content(rendered)
-    for token, value in CHART_SUBSTITUTIONS[path.name].items():
-        assert token not in content and value in content
-    for rule in _rules(rendered):
+def _exprs(rendered: dict[str, str]) -> list[tuple[str, str]]:
+    return [
+        (f"{name}: {rule.get('alert') or rule['record']}", rule["expr"])
+        for name, text in rendered.items()
+        for group in yaml.safe_load(text)["groups"]
+        for rule in group["rules"]
+    ]
+
+
+@pytest.mark.parametrize("values", [DEFAULTS, OTHER, SCOPED], ids=["default", "other", "scoped"])
+def test_every_selector_of_every_rule_starts_with_the_configured_selector(
+    values: RuleValues,
+) -> None:
+    expected = promql.selectors(f"up{{{values.selector}}}")[0].matchers
+    for where, expr in _exprs(render(values)):
+        for selector in promql.selectors(expr):
+            assert expected.items() <= selector.matchers.items(), f"{where}: {selector}"
+
+
+def test_every_configured_value_reaches_the_rules_and_no_default_is_left() -> None:
+    rendered = render(OTHER)
+    content = "\n".join(
+        line for text in rendered.values() for line in text.splitlines() if not line.startswith("#")
+    )
+    assert not re.search(r"\{\{-? \.\w", content), "a template value was left unrendered"
+    assert content.count("(1 - 0.999)") == 8 and content.count("(1 - 0.95)") == 8
+    assert content.count('le="5.12"') == 7 and 'le="10.24"' not in content
+    for stale in ('job="llm-gateway"', "0.995", "(1 - 0.99)", RUNBOOK_BASE):
+        assert stale not in content, stale
+    for rule in (
+        r for _, t in rendered.items() for g in yaml.safe_load(t)["groups"] for r in g["rules"]
+    ):
         if "alert" in rule:
             url = rule["annotations"]["runbook_url"]
-            assert url == f"https://runbooks.example.com/llm-gateway#{rule['alert'].lower()}"
+            assert url == f"{OTHER.runbook_base_url}#{rule['alert'].lower()}"
+
+
+@pytest.mark.parametrize("values", [OTHER, SCOPED], ids=["other", "scoped"])
+def test_promtool_accepts_the_rules_rendered_for_another_selector(
+    promtool: str, values: RuleValues, tmp_path: Path
+) -> None:
+    for name, text in render(values).items():
+        (tmp_path / name).write_text(text)
+    result = _run(promtool, "check", "rules", *sorted(str(p) for p in tmp_path.iterdir()))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", UNIT_TEST_FILES, ids=lambda p: p.name)
+def test_unit_tests_pass_on_another_jobs_series_with_rules_rendered_for_it(
+    promtool: str, path: Path, tmp_path: Path
+) -> None:
+    selector = replace(DEFAULTS, selector=f'job="{OTHER_JOB}"')
+    test = retarget(path, OTHER_JOB)
+    result = run_unit_test(promtool, test, render(selector), tmp_path / "other")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The job matters: the default rules do not see that job's series.
+    result = run_unit_test(promtool, test, render(DEFAULTS), tmp_path / "default")
+    assert result.returncode != 0, "the retargeted tests pass against the default job's rules"
+
+
+@pytest.mark.parametrize("path", SCOPED_TEST_FILES, ids=lambda p: p.name)
+def test_rules_scoped_to_a_namespace_ignore_other_namespaces(
+    promtool: str, path: Path, tmp_path: Path
+) -> None:
+    test = yaml.safe_load(path.read_text())
+    result = run_unit_test(promtool, test, render(SCOPED), tmp_path / "scoped")
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_unit_test(promtool, test, render(DEFAULTS), tmp_path / "unscoped")
+    assert result.returncode != 0, "the scoped tests pass against unscoped rules"
+
+
+def test_render_rules_refuses_a_selector_on_labels_recording_rules_drop(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/render_rules.py",
+            "--selector",
+            'instance="a:1"',
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "job and namespace only" in result.stderr
+    assert not list(tmp_path.iterdir())
 
 
 RUNBOOKS = ROOT / "docs" / "runbooks.md"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
 from llm_gateway.cli import main
+from llm_gateway.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -50,3 +53,39 @@ def test_serve_refuses_an_invalid_upstream_url() -> None:
 
     assert result.exit_code == 2
     assert "upstream_url" in result.output
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['["sk-secret-0123456789"]', '{"a": ["sk-secret-0123456789"]}', '{"a": "sk-secret-0123456789"'],
+)
+def test_serve_refuses_mistyped_api_keys_without_printing_them(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_API_KEYS", value)
+
+    result = CliRunner().invoke(main, ["serve"])
+
+    assert result.exit_code == 2
+    assert "api_keys" in result.output
+    assert "sk-secret" not in result.output
+
+
+def test_serve_help_names_the_environment_variable_of_every_option() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"], terminal_width=1000)
+
+    assert result.exit_code == 0
+    named = re.findall(r"\[env: (LLM_GATEWAY_[A-Z_]+)\]", result.output)
+    options = re.findall(r"^  (--[a-z-]+)", result.output, re.MULTILINE)
+    assert len(named) == len(options) == 7, result.output
+    for variable in named:
+        assert variable.removeprefix("LLM_GATEWAY_").lower() in Settings.model_fields
+
+
+def test_an_option_named_variable_configures_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_UPSTREAM_TIMEOUT_SECONDS", "-1")
+
+    result = CliRunner().invoke(main, ["serve"])
+
+    assert result.exit_code == 2
+    assert "upstream_timeout_seconds" in result.output

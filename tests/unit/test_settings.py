@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from llm_gateway.core.types import Price
 from llm_gateway.settings import DEFAULT_EMBEDDING_MODEL, DEFAULT_MODEL, Settings, UpstreamKind
 
 
@@ -45,6 +46,9 @@ def test_upstream_description_never_shows_url_credentials() -> None:
         {"port": 70000},
         {"upstream_is_simulator": True},
         {"log_format": "xml"},
+        {"prices": {"gpt-4": {"prompt": 1, "completion": 1}}},
+        {"prices": {"mistralai/Mistral-7B-Instruct-v0.3": {"prompt": -1, "completion": 1}}},
+        {"prices": {"mistralai/Mistral-7B-Instruct-v0.3": {"prompt": 1}}},
     ],
 )
 def test_invalid_settings_are_refused(bad: dict[str, object]) -> None:
@@ -69,3 +73,44 @@ def test_embedding_models_are_configured_apart_from_chat_models(
 def test_a_name_for_both_a_chat_and_an_embedding_model_is_refused() -> None:
     with pytest.raises(ValidationError, match="both a chat and an embedding model"):
         Settings(models={"x": DEFAULT_MODEL}, embedding_models={"x": DEFAULT_EMBEDDING_MODEL})
+
+
+def test_prices_come_as_json_by_model_or_alias_and_are_kept_by_model_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_MODELS", '{"nemo": "mistralai/Mistral-Nemo-Instruct-2407"}')
+    monkeypatch.setenv("LLM_GATEWAY_PRICES", '{"nemo": {"prompt": 0.15, "completion": 0.6}}')
+    settings = Settings()
+    assert settings.model_prices == {
+        "mistralai/Mistral-Nemo-Instruct-2407": Price(prompt=0.15, completion=0.6)
+    }
+
+
+def test_a_dotenv_file_configures_the_gateway_below_the_environment_and_arguments(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    (tmp_path / ".env").write_text(
+        "# local settings\n"
+        "LLM_GATEWAY_PORT=9123\n"
+        "LLM_GATEWAY_LOG_FORMAT=json\n"
+        "LLM_GATEWAY_DEFAULT_MODEL=from-dotenv\n"
+        "HF_TOKEN=hf_fromdotenv\n"
+        "UNRELATED=ignored\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("LLM_GATEWAY_LOG_FORMAT", "text")
+
+    settings = Settings(default_model="from-arguments")
+
+    assert settings.port == 9123
+    assert settings.log_format == "text"
+    assert settings.default_model == "from-arguments"
+    assert settings.hf_token is not None
+    assert settings.hf_token.get_secret_value() == "hf_fromdotenv"
+
+
+def test_without_a_dotenv_file_the_defaults_hold(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert Settings().port == 8000

@@ -82,10 +82,15 @@ app.kubernetes.io/component: simulator
 {{- end }}
 
 {{/*
-The image reference; the tag defaults to the chart's appVersion.
+The image reference: by digest when one is given, else by tag, which defaults to the
+chart's appVersion (the release workflow publishes the image and the chart together).
 */}}
 {{- define "llm-monitor.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -144,4 +149,90 @@ Where the client API keys Secret is mounted (read-only); LLM_GATEWAY_API_KEYS_FI
 */}}
 {{- define "llm-monitor.apiKeysDir" -}}
 /etc/llm-gateway/api-keys
+{{- end }}
+
+{{/*
+The PromQL matchers every alert and recording rule selects its series with:
+prometheusRule.selector, or the job the ServiceMonitor sets (and this release's
+namespace with prometheusRule.scopeToNamespace).
+*/}}
+{{- define "llm-monitor.ruleSelector" -}}
+{{- with .Values.prometheusRule.selector }}
+{{- . }}
+{{- else }}
+{{- printf "job=%q" .Values.serviceMonitor.jobLabel }}
+{{- if .Values.prometheusRule.scopeToNamespace }}
+{{- printf ", namespace=%q" .Release.Namespace }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The pod spec both Deployments share: one image, ServiceAccount and pull secrets, the
+security contexts, a writable /tmp (the root filesystem is read-only), node selection
+and tolerations. Called with a dict:
+  root          the chart's context
+  name          the container's name
+  command       its first argument, `serve` or `simulate`, which listens on 0.0.0.0:<port>
+  port          its HTTP port, named `http`
+  pod           YAML of the pod fields only this Deployment has (optional)
+  container     YAML of the container fields only it has: env, lifecycle, probes, resources
+  mounts        YAML of more volumeMounts, volumes: of more volumes (optional)
+  tmpSizeLimit  the size limit of /tmp (empty: none)
+*/}}
+{{- define "llm-monitor.podSpec" -}}
+{{- $values := .root.Values -}}
+# Service links would inject variables such as LLM_GATEWAY_PORT=tcp://... for a
+# Service named llm-gateway, which the settings (env prefix LLM_GATEWAY_) reject.
+enableServiceLinks: false
+serviceAccountName: {{ include "llm-monitor.serviceAccountName" .root }}
+automountServiceAccountToken: {{ $values.serviceAccount.automountServiceAccountToken }}
+{{- with $values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml $values.podSecurityContext | nindent 2 }}
+{{- with .pod }}
+{{ . }}
+{{- end }}
+containers:
+  - name: {{ .name }}
+    image: {{ include "llm-monitor.image" .root | quote }}
+    imagePullPolicy: {{ $values.image.pullPolicy }}
+    args: [{{ .command | quote }}, "--host", "0.0.0.0", "--port", "{{ .port }}"]
+    ports:
+      - name: http
+        containerPort: {{ .port }}
+        protocol: TCP
+    {{- with .container }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    securityContext:
+      {{- toYaml $values.securityContext | nindent 6 }}
+    volumeMounts:
+      - name: tmp
+        mountPath: /tmp
+      {{- with .mounts }}
+      {{- . | nindent 6 }}
+      {{- end }}
+volumes:
+  - name: tmp
+    {{- if .tmpSizeLimit }}
+    emptyDir:
+      sizeLimit: {{ .tmpSizeLimit }}
+    {{- else }}
+    emptyDir: {}
+    {{- end }}
+  {{- with .volumes }}
+  {{- . | nindent 2 }}
+  {{- end }}
+{{- with $values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end }}

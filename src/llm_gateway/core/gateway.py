@@ -29,7 +29,14 @@ from llm_gateway.core.types import (
     Outcome,
     Usage,
 )
-from llm_gateway.errors import GatewayError, InvalidRequest, ModelNotFound, UpstreamError
+from llm_gateway.errors import (
+    DeadlineExceeded,
+    GatewayError,
+    InvalidRequest,
+    ModelNotFound,
+    ShuttingDown,
+    UpstreamError,
+)
 from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
@@ -65,8 +72,13 @@ class Gateway:
         self._quotas = RateLimiter(
             settings.rate_limit_requests_per_minute, settings.rate_limit_tokens_per_minute
         )
+        self._prices = settings.model_prices
         self._upstream = upstream
         self._metrics = metrics
+        self._streams: set[Relay] = set()
+        # The deadlines of the attempts in progress; the cut-off brings them forward.
+        self._attempt_timeouts: set[asyncio.Timeout] = set()
+        self._cut_off = False
 
     async def complete(self, request: CompletionRequest, context: RequestContext) -> Completion:
         return await self._answer(request, context, self._upstream.complete)
@@ -80,7 +92,10 @@ class Gateway:
         """A whole answer (not streamed), measured and charged to the client's budget."""
         measurement = await self._admit(request, context)
         try:
-            answer = await self._attempts(request, measurement, call)
+            answer = await self._attempts(
+                request, measurement, call, self._deadline_of(measurement)
+            )
+            measurement.ready()
         except BaseException as exc:
             measurement.fail(exc)
             raise
@@ -98,19 +113,41 @@ class Gateway:
         become plain HTTP errors rather than a 200 whose body carries the error.
         """
         measurement = await self._admit(request, context)
+        deadline = self._deadline_of(measurement)
         try:
-            first, chunks = await self._attempts(request, measurement, self._open_stream)
+            first, chunks = await self._attempts(request, measurement, self._open_stream, deadline)
+            measurement.ready()
         except BaseException as exc:
             measurement.fail(exc)
             self._limiter.release()
             raise
 
         def on_close(usage: Usage | None) -> None:
+            self._streams.discard(relay)
             self._limiter.release()
             if usage is not None:
                 self._quotas.charge(request.client, usage.total_tokens)
 
-        return Relay(first, chunks, measurement, on_close)
+        relay = Relay(first, chunks, measurement, on_close, deadline, self._deadline)
+        self._streams.add(relay)
+        return relay
+
+    def cut_off(self) -> None:
+        """End every request still in progress: the drain time is over. An open stream
+        ends with an error frame and ``[DONE]``, an attempt in progress with a 503; each
+        is recorded as cancelled, before the server would cancel it with neither (and a
+        traceback)."""
+        self._cut_off = True
+        now = asyncio.get_running_loop().time()
+        for timeout in self._attempt_timeouts:
+            timeout.reschedule(now)
+        for relay in list(self._streams):
+            relay.interrupt(_shutting_down())
+
+    def _deadline_of(self, measurement: Measurement) -> float:
+        """The request deadline, in event-loop time."""
+        remaining = self._deadline - measurement.elapsed()
+        return asyncio.get_running_loop().time() + remaining
 
     def _model(self, request: CompletionRequest | EmbeddingRequest) -> str:
         """The model id for the request, once its prompt's size is checked.
@@ -150,7 +187,9 @@ class Gateway:
         self, request: CompletionRequest | EmbeddingRequest, context: RequestContext
     ) -> Measurement:
         """The request's measurement, once it is valid and within its limits."""
-        measurement = Measurement(self._metrics, request, self._model(request), context)
+        measurement = Measurement(
+            self._metrics, request, self._model(request), context, self._prices
+        )
         try:
             self._quotas.admit(request.client)
             await self._limiter.acquire()
@@ -164,8 +203,13 @@ class Gateway:
         request: R,
         measurement: Measurement,
         call: Callable[[R, str], Awaitable[T]],
+        deadline: float,
     ) -> T:
-        """``call`` on the requested model, then on each fallback, retrying each in turn."""
+        """``call`` on the requested model, then on each fallback, retrying each in turn.
+
+        ``deadline`` bounds the attempt in progress too: an upstream trickling bytes
+        resets the read timeout with each one, and would otherwise hold the request.
+        """
         requested: str = measurement.model
         models = [requested, *(m for m in self._fallbacks[request.kind] if m != requested)]
         error: UpstreamError | None = None
@@ -173,13 +217,27 @@ class Gateway:
             attempt = 1
             while True:
                 measurement.attempt(model, fallback=error is not None and attempt == 1)
+                timeout = asyncio.timeout_at(deadline)
+                self._attempt_timeouts.add(timeout)
                 try:
-                    result = await call(request, model)
+                    async with timeout:
+                        result = await call(request, model)
                 except UpstreamError as exc:
                     measurement.end_attempt(Outcome.ERROR, exc)
                     error = exc
+                except TimeoutError:
+                    if not timeout.expired():
+                        raise
+                    if self._cut_off:
+                        measurement.end_attempt(Outcome.CANCELLED)
+                        raise _shutting_down() from None
+                    error = DeadlineExceeded(self._deadline)
+                    measurement.end_attempt(Outcome.ERROR, error)
+                    raise error from None
                 else:
                     return result
+                finally:
+                    self._attempt_timeouts.discard(timeout)
                 delay = self._retry.delay(attempt, error)
                 if delay is None or measurement.elapsed() + delay > self._deadline:
                     break
@@ -199,3 +257,10 @@ class Gateway:
             await chunks.aclose()  # type: ignore[attr-defined]
             raise
         return first, chunks
+
+
+def _shutting_down() -> ShuttingDown:
+    return ShuttingDown(
+        "The gateway is shutting down and its drain time ran out; retry.",
+        code="gateway_shutting_down",
+    )

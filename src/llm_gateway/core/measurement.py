@@ -2,18 +2,24 @@
 
 Every metric of a request toward the upstream is recorded here, through the recorder's
 typed methods: attempts, upstream errors, retries, fallbacks, refusals (a client's rate
-limit, load shedding), tokens, latencies and the final outcome.
+limit, load shedding), tokens and their estimated cost by client, latencies, the time
+the gateway itself added, and the final outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 
-from llm_gateway.core.types import CompletionRequest, EmbeddingRequest, Outcome, Usage
-from llm_gateway.errors import GatewayError, Overloaded, RateLimited, UpstreamError
+from llm_gateway.core.types import CompletionRequest, EmbeddingRequest, Outcome, Price, Usage
+from llm_gateway.errors import GatewayError, Overloaded, RateLimited, ShuttingDown, UpstreamError
 from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
+
+# The client label of requests made while API keys are off.
+ANONYMOUS = "anonymous"
+NO_PRICES: Mapping[str, Price] = {}
 
 
 class Measurement:
@@ -25,11 +31,14 @@ class Measurement:
     __slots__ = (
         "_arrived",
         "_attempt_started",
+        "_client",
         "_context",
         "_first_token_at",
         "_last_token_at",
         "_metrics",
+        "_prices",
         "_request",
+        "_upstream_seconds",
         "model",
         "tokens",
     )
@@ -40,12 +49,17 @@ class Measurement:
         request: CompletionRequest | EmbeddingRequest,
         model: str,
         context: RequestContext,
+        prices: Mapping[str, Price] = NO_PRICES,
     ) -> None:
         self._metrics = metrics
         self._request = request
         self._context = context
+        self._prices = prices
+        self._client = request.client or ANONYMOUS
         self._arrived = context.arrived
         self._attempt_started: float | None = None
+        # Time spent in upstream attempts that have ended.
+        self._upstream_seconds = 0.0
         self._first_token_at = 0.0
         self._last_token_at = 0.0
         self.model = model
@@ -70,16 +84,27 @@ class Measurement:
     def end_attempt(self, outcome: Outcome, exc: BaseException | None = None) -> None:
         if self._attempt_started is None:
             return
-        self._metrics.attempt_ended(
-            self.model,
-            outcome,
-            time.perf_counter() - self._attempt_started,
-            self._request.request_id,
-        )
+        seconds = time.perf_counter() - self._attempt_started
+        self._upstream_seconds += seconds
+        self._metrics.attempt_ended(self.model, outcome, seconds, self._request.request_id)
         self._attempt_started = None
         if isinstance(exc, UpstreamError):
             self._metrics.upstream_error(self.model, exc.reason, exc.upstream_status)
             self._context.error_code = exc.code
+
+    def ready(self) -> None:
+        """The response can start: the complete answer is in, or a stream's first token.
+
+        Records the time the gateway added so far: all of it but the upstream calls (for
+        a stream, the attempt still open counts to its first token). Once per request.
+        """
+        now = time.perf_counter()
+        upstream = self._upstream_seconds
+        if self._attempt_started is not None:
+            upstream += now - self._attempt_started
+        overhead = max(0.0, now - self._arrived - upstream)
+        self._metrics.overhead(self._request.endpoint, self._request.stream, overhead)
+        self._context.overhead_ms = round(overhead * 1000, 3)
 
     def token(self) -> None:
         now = time.perf_counter()
@@ -101,13 +126,17 @@ class Measurement:
         self._metrics.tokens_used(self.model, self._request.endpoint, usage)
         if tool_calls:
             self._metrics.tool_calls_returned(self.model, tool_calls)
+        price = self._prices.get(self.model)
+        cost = price.cost(usage) if price is not None else 0.0
+        self._metrics.client_tokens_used(self._client, self.model, usage, cost)
         self._context.prompt_tokens = usage.prompt_tokens
         self._context.completion_tokens = usage.completion_tokens
         # A chunk may carry several tokens: the upstream's count is the true one.
         self._finish(Outcome.SUCCESS, max(self.tokens, usage.completion_tokens))
 
     def fail(self, exc: BaseException) -> None:
-        cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
+        # A stream cut off by the drain is cancelled too: the gateway ended it, not a fault.
+        cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit | ShuttingDown)
         outcome = Outcome.CANCELLED if cancelled else Outcome.ERROR
         self.end_attempt(outcome, exc)
         self._finish(outcome, self.tokens)
@@ -118,6 +147,7 @@ class Measurement:
         metrics.request_finished(
             model, endpoint, request.stream, outcome, self.elapsed(), request.request_id
         )
+        metrics.client_finished(self._client, model, outcome)
         if self.tokens:
             metrics.first_token(
                 model, endpoint, self._first_token_at - self._arrived, request.request_id

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from llm_gateway.core.measurement import Measurement
 from llm_gateway.core.types import Chunk, Usage
+from llm_gateway.errors import DeadlineExceeded, GatewayError
+
+# Chunks relayed between two yields to the event loop. An upstream that floods keeps
+# data buffered, so reading it and writing to a client that left never wait: without a
+# yield, the task that notices the client leaving (or a deadline) would not get to run.
+CHUNKS_PER_YIELD = 8
 
 
 class Relay:
@@ -14,6 +21,9 @@ class Relay:
 
     Iterating to the end records success; an upstream failure or a cancellation records
     that; ``aclose`` on a stream nobody finished (the client left) records it cancelled.
+    The stream ends at ``deadline`` (event-loop time) with :class:`DeadlineExceeded`,
+    and :meth:`interrupt` ends it early with another error: either is raised at once if
+    the stream is waiting on the upstream, or at the next chunk.
     """
 
     def __init__(
@@ -22,6 +32,8 @@ class Relay:
         chunks: AsyncIterator[Chunk],
         measurement: Measurement,
         on_close: Callable[[Usage | None], None],
+        deadline: float,
+        deadline_seconds: float,
     ) -> None:
         self._pending: Chunk | None = first
         self._chunks = chunks
@@ -30,6 +42,13 @@ class Relay:
         self._usage: Usage | None = None
         self._tool_calls = 0
         self._closed = False
+        self._relayed = 0
+        self._interruption: GatewayError | None = None
+        # The task waiting on the upstream, while it waits.
+        self._waiting: asyncio.Task[Any] | None = None
+        self._timer = asyncio.get_running_loop().call_at(
+            deadline, lambda: self.interrupt(DeadlineExceeded(deadline_seconds))
+        )
 
     def __aiter__(self) -> Relay:
         return self
@@ -39,6 +58,14 @@ class Relay:
         """The model streaming: the requested one, or a fallback."""
         return self._measurement.model
 
+    def interrupt(self, error: GatewayError) -> None:
+        """End the stream with ``error``, which its consumer sends as its last frame."""
+        if self._closed or self._interruption is not None:
+            return
+        self._interruption = error
+        if self._waiting is not None:
+            self._waiting.cancel()
+
     async def __anext__(self) -> Chunk:
         if self._closed:
             raise StopAsyncIteration
@@ -46,7 +73,7 @@ class Relay:
             if self._pending is not None:
                 chunk, self._pending = self._pending, None
             else:
-                chunk = await anext(self._chunks)
+                chunk = await self._next()
         except StopAsyncIteration:
             await self._close(None)
             raise
@@ -60,6 +87,24 @@ class Relay:
         self._usage = chunk.usage or self._usage
         return chunk
 
+    async def _next(self) -> Chunk:
+        self._relayed += 1
+        if self._relayed % CHUNKS_PER_YIELD == 0:
+            await asyncio.sleep(0)
+        if self._interruption is not None:
+            raise self._interruption
+        task = self._waiting = asyncio.current_task()
+        assert task is not None
+        try:
+            return await anext(self._chunks)
+        except asyncio.CancelledError:
+            if self._interruption is None:
+                raise
+            task.uncancel()  # our own cancellation, not the server's
+            raise self._interruption from None
+        finally:
+            self._waiting = None
+
     async def aclose(self) -> None:
         if not self._closed:
             await self._close(asyncio.CancelledError())
@@ -67,6 +112,7 @@ class Relay:
     async def _close(self, exc: BaseException | None) -> None:
         # Recorded before the first await: a cancelled task may not get past it.
         self._closed = True
+        self._timer.cancel()
         if exc is None:
             usage = self._usage or Usage(0, self._measurement.tokens)
             self._on_close(usage)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from llm_gateway.errors import (
     UpstreamError,
@@ -41,23 +39,7 @@ class RetryPolicy:
         if attempt >= self.attempts or not retryable(error):
             return None
         if isinstance(error, UpstreamRateLimited) and error.retry_after is not None:
-            wait = retry_after_seconds(error.retry_after)
-            if wait is None or wait > self.max_backoff_seconds:
-                return None
-            return wait
+            wait = error.retry_after
+            return wait if wait <= self.max_backoff_seconds else None
         ceiling = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (attempt - 1))
         return self.rng.uniform(0, ceiling)
-
-
-def retry_after_seconds(value: str) -> float | None:
-    """A Retry-After header in seconds: either delay-seconds or an HTTP date."""
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

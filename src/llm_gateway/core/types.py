@@ -64,6 +64,7 @@ class ErrorReason(enum.StrEnum):
     SERVER_ERROR = "server_error"
     CONNECTION = "connection"
     BAD_RESPONSE = "bad_response"
+    RESPONSE_TOO_LARGE = "response_too_large"
     CLIENT_ERROR = "client_error"
 
 
@@ -201,6 +202,19 @@ class Choice:
     finish_reason: str | None
     tool_calls: tuple[ToolCall, ...] = ()
     logprobs: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Price:
+    """What a model's tokens cost, in USD per million prompt and completion tokens."""
+
+    prompt: float
+    completion: float
+
+    def cost(self, usage: Usage) -> float:
+        """The USD an answer with `usage` costs at this price: an estimate, since the
+        upstream's own billing (rounding, minimums, cached tokens) is not known here."""
+        return (usage.prompt_tokens * self.prompt + usage.completion_tokens * self.completion) / 1e6
 
 
 @dataclass(slots=True, frozen=True)

@@ -12,6 +12,8 @@ from llm_gateway.http.context import RequestContext
 from llm_gateway.logs import log_request
 
 REQUEST_ID_HEADER = b"x-request-id"
+# The time the gateway added, in milliseconds, on completions (see Measurement.ready).
+OVERHEAD_HEADER = b"x-gateway-overhead-ms"
 # A client's own request id is kept only when it is short and plain, so it can go into
 # logs, headers and exemplars as it is.
 _SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
@@ -36,7 +38,10 @@ class AccessLogMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 context.status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                headers = [*message.get("headers", ()), header]
+                if context.overhead_ms is not None:
+                    headers.append((OVERHEAD_HEADER, b"%.3f" % context.overhead_ms))
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -1,40 +1,60 @@
-"""The request body size limit, enforced without reading unbounded data.
+"""The request body's limits, in size and in time, enforced before the app sees it.
 
-A declared Content-Length over the limit is refused before any byte is read, and a
-chunked body is read up to the limit, then refused or handed on whole.
+A declared Content-Length over the size limit is refused before any byte is read (413);
+any other body is read up to the limit, then refused or handed on whole. Reading it may
+take ``body_timeout_seconds`` at most: a body that never ends, or comes a byte a second,
+gets 408 and its connection is closed. A client that leaves mid-body is logged as 499
+(it gets no answer), not as the 400 of a body that would not parse.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from llm_gateway.errors import PayloadTooLarge
+from llm_gateway.errors import ClientDisconnected, PayloadTooLarge, RequestTimeout
 from llm_gateway.http.context import RequestContext
 from llm_gateway.http.handlers import error_response
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        length = _declared_length(scope) if scope["type"] == "http" else 0
+        if length == 0:
             await self.app(scope, receive, send)
             return
-        length = _declared_length(scope)
-        if length is None:
-            body = await _read_body(receive, self.max_body_bytes)
-            if body is not None:
-                receive = _replay(body, receive)
-        if (length or 0) > self.max_body_bytes or (length is None and body is None):
+        context = RequestContext.of(scope)
+        body: bytes | None = None
+        if length is None or length <= self.max_body_bytes:
+            try:
+                async with asyncio.timeout(self.body_timeout_seconds):
+                    body = await _read_body(receive, self.max_body_bytes)
+            except TimeoutError:
+                late = RequestTimeout(
+                    f"The request body did not arrive within {self.body_timeout_seconds:g} s.",
+                    code="body_timeout",
+                )
+                response = error_response(late, context)
+                response.headers["Connection"] = "close"  # the rest may never come
+                await response(scope, receive, send)
+                return
+            except ClientDisconnected as gone:
+                context.status, context.error_code = gone.status, gone.code
+                return
+        if body is None:
             error = PayloadTooLarge(
                 f"The request body exceeds the gateway's limit of {self.max_body_bytes} bytes.",
                 code="body_too_large",
             )
-            await error_response(error, RequestContext.of(scope))(scope, receive, send)
+            await error_response(error, context)(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await self.app(scope, _replay(body, receive), send)
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -53,7 +73,9 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     while more:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            raise ClientDisconnected(
+                "The client left before sending its whole body.", code="client_closed_request"
+            )
         part = message.get("body", b"")
         size += len(part)
         if size > limit:

@@ -36,6 +36,8 @@ class RequestContext:
     error_code: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # The time the gateway added before the response could start (core.measurement).
+    overhead_ms: float | None = None
     # perf_counter() when the request arrived; durations are measured from here.
     arrived: float = field(default_factory=time.perf_counter, repr=False)
 

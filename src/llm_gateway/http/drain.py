@@ -1,10 +1,15 @@
 """Graceful shutdown: on SIGTERM, stop being ready first, then drain.
 
 uvicorn's own SIGTERM handling stops accepting connections and waits for the requests in
-flight, up to ``drain_seconds`` (its graceful-shutdown timeout). This module chains onto
-that handler so that ``/readyz`` fails the moment SIGTERM arrives, and, with
-``shutdown_delay_seconds``, keeps serving for that long first: long enough for a load
-balancer that polls readiness to stop sending traffic, where no preStop hook does it.
+flight, up to its graceful-shutdown timeout. This module chains onto that handler so that
+``/readyz`` fails the moment SIGTERM arrives, and, with ``shutdown_delay_seconds``, keeps
+serving for that long first: long enough for a load balancer that polls readiness to
+stop sending traffic, where no preStop hook does it.
+
+When ``drain_seconds`` have passed since the drain began, ``cut_off`` ends the streams
+still open, each with an error frame and ``[DONE]``; uvicorn's timeout is a little
+longer (:data:`CUT_OFF_GRACE_SECONDS`), so those last frames go out before it cancels
+whatever is left, which would end a stream with neither.
 """
 
 from __future__ import annotations
@@ -13,14 +18,20 @@ import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from fastapi import FastAPI
 
 logger = logging.getLogger(__name__)
 
+# How long after the cut-off uvicorn's graceful shutdown still waits.
+CUT_OFF_GRACE_SECONDS = 1
 
-def fail_readiness_on_sigterm(app: FastAPI, delay: float) -> None:
+
+def fail_readiness_on_sigterm(
+    app: FastAPI, delay: float, drain_seconds: float, cut_off: Callable[[], None]
+) -> None:
     # Signals reach the main thread only; servers run in threads (tests) keep uvicorn's.
     if threading.current_thread() is not threading.main_thread():
         return
@@ -36,5 +47,6 @@ def fail_readiness_on_sigterm(app: FastAPI, delay: float) -> None:
         app.state.ready = False
         logger.info("SIGTERM: /readyz now fails; draining in %g s", delay)
         loop.call_later(delay, drain, signum, frame)
+        loop.call_later(delay + drain_seconds, cut_off)
 
     signal.signal(signal.SIGTERM, on_sigterm)

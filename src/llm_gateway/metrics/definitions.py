@@ -84,6 +84,24 @@ TIME_PER_OUTPUT_TOKEN_BUCKETS = (
 )
 # Time spent waiting for an upstream slot (seconds): short by design, the queue is bounded.
 QUEUE_WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# The gateway's own share of a request (seconds): milliseconds when healthy; the top
+# buckets catch queueing and retry backoff.
+OVERHEAD_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 # HTTP request duration (seconds): LLM calls run far past prometheus-client's 10 s default.
 HTTP_DURATION_BUCKETS = (
     0.005,
@@ -305,6 +323,48 @@ LLM_METRICS: dict[str, MetricSpec] = {
         ("reason",),
         "requests",
         "sum by (reason) (rate(llm_gateway_auth_failures_total[5m]))",
+    ),
+    "client_requests": MetricSpec(
+        "llm_gateway_client_requests_total",
+        Counter,
+        "Requests the gateway core handled, by client (API key alias; `anonymous` when API "
+        "keys are off), model and outcome.",
+        ("client", "model", "outcome"),
+        "requests",
+        "topk(10, sum by (client) (increase(llm_gateway_client_requests_total[1d])))",
+    ),
+    "client_tokens": MetricSpec(
+        "llm_gateway_client_tokens_total",
+        Counter,
+        "Tokens of successful requests, as reported by the upstream, by client (API key "
+        "alias; `anonymous` when API keys are off), model and token type.",
+        ("client", "model", "type"),
+        "tokens",
+        "sum by (client, type) (rate(llm_gateway_client_tokens_total[5m]))",
+    ),
+    "cost": MetricSpec(
+        "llm_gateway_cost_usd_total",
+        Counter,
+        "Estimated cost of successful requests in USD: their prompt and completion tokens "
+        "at LLM_GATEWAY_PRICES, by client (API key alias; `anonymous` when API keys are "
+        "off) and model. An estimate: the upstream's own bill may round or price otherwise; "
+        "models without a price add nothing.",
+        ("client", "model"),
+        "USD",
+        "topk(10, sum by (client) (increase(llm_gateway_cost_usd_total[30d])))",
+    ),
+    "overhead": MetricSpec(
+        "llm_gateway_overhead_seconds",
+        Histogram,
+        "Time the gateway added to a request before its response could start, in seconds: "
+        "from arrival to the complete answer minus the upstream calls (non-streamed), or to "
+        "the first token minus the upstream's time to its first token (streamed). Includes "
+        "queueing for an upstream slot and retry backoff. By endpoint and streaming mode.",
+        ("endpoint", "stream"),
+        "seconds",
+        "histogram_quantile(0.99, sum by (le, endpoint) "
+        "(rate(llm_gateway_overhead_seconds_bucket[5m])))",
+        buckets=OVERHEAD_BUCKETS,
     ),
     "build_info": MetricSpec(
         "llm_gateway_build_info",

@@ -22,6 +22,8 @@ failing one (a failing scrape pages as TargetDown).
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -230,13 +232,46 @@ def _exemplar(exemplar: Any) -> str:
 
 
 class WorkersExposition(Exposition):
-    """The sum over ``--workers`` processes, read from their files on every scrape."""
+    """The sum over ``--workers`` processes, read from their files on every scrape.
 
-    def __init__(self) -> None:
+    A worker that exits cleanly removes its live gauges (in flight, queued) itself; one
+    that was killed cannot, and its last values would be summed in for good. So each
+    scrape first forgets the live gauges of every process that no longer exists.
+    Counters and histograms of dead workers stay: they are totals.
+    """
+
+    def __init__(self, directory: str) -> None:
         super().__init__(CollectorRegistry(), [], CollectorRegistry())
+        self._directory = directory
 
     def render(self, accept: str) -> tuple[bytes, str]:
+        self.forget_dead_workers()
         workers = CollectorRegistry()
-        multiprocess.MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(workers, self._directory)  # type: ignore[no-untyped-call]
         encode, content_type = choose_encoder(accept)
         return encode(workers), content_type
+
+    def forget_dead_workers(self) -> None:
+        pids = {
+            int(match.group(1))
+            for name in os.listdir(self._directory)
+            if (match := _LIVE_GAUGE_FILE.fullmatch(name))
+        }
+        for pid in pids:
+            if not _alive(pid):
+                multiprocess.mark_process_dead(pid, self._directory)  # type: ignore[no-untyped-call]
+                logger.info("removed the live gauges of worker %d, which is gone", pid)
+
+
+# prometheus_client's file of one process's gauges in a "live" mode (livesum, liveall, ...).
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True

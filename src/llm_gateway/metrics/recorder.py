@@ -69,6 +69,10 @@ class Recorder:
         self._shed = family["shed"]
         self._rate_limited = family["rate_limited"]
         self._auth_failures = family["auth_failures"]
+        self._client_requests = family["client_requests"]
+        self._client_tokens = family["client_tokens"]
+        self._cost = family["cost"]
+        self._overhead = family["overhead"]
         self._build_info = family["build_info"]
 
     @classmethod
@@ -124,6 +128,18 @@ class Recorder:
 
     def tool_calls_returned(self, model: str, calls: int) -> None:
         self._tool_calls(model).inc(calls)
+
+    def client_finished(self, client: str, model: str, outcome: Outcome) -> None:
+        self._client_requests(client, model, outcome).inc()
+
+    def client_tokens_used(self, client: str, model: str, usage: Usage, cost_usd: float) -> None:
+        self._client_tokens(client, model, "prompt").inc(usage.prompt_tokens)
+        self._client_tokens(client, model, "completion").inc(usage.completion_tokens)
+        if cost_usd:
+            self._cost(client, model).inc(cost_usd)
+
+    def overhead(self, endpoint: Endpoint, stream: bool, seconds: float) -> None:
+        self._overhead(endpoint, "true" if stream else "false").observe(seconds)
 
     def first_token(self, model: str, endpoint: Endpoint, seconds: float, request_id: str) -> None:
         self._time_to_first_token(model, endpoint).observe(seconds, {"request_id": request_id})

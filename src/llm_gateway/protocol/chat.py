@@ -21,6 +21,7 @@ from llm_gateway.protocol.common import (
     StopSequences,
     Strict,
     Temperature,
+    Text,
     TopP,
     Usage,
     User,
@@ -35,7 +36,7 @@ MAX_TOP_LOGPROBS = 20
 
 class TextPart(Strict):
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ImageURL(Strict):
@@ -75,14 +76,14 @@ class InstructionMessage(_Message):
     """A system, developer or user message; the developer role goes upstream as system."""
 
     role: Literal["system", "developer", "user"]
-    content: str | list[ContentPart]
+    content: Text | list[ContentPart]
 
 
 class AssistantTurn(_Message):
     """An earlier answer: text, tool calls, or both."""
 
     role: Literal["assistant"]
-    content: str | list[ContentPart] | None = None
+    content: Text | list[ContentPart] | None = None
     tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOLS)
 
 
@@ -90,7 +91,7 @@ class ToolMessage(_Message):
     """A tool's result, answering the call ``tool_call_id``."""
 
     role: Literal["tool"]
-    content: str | list[TextPart]
+    content: Text | list[TextPart]
     tool_call_id: str = Field(min_length=1, max_length=256)
 
 

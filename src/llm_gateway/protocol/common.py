@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _encodable(text: str) -> str:
+    # pydantic refuses a lone surrogate ("\ud800") in a plain str field, but not in a
+    # union's str branch; unchecked, it fails only when the upstream request is encoded.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ValueError("the text holds a lone surrogate, which UTF-8 cannot encode") from None
+    return text
+
+
+# Text that can be sent on as UTF-8: every str inside a union is declared as this.
+Text = Annotated[str, AfterValidator(_encodable)]
 
 StopSequences = Annotated[
-    str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=4)] | None,
+    Text | Annotated[list[Annotated[Text, Field(min_length=1)]], Field(max_length=4)] | None,
     Field(description="A sequence, or up to 4, where generation stops."),
 ]
 Temperature = Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")]

@@ -14,6 +14,7 @@ from llm_gateway.protocol.common import (
     StopSequences,
     Strict,
     Temperature,
+    Text,
     TopP,
     Usage,
     User,
@@ -21,7 +22,7 @@ from llm_gateway.protocol.common import (
 
 MAX_PROMPTS = 16
 MAX_LOGPROBS = 5
-Prompt = Annotated[str, Field(min_length=1)]
+Prompt = Annotated[Text, Field(min_length=1)]
 
 
 class CompletionRequest(Strict):

@@ -6,19 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from llm_gateway.protocol.common import Strict, User
+from llm_gateway.protocol.common import Strict, Text, User
 
 MAX_INPUTS = 2048
 # Above any embedding model's: e5-mistral-7b-instruct has 4096.
 MAX_DIMENSIONS = 8192
-Text = Annotated[str, Field(min_length=1)]
+Input = Annotated[Text, Field(min_length=1)]
 TokenIds = Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
 
 
 class EmbeddingRequest(Strict):
     input: (
-        Text
-        | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)]
+        Input
+        | Annotated[list[Input], Field(min_length=1, max_length=MAX_INPUTS)]
         | TokenIds
         | Annotated[list[TokenIds], Field(min_length=1, max_length=MAX_INPUTS)]
     ) = Field(description="A text, a list of texts, or token ids (a list, or a list of lists).")

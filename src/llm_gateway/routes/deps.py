@@ -21,9 +21,13 @@ from llm_gateway.core.types import (
     Embeddings,
     Endpoint,
 )
+from llm_gateway.errors import ValidationFailed
 from llm_gateway.http.context import RequestContext
 from llm_gateway.http.disconnect import unless_disconnected
-from llm_gateway.simulator.faults import Fault
+from llm_gateway.simulator.faults import Fault, FaultRequest, UnknownFaultError
+
+# The most attempts X-Simulator-Fault-Times may name.
+MAX_FAULT_TIMES = 100
 
 
 @dataclass(slots=True)
@@ -76,32 +80,47 @@ class Call:
         return await unless_disconnected(self.http, self.gateway.embed(request, self.context))
 
     async def stream(self, request: CompletionRequest) -> Relay:
-        return await self.gateway.stream(request, self.context)
+        # Until the first chunk; from then on the streaming response watches the client.
+        return await unless_disconnected(self.http, self.gateway.stream(request, self.context))
 
 
 async def get_simulator_headers(
     request: Request,
-    # Typed without None so the schema does not offer a header whose value is "null".
+    # Declared for the schema only (typed without None, so it offers no "null"): checked
+    # below, and only when the upstream is the simulator; to any other, nothing is sent.
     fault: Annotated[
-        Fault,
+        str,
         Header(
             alias="X-Simulator-Fault",
             description="Ask the simulator behind the gateway for one fault. Forwarded, with "
-            "every X-Simulator-* header, only when the gateway's upstream is the simulator.",
+            "every X-Simulator-* header, only when the gateway's upstream is the simulator; "
+            "ignored otherwise.",
+            json_schema_extra={"enum": [f.value for f in Fault]},
         ),
     ] = None,  # type: ignore[assignment]
     fault_times: Annotated[
-        int,
+        str,
         Header(
             alias="X-Simulator-Fault-Times",
             description="Apply X-Simulator-Fault to the first N attempts of this request only.",
-            ge=1,
-            le=100,
+            json_schema_extra={"type": "integer", "minimum": 1, "maximum": MAX_FAULT_TIMES},
         ),
     ] = None,  # type: ignore[assignment]
 ) -> dict[str, str]:
-    # Validated above; forwarded as sent.
-    return {k: v for k, v in request.headers.items() if k.startswith("x-simulator-")}
+    if not request.app.state.settings.upstream_is_simulator:
+        return {}
+    headers = {k: v for k, v in request.headers.items() if k.startswith("x-simulator-")}
+    try:
+        asked = FaultRequest.from_headers(headers)
+    except UnknownFaultError as exc:
+        raise ValidationFailed(str(exc), code="invalid_body", param=exc.header) from None
+    if asked.times is not None and asked.times > MAX_FAULT_TIMES:
+        raise ValidationFailed(
+            f"X-Simulator-Fault-Times is at most {MAX_FAULT_TIMES}.",
+            code="invalid_body",
+            param="X-Simulator-Fault-Times",
+        )
+    return headers
 
 
 async def get_call(

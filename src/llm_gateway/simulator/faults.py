@@ -79,6 +79,7 @@ class UnknownFaultError(ValueError):
         else:
             expected = "a positive integer"
         super().__init__(f"Unknown {header} {value!r}; expected {expected}.")
+        self.header = header
 
 
 @dataclass(frozen=True, slots=True)

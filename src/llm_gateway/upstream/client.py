@@ -10,20 +10,32 @@ connections alive between requests. ``huggingface_hub`` stops reading a stream a
 ``data: [DONE]``, a few bytes before the HTTP body ends; the transport reads that tail on
 close so the connection goes back to the pool instead of being dropped.
 
-Its errors become ours in :mod:`llm_gateway.upstream.errors`.
+Routed through Inference Providers (no upstream URL), the client's first request for a model
+may ask the Hub where to send it: :mod:`llm_gateway.upstream.hub` does that off the event loop
+first. Errors become ours in :mod:`llm_gateway.upstream.errors`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
+import json
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import httpx2
-from huggingface_hub import AsyncInferenceClient, constants, set_async_client_factory
+from aiohttp.abc import AbstractResolver
+from huggingface_hub import (
+    AsyncInferenceClient,
+    constants,
+    get_session,
+    set_async_client_factory,
+    set_client_factory,
+)
 
 from llm_gateway.core.types import (
     Chunk,
@@ -34,9 +46,9 @@ from llm_gateway.core.types import (
     Usage,
 )
 from llm_gateway.settings import Settings
-from llm_gateway.upstream import wire
-from llm_gateway.upstream.errors import mapped_errors
-from llm_gateway.upstream.transport import AiohttpTransport
+from llm_gateway.upstream import hub, wire
+from llm_gateway.upstream.errors import mapped_errors, unroutable
+from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits, read_as_stream
 
 logger = logging.getLogger(__name__)
 _lent_pool: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
@@ -89,21 +101,51 @@ class Upstream:
     ``prompt``) through ``text_generation`` and embeddings through ``feature_extraction``.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        resolver: AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``resolver`` and ``ssl_context`` go to the transport (for tests; system defaults)."""
         url = settings.upstream_url
         self._base_url = str(url).rstrip("/") if url is not None else None
         self._provider = settings.provider
         self._token = settings.hf_token.get_secret_value() if settings.hf_token else None
+        self._secrets = (self._token,) if self._token else ()
         self._timeout = settings.upstream_timeout_seconds
         self._forward_faults = settings.upstream_is_simulator
+        self._limits = ResponseLimits(
+            settings.upstream_max_body_bytes, settings.upstream_max_line_bytes
+        )
+        self._resolver = resolver
+        self._ssl_context = ssl_context
         self._pool: httpx2.AsyncClient | None = None
+        # Models whose provider routing huggingface_hub has resolved and cached.
+        self._routed: set[str] = set()
+        self._routing: dict[str, asyncio.Lock] = {}
 
     async def start(self) -> None:
         # The gateway sends the token it was configured with, or none: left to itself,
         # huggingface_hub would read the host's saved token (~/.cache/huggingface/token)
         # on every call and send it to whatever upstream this is.
         constants.HF_HUB_DISABLE_IMPLICIT_TOKEN = True
+        # With telemetry on, the user-agent of every request names the AI agent running the
+        # process, looked up in a registry that huggingface_hub 2.4 fetches synchronously from
+        # {HF_ENDPOINT}/api/agent-harnesses (3 s timeout) on the first request: a call to the
+        # Hub nobody asked for, made on the event loop. This is the public switch
+        # (HF_HUB_DISABLE_TELEMETRY); it also stops huggingface_hub's telemetry pings.
+        constants.HF_HUB_DISABLE_TELEMETRY = True
         set_async_client_factory(_session_factory)
+        # Its own hooks kept (offline mode, request ids), over the bridge to this pool.
+        hub_hooks = get_session().event_hooks
+        set_client_factory(lambda: hub.session_factory(hub_hooks))
+        if self._base_url is None and not hub.available():
+            logger.warning(
+                "this huggingface_hub has no get_provider_helper: provider routing is "
+                "resolved on the event loop, where a slow Hub stalls every request"
+            )
         hooks: dict[str, list[Any]] = {"response": [_read_error_body]}
         if self._token is None:
             # The provider helper passes ``api_key or get_token()`` explicitly, which the
@@ -112,7 +154,9 @@ class Upstream:
         self._pool = httpx2.AsyncClient(
             follow_redirects=True,
             timeout=self._timeout,
-            transport=AiohttpTransport(),
+            transport=AiohttpTransport(
+                self._limits, resolver=self._resolver, ssl_context=self._ssl_context
+            ),
             event_hooks=hooks,
         )
 
@@ -123,7 +167,8 @@ class Upstream:
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         client = self._client(request)
         try:
-            with mapped_errors():
+            with mapped_errors(self._secrets):
+                await self._route(model)
                 if request.prompt is not None:
                     return await self._generate(client, request, model)
                 output = await client.chat_completion(**wire.chat_arguments(request, model))
@@ -139,14 +184,16 @@ class Upstream:
         """Chunks as the upstream sends them; the response is released when this ends."""
         client = self._client(request)
         try:
-            with mapped_errors():
+            with mapped_errors(self._secrets):
+                await self._route(model)
                 if request.prompt is not None:
                     async for chunk in self._generate_stream(client, request, model):
                         yield chunk
                     return
-                outputs = await client.chat_completion(
-                    **wire.chat_arguments(request, model), stream=True
-                )
+                with read_as_stream():
+                    outputs = await client.chat_completion(
+                        **wire.chat_arguments(request, model), stream=True
+                    )
                 async for frame in stream_frames(outputs):
                     for chunk in wire.chat_chunks(frame):
                         yield chunk
@@ -156,7 +203,8 @@ class Upstream:
     async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
         client = self._client(request)
         try:
-            with mapped_errors():
+            with mapped_errors(self._secrets):
+                await self._route(model)
                 # Token ids go as they are: TEI reads them; the type hint says text only.
                 inputs: Any = request.inputs
                 array = await client.feature_extraction(
@@ -188,12 +236,13 @@ class Upstream:
         self, client: AsyncInferenceClient, request: CompletionRequest, model: str
     ) -> AsyncIterator[Chunk]:
         assert request.prompt is not None
-        outputs = await client.text_generation(
-            request.prompt,
-            **wire.generation_arguments(request),
-            stream=True,
-            model=self._task_model(model),
-        )
+        with read_as_stream():
+            outputs = await client.text_generation(
+                request.prompt,
+                **wire.generation_arguments(request),
+                stream=True,
+                model=self._task_model(model),
+            )
         offset = 0
         async for output in outputs:
             chunk = wire.generated_chunk(output, offset, bool(request.logprobs))
@@ -208,6 +257,25 @@ class Upstream:
         """The model argument of text_generation and feature_extraction: none for a base
         URL, which serves one model (given one, InferenceClient would route to it)."""
         return None if self._base_url is not None else model
+
+    async def _route(self, model: str) -> None:
+        """Resolve ``model``'s provider routing once, in a worker thread (see upstream.hub)."""
+        if self._base_url is not None or model in self._routed or not hub.available():
+            return
+        assert self._pool is not None
+        async with self._routing.setdefault(model, asyncio.Lock()):
+            if model in self._routed:
+                return
+            loop = asyncio.get_running_loop()
+            try:
+                await asyncio.to_thread(
+                    hub.prepare, self._pool, loop, self._provider, model, self._token
+                )
+            except json.JSONDecodeError:
+                raise  # an unreadable Hub answer, mapped as any unreadable answer
+            except ValueError as exc:
+                raise unroutable(exc, self._secrets) from exc
+            self._routed.add(model)
 
     def _client(self, request: CompletionRequest | EmbeddingRequest) -> AsyncInferenceClient:
         _lent_pool.set(self._pool)

@@ -5,22 +5,63 @@ with this transport (through ``set_async_client_factory``). Two things it does t
 default transport does not: keep the pool's cost flat as it grows (aiohttp), and read the
 few bytes huggingface_hub leaves unread after a stream's ``data: [DONE]``, so a finished
 stream's connection goes back to the pool instead of being closed.
+
+It also bounds what an upstream can make the gateway hold (:class:`ResponseLimits`): a
+body read whole (any response but a stream's, see :func:`read_as_stream`, and any error
+response), one line of a stream (which httpx2 buffers until its end), both counted after
+decompression, which happens here, a piece at a time, rather than in httpx2, which
+inflates a whole chunk at once. Past a limit the read stops and the connection is
+dropped. What the caller reads decides, not the Content-Type an upstream chose.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import ssl
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import aiohttp
 import httpx2
+from aiohttp.abc import AbstractResolver
+
+from llm_gateway.errors import UpstreamBadResponse, UpstreamError, UpstreamResponseTooLarge
 
 # The unread tail of a finished stream arrives at once; a stream still generating (one the
 # client abandoned) sends more than this, or not within this time, and its connection is
 # closed instead.
 TAIL_BYTES = 16 * 1024
 TAIL_SECONDS = 0.02
+# The encodings decoded here, and so the only ones asked for.
+ACCEPT_ENCODING = "gzip, deflate"
+# Most bytes inflated from one piece of a compressed body before the limits look at them.
+INFLATE_STEP = 64 * 1024
+
+
+_streaming: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "llm_gateway_streaming", default=False
+)
+
+
+@contextmanager
+def read_as_stream() -> Iterator[None]:
+    """The responses to requests sent within are read line by line, not whole."""
+    token = _streaming.set(True)
+    try:
+        yield
+    finally:
+        _streaming.reset(token)
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseLimits:
+    """The most an upstream response may make the gateway hold, in decoded bytes."""
+
+    max_body_bytes: int
+    max_line_bytes: int
 
 
 class _TailReadingStream(httpx2.AsyncByteStream):
@@ -54,7 +95,7 @@ class _TailReadingStream(httpx2.AsyncByteStream):
                     unread -= len(chunk)
                     if unread < 0:
                         return
-        except (TimeoutError, httpx2.TransportError):
+        except (TimeoutError, httpx2.HTTPError, UpstreamError):
             return
 
 
@@ -68,15 +109,32 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
     connection; one read to the end goes back to the pool.
     """
 
-    def __init__(self, max_connections: int = 512) -> None:
+    def __init__(
+        self,
+        limits: ResponseLimits,
+        max_connections: int = 512,
+        *,
+        resolver: AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        # resolver and ssl_context are for tests that serve real host names from loopback
+        # with a test CA (tests/integration/test_hf_router.py); by default, the system's.
+        self._limits = limits
         self._max_connections = max_connections
+        self._resolver = resolver
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running event loop, as aiohttp requires.
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
+            connector=aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=0,
+                resolver=self._resolver,
+                ssl=self._ssl,
+            ),
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,  # httpx2 decodes, from the headers it is handed
             timeout=aiohttp.ClientTimeout(total=None),
@@ -96,6 +154,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         session = self._session or self._open()
         body = await request.aread()
+        request.headers["accept-encoding"] = ACCEPT_ENCODING
         with _aiohttp_errors():
             response = await session.request(
                 request.method,
@@ -105,10 +164,16 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=self._timeout(request),
             )
+        try:
+            whole = not _streaming.get() or response.status >= 400  # errors are read whole
+            stream = _BoundedStream(response, self._limits, whole)
+        except BaseException:
+            response.close()
+            raise
         return httpx2.Response(
             response.status,
-            headers=response.raw_headers,
-            stream=_TailReadingStream(_AiohttpStream(response)),
+            headers=stream.headers(),
+            stream=_TailReadingStream(stream),
             extensions={
                 "http_version": b"HTTP/1.1",
                 "reason_phrase": (response.reason or "").encode(),
@@ -120,22 +185,80 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             await self._session.close()
 
 
-class _AiohttpStream(httpx2.AsyncByteStream):
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
+class _BoundedStream(httpx2.AsyncByteStream):
+    """A response's decoded body, stopped at the limits.
 
-    def __aiter__(self) -> _AiohttpStream:
+    A body read ``whole`` (by httpx2, into memory) counts all its bytes toward
+    ``max_body_bytes``; a stream may be long, but none of its lines may exceed
+    ``max_line_bytes``.
+    """
+
+    def __init__(
+        self, response: aiohttp.ClientResponse, limits: ResponseLimits, whole: bool
+    ) -> None:
+        self._response = response
+        self._lines = not whole
+        self._limit = limits.max_body_bytes if whole else limits.max_line_bytes
+        # Bytes of the current line (event stream) or of the body so far.
+        self._held = 0
+        self._inflater = _inflater(response.headers.get("Content-Encoding", ""))
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The response's headers; a body decoded here is handed on as it is to be read."""
+        if self._inflater is None:
+            return list(self._response.raw_headers)
+        return [
+            (name, value)
+            for name, value in self._response.raw_headers
+            if name.lower() not in (b"content-encoding", b"content-length")
+        ]
+
+    def __aiter__(self) -> _BoundedStream:
         return self
 
     async def __anext__(self) -> bytes:
+        inflater = self._inflater
+        if inflater is not None and inflater.unconsumed_tail:
+            return self._count(inflater.decompress(inflater.unconsumed_tail, INFLATE_STEP))
         with _aiohttp_errors():
             chunk = await self._response.content.readany()
         if not chunk:
             raise StopAsyncIteration
+        if inflater is not None:
+            try:
+                chunk = inflater.decompress(chunk, INFLATE_STEP)
+            except zlib.error as exc:
+                raise httpx2.DecodingError(f"the upstream sent a corrupt body: {exc}") from exc
+        return self._count(chunk)
+
+    def _count(self, chunk: bytes) -> bytes:
+        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) if self._lines else -1
+        self._held = len(chunk) - end - 1 if end >= 0 else self._held + len(chunk)
+        if self._held > self._limit:
+            what = "a line of its stream" if self._lines else "its response"
+            raise UpstreamResponseTooLarge(
+                f"The upstream sent more than {self._limit} bytes in {what}.",
+                code="upstream_response_too_large",
+            )
         return chunk
 
     async def aclose(self) -> None:
         self._response.release()
+
+
+def _inflater(encoding: str) -> zlib._Decompress | None:
+    """A decoder for the body's Content-Encoding; None for a plain body."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj(zlib.MAX_WBITS)
+    raise UpstreamBadResponse(
+        f"The upstream sent a body encoded as {encoding[:40]!r}, which was not asked for.",
+        code="upstream_bad_response",
+    )
 
 
 @contextmanager

@@ -8,7 +8,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from llm_gateway.core.measurement import Measurement
-from llm_gateway.core.types import CompletionRequest, EmbeddingRequest, Endpoint, Outcome, Usage
+from llm_gateway.core.types import (
+    CompletionRequest,
+    EmbeddingRequest,
+    Endpoint,
+    Outcome,
+    Price,
+    Usage,
+)
 from llm_gateway.errors import UpstreamRateLimited, UpstreamServerError
 from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
@@ -59,7 +66,7 @@ def test_success_counts_tokens_and_leaves_nothing_in_flight(registry: CollectorR
 def test_upstream_error_is_counted_by_reason_and_status(registry: CollectorRegistry) -> None:
     measurement, log = measure(registry)
 
-    measurement.fail(UpstreamRateLimited("slow down", retry_after="3"))
+    measurement.fail(UpstreamRateLimited("slow down", retry_after=3.0))
 
     assert (
         value(
@@ -162,3 +169,60 @@ def test_embeddings_count_prompt_tokens_and_generate_none(registry: CollectorReg
         value(registry, "llm_gateway_tokens_per_request_count", **labels, type="completion") is None
     )
     assert value(registry, "llm_gateway_tool_calls_total", model=MODEL) is None
+
+
+def test_a_request_with_known_usage_adds_exactly_usage_times_price(
+    registry: CollectorRegistry,
+) -> None:
+    request = CompletionRequest(
+        request_id="r1", endpoint=Endpoint.GENERATE, model=MODEL, messages=[], client="team-a"
+    )
+    prices = {MODEL: Price(prompt=0.25, completion=1.5), FALLBACK: Price(prompt=9, completion=9)}
+    measurement = Measurement(
+        Recorder(registry), request, MODEL, RequestContext(request_id="r1"), prices
+    )
+    measurement.attempt(MODEL)
+
+    measurement.succeed(Usage(prompt_tokens=1200, completion_tokens=300))
+
+    # 1200 x 0.25 + 300 x 1.5 USD per million tokens.
+    cost = value(registry, "llm_gateway_cost_usd_total", client="team-a", model=MODEL)
+    assert cost == pytest.approx((1200 * 0.25 + 300 * 1.5) / 1e6, rel=1e-12)
+    assert value(registry, "llm_gateway_cost_usd_total", client="team-a", model=FALLBACK) is None
+    tokens = {"client": "team-a", "model": MODEL}
+    assert value(registry, "llm_gateway_client_tokens_total", **tokens, type="prompt") == 1200
+    assert value(registry, "llm_gateway_client_tokens_total", **tokens, type="completion") == 300
+    assert value(registry, "llm_gateway_client_requests_total", **tokens, outcome="success") == 1
+
+
+def test_without_api_keys_usage_is_counted_for_the_anonymous_client_and_unpriced_costs_nothing(
+    registry: CollectorRegistry,
+) -> None:
+    measurement, _ = measure(registry)
+    measurement.succeed(Usage(prompt_tokens=7, completion_tokens=3))
+    labels = {"client": "anonymous", "model": MODEL}
+    assert value(registry, "llm_gateway_client_requests_total", **labels, outcome="success") == 1
+    assert value(registry, "llm_gateway_client_tokens_total", **labels, type="prompt") == 7
+    assert value(registry, "llm_gateway_cost_usd_total", **labels) is None
+
+
+def test_overhead_is_the_time_outside_upstream_attempts_recorded_when_ready(
+    registry: CollectorRegistry,
+) -> None:
+    measurement, log = measure(registry)
+    measurement.end_attempt(
+        Outcome.ERROR, UpstreamServerError("boom", code="x", upstream_status=500)
+    )
+    measurement.attempt(MODEL)
+    measurement.ready()
+    measurement.succeed(Usage(1, 1))
+
+    labels = {"endpoint": "generate", "stream": "false"}
+    assert value(registry, "llm_gateway_overhead_seconds_count", **labels) == 1
+    overhead = value(registry, "llm_gateway_overhead_seconds_sum", **labels)
+    attempts = value(
+        registry, "llm_gateway_upstream_request_duration_seconds_sum", model=MODEL, outcome="error"
+    )
+    assert overhead is not None and attempts is not None
+    assert 0 <= overhead <= measurement.elapsed() - attempts
+    assert log.overhead_ms == pytest.approx(overhead * 1000, abs=0.001)

@@ -1,0 +1,217 @@
+"""The overview's capacity rows: saturation, and the resilience features at work.
+
+Retries, fallbacks, load shedding, per-key rate limits and API keys: each panel
+names the alert that watches it (rules/upstream.yaml, rules/capacity.yaml).
+"""
+
+from __future__ import annotations
+
+from scripts.dashboards.board import Row
+from scripts.dashboards.panels import Target, timeseries_panel
+from scripts.dashboards.selectors import HANDLER, MODEL, rate, sel
+
+# Retries per request that tried a model, as LlmGatewayRetriesHigh computes it: every
+# upstream call is a first attempt or a retry, so calls - retries counts the requests
+# (original or handed over by a fallback) that tried the model.
+RETRIES = f"sum by (model) ({rate('llm_gateway_upstream_retries_total', MODEL)})"
+CALLS = f"sum by (model) ({rate('llm_gateway_upstream_request_duration_seconds_count', MODEL)})"
+RETRIES_PER_REQUEST = f"{RETRIES}\n/\n({CALLS}\n - {RETRIES})"
+# Share of requests shed, as LlmGatewayLoadShedding computes it: shed requests are
+# counted in llm_gateway_requests_total with outcome="rejected".
+SHED_RATIO = (
+    f"(sum({rate('llm_gateway_shed_requests_total')}) or vector(0))\n"
+    f"/\nsum({rate('llm_gateway_requests_total')})"
+)
+
+
+SATURATION = Row(
+    "Saturation",
+    [
+        timeseries_panel(
+            "HTTP requests in progress",
+            "Requests the gateway is handling right now, by handler.",
+            "short",
+            [
+                Target(
+                    f"sum by (handler) ({sel('http_requests_in_progress', HANDLER)})",
+                    "{{handler}}",
+                )
+            ],
+            width=6,
+        ),
+        timeseries_panel(
+            "Upstream requests in flight",
+            "Requests waiting on or streaming from the upstream right now, by model.",
+            "short",
+            [
+                Target(
+                    f"sum by (model) ({sel('llm_gateway_upstream_requests_in_flight', MODEL)})",
+                    "{{model}}",
+                )
+            ],
+            width=6,
+        ),
+        timeseries_panel(
+            "Request and response body bytes/s",
+            "Bytes per second received in request bodies and sent in response bodies, selected "
+            "handlers.",
+            "Bps",
+            [
+                Target(f"sum({rate('http_request_body_bytes_total', HANDLER)})", "received"),
+                Target(f"sum({rate('http_response_body_bytes_total', HANDLER)})", "sent"),
+            ],
+            width=6,
+        ),
+        timeseries_panel(
+            "Mean request and response size",
+            "Mean request body and response body size per request, by handler.",
+            "bytes",
+            [
+                Target(
+                    f"sum by (handler) ({rate('http_request_body_bytes_total', HANDLER)})\n"
+                    f"/\nsum by (handler) ({rate('http_requests_total', HANDLER)})",
+                    "request {{handler}}",
+                ),
+                Target(
+                    f"sum by (handler) ({rate('http_response_body_bytes_total', HANDLER)})\n"
+                    f"/\nsum by (handler) ({rate('http_requests_total', HANDLER)})",
+                    "response {{handler}}",
+                ),
+            ],
+            width=6,
+        ),
+    ],
+)
+
+
+RESILIENCE = Row(
+    "Resilience",
+    [
+        timeseries_panel(
+            "Upstream retries/s by reason",
+            "Upstream attempts made again after a retryable failure, per second, by the reason "
+            "the previous attempt failed (rate_limited, timeout, server_error, connection) and "
+            "model. Retries hide upstream trouble from clients, at the cost of latency and "
+            "upstream capacity.",
+            "reqps",
+            [
+                Target(
+                    f"sum by (reason, model) ({rate('llm_gateway_upstream_retries_total', MODEL)})",
+                    "{{reason}} {{model}}",
+                )
+            ],
+            width=8,
+        ),
+        timeseries_panel(
+            "Retries per request by model",
+            "Retries per request that tried the model: upstream retries divided by the calls "
+            "that were first attempts. LlmGatewayRetriesHigh fires when it stays above the "
+            "0.1 line for 15 minutes: an early sign of upstream trouble, before errors reach "
+            "clients.",
+            "short",
+            [Target(RETRIES_PER_REQUEST, "{{model}}")],
+            width=8,
+            thresholds=(("green", None), ("orange", 0.1)),
+            threshold_lines=True,
+            min_value=0,
+        ),
+        timeseries_panel(
+            "Fallbacks/s by model",
+            "Requests handed to a fallback model per second (LLM_GATEWAY_FALLBACK_MODELS) "
+            "after the requested one kept failing with a retryable error, by the fallback "
+            "model tried.",
+            "reqps",
+            [
+                Target(
+                    f"sum by (model) ({rate('llm_gateway_fallbacks_total', MODEL)})",
+                    "to {{model}}",
+                )
+            ],
+            width=8,
+        ),
+        timeseries_panel(
+            "Shed requests/s by reason",
+            "Requests the gateway turned away with 503 and Retry-After because all upstream "
+            "slots were taken, by reason: queue_full (the wait queue was full: refused at "
+            "once) or queue_timeout (waited LLM_GATEWAY_QUEUE_TIMEOUT_SECONDS for a slot).",
+            "reqps",
+            [
+                Target(
+                    f"sum by (reason) ({rate('llm_gateway_shed_requests_total')})",
+                    "{{reason}}",
+                )
+            ],
+            width=6,
+        ),
+        timeseries_panel(
+            "Share of requests shed",
+            "Shed requests (503) as a share of the requests the gateway core handled. "
+            "LlmGatewayLoadShedding fires when it stays above the 2 % line for 10 minutes: "
+            "the gateway is at capacity.",
+            "percentunit",
+            [Target(SHED_RATIO, "shed")],
+            width=6,
+            thresholds=(("green", None), ("orange", 0.02)),
+            threshold_lines=True,
+            min_value=0,
+        ),
+        timeseries_panel(
+            "Queued requests",
+            "Requests waiting for an upstream slot right now, summed over gateway processes "
+            "(each holds LLM_GATEWAY_MAX_CONCURRENCY slots and a queue of "
+            "LLM_GATEWAY_MAX_QUEUE).",
+            "short",
+            [Target(f"sum({sel('llm_gateway_queued_requests')})", "queued")],
+            width=6,
+            min_value=0,
+        ),
+        timeseries_panel(
+            "Queue wait",
+            "p50 and p99 of the time requests waited for an upstream slot when all were "
+            "taken (shed requests included, up to LLM_GATEWAY_QUEUE_TIMEOUT_SECONDS). "
+            "Requests that found a free slot do not wait and are not counted.",
+            "s",
+            [
+                Target(
+                    f"histogram_quantile({q}, sum by (le) "
+                    f"({rate('llm_gateway_queue_wait_seconds_bucket')}))",
+                    f"p{round(q * 100)}",
+                )
+                for q in (0.5, 0.99)
+            ],
+            width=6,
+        ),
+        timeseries_panel(
+            "Rate-limited requests/s by client and limit",
+            "Requests refused with 429 and Retry-After because an API key spent its budget, "
+            "by key alias (client) and budget (requests or tokens per minute). One client "
+            "here is a client problem; all of them, a budget set too low.",
+            "reqps",
+            [
+                Target(
+                    f"sum by (client, limit) ({rate('llm_gateway_rate_limited_requests_total')})",
+                    "{{client}} {{limit}}",
+                )
+            ],
+            width=12,
+        ),
+        timeseries_panel(
+            "Auth failures/s by reason",
+            "Requests refused with 401, by reason: missing (no API key sent) or invalid (a "
+            "key the gateway does not know: mistyped, revoked or rotated). A steady rise of "
+            "invalid keys can be a client left behind by a rotation, or key guessing.",
+            "reqps",
+            [
+                Target(
+                    f"sum by (reason) ({rate('llm_gateway_auth_failures_total')})",
+                    "{{reason}}",
+                )
+            ],
+            width=12,
+        ),
+    ],
+)
+
+
+def rows() -> list[Row]:
+    return [SATURATION, RESILIENCE]

@@ -1,0 +1,232 @@
+"""A hostile upstream on loopback: raw HTTP/1.1 answers no well-behaved server would give.
+
+The gateway forwards its client's ``X-Request-Id``; this server reads its behaviour from
+that id's first part (``huge-1`` asks for ``huge``), so one gateway in front of it serves
+every case. Behaviours that send without end stop when the gateway closes the connection.
+``answering`` counts the requests being answered, by behaviour, to see the gateway let go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import threading
+import zlib
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+
+# What an upstream that echoes request headers into its errors puts in them.
+ECHO = "echo_headers"
+CHUNK = b"x" * 65536
+FRAME = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":'
+    b'[{"index":0,"delta":{"role":"assistant","content":"tok"},"finish_reason":null}]}\n\n'
+)
+
+
+def _head(status: str, *headers: str) -> bytes:
+    return ("\r\n".join([f"HTTP/1.1 {status}", *headers]) + "\r\n\r\n").encode("latin-1")
+
+
+SSE_HEAD = _head("200 OK", "Content-Type: text/event-stream", "Transfer-Encoding: chunked")
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+@cache
+def gzip_bomb() -> bytes:
+    """512 MiB of zeros, gzip-compressed to about 0.5 MiB."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(512)) + packer.flush()
+
+
+Writer = asyncio.StreamWriter
+Behaviour = Callable[[Writer, dict[str, str]], Awaitable[None]]
+
+
+async def _forever(writer: Writer, piece: bytes, pause: float = 0.0) -> None:
+    upstream = _serving.get()
+    while True:
+        writer.write(piece)
+        await writer.drain()
+        upstream.sent += len(piece)
+        if pause:
+            await asyncio.sleep(pause)
+
+
+async def huge(writer: Writer, headers: dict[str, str]) -> None:
+    writer.write(_head("200 OK", "Content-Type: application/json", "Content-Length: 10737418240"))
+    await _forever(writer, CHUNK)
+
+
+async def endless_chunked(writer: Writer, headers: dict[str, str]) -> None:
+    writer.write(_head("200 OK", "Content-Type: application/json", "Transfer-Encoding: chunked"))
+    await _forever(writer, _chunk(CHUNK))
+
+
+async def bomb(writer: Writer, headers: dict[str, str]) -> None:
+    body = gzip_bomb()
+    writer.write(
+        _head(
+            "200 OK",
+            "Content-Type: application/json",
+            "Content-Encoding: gzip",
+            f"Content-Length: {len(body)}",
+        )
+        + body
+    )
+    await writer.drain()
+
+
+async def endless_line(writer: Writer, headers: dict[str, str]) -> None:
+    writer.write(SSE_HEAD + _chunk(b"data: "))
+    await _forever(writer, _chunk(CHUNK))
+
+
+async def flood(writer: Writer, headers: dict[str, str]) -> None:
+    writer.write(SSE_HEAD)
+    await _forever(writer, _chunk(FRAME * 64))
+
+
+async def trickle(writer: Writer, headers: dict[str, str]) -> None:
+    """A first token, then a byte every 0.1 s: never silent long enough to time out."""
+    writer.write(SSE_HEAD + _chunk(FRAME))
+    await _forever(writer, _chunk(b":"), pause=0.1)
+
+
+async def trickle_before_first_token(writer: Writer, headers: dict[str, str]) -> None:
+    writer.write(SSE_HEAD)
+    await _forever(writer, _chunk(b":"), pause=0.1)
+
+
+async def silent(writer: Writer, headers: dict[str, str]) -> None:
+    """No answer; done when the gateway closes the connection."""
+    await _reader.get().read()
+
+
+async def redirect_loop(writer: Writer, headers: dict[str, str]) -> None:
+    writer.write(
+        _head("307 Temporary Redirect", "Location: /v1/chat/completions", "Content-Length: 0")
+    )
+    await writer.drain()
+
+
+async def non_ascii_retry_after(writer: Writer, headers: dict[str, str]) -> None:
+    writer.write(
+        _head("429 Too Many Requests", "Content-Length: 0").replace(
+            b"\r\n\r\n", b"\r\nRetry-After: \xc2\xb2\r\n\r\n"
+        )
+    )
+    await writer.drain()
+
+
+async def deep_json(writer: Writer, headers: dict[str, str]) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    writer.write(
+        _head("200 OK", "Content-Type: application/json", f"Content-Length: {len(body)}") + body
+    )
+    await writer.drain()
+
+
+async def echo_headers(writer: Writer, headers: dict[str, str]) -> None:
+    echoed = "; ".join(f"{name}: {value}" for name, value in headers.items())
+    body = json.dumps({"error": {"message": f"bad request, you sent {echoed}"}}).encode()
+    writer.write(
+        _head("400 Bad Request", "Content-Type: application/json", f"Content-Length: {len(body)}")
+        + body
+    )
+    await writer.drain()
+
+
+_serving: contextvars.ContextVar[HostileUpstream] = contextvars.ContextVar("serving")
+_reader: contextvars.ContextVar[asyncio.StreamReader] = contextvars.ContextVar("reader")
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    f.__name__: f
+    for f in (
+        huge,
+        endless_chunked,
+        bomb,
+        endless_line,
+        flood,
+        trickle,
+        trickle_before_first_token,
+        silent,
+        redirect_loop,
+        non_ascii_retry_after,
+        deep_json,
+        echo_headers,
+    )
+}
+
+
+class HostileUpstream:
+    def __init__(self) -> None:
+        self.answering: Counter[str] = Counter()
+        self.sent = 0  # body bytes sent by the endless behaviours
+        self.url = ""
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
+        _serving.set(self)
+        _reader.set(reader)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")[1:]
+                headers = {
+                    name.strip().lower(): value.strip()
+                    for name, _, value in (line.partition(":") for line in lines if line)
+                }
+                await reader.readexactly(int(headers.get("content-length", "0")))
+                mode = headers.get("x-request-id", "").rsplit("-", 1)[0]
+                self.answering[mode] += 1
+                try:
+                    await BEHAVIOURS[mode](writer, headers)
+                finally:
+                    self.answering[mode] -= 1
+        except (OSError, asyncio.IncompleteReadError, KeyError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    @contextmanager
+    def running(self) -> Iterator[HostileUpstream]:
+        gzip_bomb()  # made before serving, not while the gateway waits for it
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        server: asyncio.Server | None = None
+
+        async def start() -> None:
+            nonlocal server
+            server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+            host, port = server.sockets[0].getsockname()[:2]
+            self.url = f"http://{host}:{port}"
+            started.set()
+
+        thread = threading.Thread(target=loop.run_forever, name="hostile-upstream", daemon=True)
+        thread.start()
+        asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+        started.wait(10)
+        try:
+            yield self
+        finally:
+
+            async def stop() -> None:
+                assert server is not None
+                server.close()
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await server.wait_closed()
+
+            asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()
