@@ -25,6 +25,7 @@ from tests.servers import run_server
 
 MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
 NEMO = "mistralai/Mistral-Nemo-Instruct-2407"
+EMBEDDING_MODEL = "intfloat/multilingual-e5-large"
 # Short enough that a simulated hang costs the suite little, long enough for loopback.
 UPSTREAM_TIMEOUT_SECONDS = 0.5
 
@@ -75,6 +76,7 @@ def start_gateway(upstream_url: str, **overrides: object) -> Iterator[Gateway]:
         "upstream_is_simulator": True,
         "upstream_timeout_seconds": UPSTREAM_TIMEOUT_SECONDS,
         "models": {"mistral": MODEL, "nemo": NEMO},
+        "embedding_models": {"e5": EMBEDDING_MODEL},
         "max_body_bytes": 64 * 1024,
         "max_prompt_chars": 10_000,
         # One attempt: each fault test sees its fault once. Retries have their own gateway.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,7 +24,7 @@ from llm_gateway.metrics.definitions import APP_NAME, HTTP_DURATION_BUCKETS, HTT
 from llm_gateway.metrics.exposition import Exposition, WorkersExposition
 from llm_gateway.metrics.http import HttpMetricsMiddleware
 from llm_gateway.metrics.recorder import Recorder
-from llm_gateway.routes import chat, generate, metrics, system
+from llm_gateway.routes import chat, completions, embeddings, generate, metrics, system
 from llm_gateway.settings import Settings
 from llm_gateway.upstream.client import Upstream
 
@@ -78,9 +79,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.gateway = gateway
+    # The models' `created`: when this gateway began serving them.
+    app.state.created = int(time.time())
+    app.state.gateway = gateway = Gateway(settings, upstream, recorder)
     app.state.ready = False
-    for router in (generate.router, chat.router, system.router):
+    for router in (
+        generate.router,
+        chat.router,
+        completions.router,
+        embeddings.router,
+        system.router,
+    ):
         app.include_router(router)
     if settings.metrics_enabled:
         app.state.exposition = _exposition(registry, recorder)

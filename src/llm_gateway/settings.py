@@ -16,6 +16,9 @@ from llm_gateway.core.types import Price
 
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
 REDIS_SCHEMES = ("redis", "rediss")
+# Multilingual, like Mistral's models, 1024 dimensions, served by Hugging Face's own
+# inference (hf-inference) and by Text Embeddings Inference.
+DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-large"
 
 
 def digest(key: str) -> str:
@@ -71,6 +74,15 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Extra models clients may ask for: a JSON object of alias to model id. "
         "The default model is always allowed, under its id.",
+    )
+    default_embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="Embedding model id used when an embeddings request names no model.",
+    )
+    embedding_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra embedding models clients may ask for: a JSON object of alias to "
+        "model id. Chat and embedding models are kept apart: each answers only its own kind.",
     )
     provider: str = Field(
         "auto", description="Inference Provider used when no upstream URL is set."
@@ -288,6 +300,9 @@ class Settings(BaseSettings):
         unknown = [name for name in self.fallback_models if name not in self.model_aliases]
         if unknown:
             raise ValueError(f"fallback_models names models not served: {unknown}")
+        both = sorted(self.model_aliases.keys() & self.embedding_model_aliases.keys())
+        if both:
+            raise ValueError(f"names both a chat and an embedding model: {both}")
         unpriced = [name for name in self.prices if name not in self.model_aliases]
         if unpriced:
             raise ValueError(f"prices names models not served: {unpriced}")
@@ -318,6 +333,11 @@ class Settings(BaseSettings):
     def upstream_endpoints(self) -> list[str]:
         """The upstream base URLs, without a trailing slash (they may hold credentials)."""
         return [str(url).rstrip("/") for url in self.upstream_url or ()]
+
+    @property
+    def embedding_model_aliases(self) -> dict[str, str]:
+        """Every name a client may use for embeddings, mapped to the model id sent upstream."""
+        return {self.default_embedding_model: self.default_embedding_model, **self.embedding_models}
 
     def describe_upstream(self) -> str:
         """A log-safe description of the upstream (no token, no URL credentials)."""

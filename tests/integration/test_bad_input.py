@@ -22,33 +22,59 @@ GENERATE_CASES = {
     "prompt over the limit": (b'{"prompt": "' + b"a" * 10_001 + b'"}', 400, "prompt_too_long"),
 }
 CHAT_CASES = {
-    "no messages": (b'{"messages": []}', 422, "invalid_body"),
-    "unknown role": (b'{"messages": [{"role": "robot", "content": "x"}]}', 422, "invalid_body"),
-    "n above one": (
-        b'{"messages": [{"role": "user", "content": "x"}], "n": 2}',
-        422,
-        "invalid_body",
-    ),
-    "a lone surrogate in content": (
-        b'{"messages": [{"role": "user", "content": "\\ud800"}]}',
-        422,
-        "invalid_body",
-    ),
+    "no messages": (b'{"messages": []}', 422),
+    "unknown role": (b'{"messages": [{"role": "robot", "content": "x"}]}', 422),
+    "n above the limit": (b'{"messages": [{"role": "user", "content": "x"}], "n": 9}', 422),
+    "a lone surrogate in content": (b'{"messages": [{"role": "user", "content": "\\ud800"}]}', 422),
     "a lone surrogate in a text part": (
         b'{"messages": [{"role": "user", "content": [{"type": "text", "text": "a\\udfff"}]}]}',
         422,
-        "invalid_body",
     ),
     "a lone surrogate in stop": (
         b'{"messages": [{"role": "user", "content": "x"}], "stop": ["\\ud800"]}',
         422,
-        "invalid_body",
     ),
-    "tools, unsupported": (
+    "an empty list of tools": (
         b'{"messages": [{"role": "user", "content": "x"}], "tools": []}',
         422,
-        "invalid_body",
     ),
+    "a tool of the wrong type": (
+        b'{"messages": [{"role": "user", "content": "x"}],'
+        b' "tools": [{"type": "retrieval", "function": {"name": "f"}}]}',
+        422,
+    ),
+    "a tool message without tool_call_id": (
+        b'{"messages": [{"role": "tool", "content": "42"}]}',
+        422,
+    ),
+    "an unknown response_format": (
+        b'{"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "yaml"}}',
+        422,
+    ),
+    "an audio content part": (
+        b'{"messages": [{"role": "user", "content": [{"type": "input_audio"}]}]}',
+        422,
+    ),
+    "a known field of the wrong type, beside unknown ones": (
+        b'{"messages": [{"role": "user", "content": "x"}], "top_k": 5, "logprobs": [1]}',
+        422,
+    ),
+}
+COMPLETIONS_CASES = {
+    "no prompt": (b"{}", 422, "invalid_body"),
+    "token ids as the prompt": (b'{"prompt": [1, 2, 3]}', 422, "invalid_body"),
+    "unknown field": (b'{"prompt": "x", "suffix": "y"}', 422, "invalid_body"),
+    "an embedding model": (b'{"prompt": "x", "model": "e5"}', 400, "wrong_model_kind"),
+    "unknown model": (b'{"prompt": "x", "model": "gpt-4"}', 404, "model_not_found"),
+}
+EMBEDDINGS_CASES = {
+    "no input": (b"{}", 422, "invalid_body"),
+    "an empty text": (b'{"input": ""}', 422, "invalid_body"),
+    "an unknown encoding": (b'{"input": "x", "encoding_format": "int8"}', 422, "invalid_body"),
+    "zero dimensions": (b'{"input": "x", "dimensions": 0}', 422, "invalid_body"),
+    "a chat model": (b'{"input": "x", "model": "mistral"}', 400, "wrong_model_kind"),
+    "unknown model": (b'{"input": "x", "model": "text-embedding-3-small"}', 404, "model_not_found"),
+    "input over the limit": (b'{"input": "' + b"a" * 10_001 + b'"}', 400, "prompt_too_long"),
 }
 
 
@@ -75,8 +101,8 @@ def test_bad_generate_body_gets_a_clear_4xx(gateway: Gateway, case: str) -> None
 
 
 @pytest.mark.parametrize("case", CHAT_CASES)
-def test_bad_chat_body_gets_a_clear_4xx(gateway: Gateway, case: str) -> None:
-    body, status, code = CHAT_CASES[case]
+def test_bad_chat_body_gets_a_clear_422(gateway: Gateway, case: str) -> None:
+    body, status = CHAT_CASES[case]
     attempts = gateway.sample(
         "llm_gateway_upstream_request_duration_seconds_count", model=MODEL, outcome="error"
     )
@@ -87,13 +113,51 @@ def test_bad_chat_body_gets_a_clear_4xx(gateway: Gateway, case: str) -> None:
         headers={"content-type": "application/json"},
     )
 
-    assert_error(response, status, code)
+    assert_error(response, status, "invalid_body")
     assert (
         gateway.sample(
             "llm_gateway_upstream_request_duration_seconds_count", model=MODEL, outcome="error"
         )
         == attempts
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "case", "body", "status", "code"),
+    [
+        *(("/v1/completions", case, *spec) for case, spec in COMPLETIONS_CASES.items()),
+        *(("/v1/embeddings", case, *spec) for case, spec in EMBEDDINGS_CASES.items()),
+    ],
+)
+def test_bad_completions_and_embeddings_bodies_get_a_clear_4xx(
+    gateway: Gateway, path: str, case: str, body: bytes, status: int, code: str
+) -> None:
+    before = gateway.sample("llm_gateway_upstream_requests_in_flight", model="x")
+
+    response = httpx.post(
+        f"{gateway.url}{path}", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert_error(response, status, code)
+    assert gateway.sample("llm_gateway_upstream_requests_in_flight", model="x") == before
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"])
+def test_an_unknown_model_is_404_on_every_endpoint(gateway: Gateway, path: str) -> None:
+    body = {
+        "/v1/chat/completions": {"messages": [{"role": "user", "content": "x"}]},
+        "/v1/completions": {"prompt": "x"},
+        "/v1/embeddings": {"input": "x"},
+    }[path]
+
+    response = httpx.post(f"{gateway.url}{path}", json={**body, "model": "gpt-4o"})
+
+    assert_error(response, 404, "model_not_found")
+    assert response.json()["error"]["param"] == "model"
+
+
+def test_an_unknown_model_id_is_404_when_retrieved(gateway: Gateway) -> None:
+    assert_error(httpx.get(f"{gateway.url}/v1/models/gpt-4o"), 404, "model_not_found")
 
 
 def test_validation_error_names_the_field(gateway: Gateway) -> None:

@@ -9,7 +9,8 @@ import openai
 import pytest
 from huggingface_hub import AsyncInferenceClient
 
-from tests.helpers import MODEL, NEMO, Gateway, sse_payloads
+from llm_gateway.upstream.client import stream_frames
+from tests.helpers import EMBEDDING_MODEL, MODEL, NEMO, Gateway, sse_payloads
 
 
 def test_generate_returns_text_finish_reason_and_usage(gateway: Gateway) -> None:
@@ -55,11 +56,15 @@ def test_generate_streams_events_closed_by_done(gateway: Gateway) -> None:
 def test_models_lists_every_alias_and_names_the_upstream(gateway: Gateway) -> None:
     body = httpx.get(f"{gateway.url}/v1/models").json()
 
-    assert {card["id"]: card["root"] for card in body["data"]} == {
-        MODEL: MODEL,
-        "mistral": MODEL,
-        "nemo": NEMO,
+    assert {card["id"]: (card["root"], card["kind"]) for card in body["data"]} == {
+        MODEL: (MODEL, "chat"),
+        "mistral": (MODEL, "chat"),
+        "nemo": (NEMO, "chat"),
+        EMBEDDING_MODEL: (EMBEDDING_MODEL, "embedding"),
+        "e5": (EMBEDDING_MODEL, "embedding"),
     }
+    assert {card["owned_by"] for card in body["data"]} == {"mistralai", "intfloat"}
+    assert all(isinstance(card["created"], int) for card in body["data"])
     assert body["upstream"].startswith("simulator at http://127.0.0.1:")
 
 
@@ -146,3 +151,17 @@ def test_completions_are_recorded_in_llm_metrics(gateway: Gateway, stream: bool)
         == tokens_before + 3
     )
     assert gateway.sample("llm_gateway_upstream_requests_in_flight", model=NEMO) == 0
+
+
+async def test_chat_streams_are_read_from_their_lines_with_this_huggingface_hub(
+    simulator_url: str,
+) -> None:
+    async with AsyncInferenceClient(base_url=simulator_url) as client:
+        outputs = await client.chat_completion(
+            [{"role": "user", "content": "Hello"}], max_tokens=3, stream=True
+        )
+        frames = stream_frames(outputs)  # type: ignore[arg-type]
+        texts = [frame["choices"][0]["delta"].get("content") async for frame in frames]
+
+    assert frames is not outputs  # not the slower fallback over parsed outputs
+    assert "".join(text or "" for text in texts)

@@ -14,6 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from llm_gateway.protocol import MAX_TOKENS
+from llm_gateway.protocol.embeddings import MAX_DIMENSIONS
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import Gateway, start_gateway
@@ -27,10 +28,14 @@ def gateway() -> Iterator[Gateway]:
     """A gateway whose upstream accepts all the gateway does and injects no fault (the fault
     headers are not forwarded): any 5xx or refused valid request is the gateway's own."""
     upstream = SimulatorSettings(
-        time_to_first_token_seconds=0.0, time_per_token_seconds=0.0, max_tokens_limit=MAX_TOKENS
+        time_to_first_token_seconds=0.0,
+        time_per_token_seconds=0.0,
+        max_tokens_limit=MAX_TOKENS,
+        embedding_dimensions=MAX_DIMENSIONS,
     )
     with run_server(create_simulator_app(upstream)) as url:
-        yield from start_gateway(url, upstream_is_simulator=False)
+        # A long timeout: a 504 here would be the simulator's slowness, not the gateway's.
+        yield from start_gateway(url, upstream_is_simulator=False, upstream_timeout_seconds=30)
 
 
 def operations(gateway: Gateway) -> dict[str, schemathesis.APIOperation]:
@@ -43,7 +48,10 @@ def operations(gateway: Gateway) -> dict[str, schemathesis.APIOperation]:
     [
         "POST /generate",
         "POST /v1/chat/completions",
+        "POST /v1/completions",
+        "POST /v1/embeddings",
         "GET /v1/models",
+        "GET /v1/models/{model}",
         "GET /healthz",
         "GET /readyz",
         "GET /metrics",

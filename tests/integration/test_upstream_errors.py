@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.helpers import MODEL, Gateway, sse_payloads
+from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway, sse_payloads
 
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 4}
 
@@ -22,20 +22,29 @@ FAULTS = {
 }
 
 
-def upstream_errors(gateway: Gateway, reason: str, status: str) -> float:
+# Each endpoint's body, and the model its requests are labelled with.
+ENDPOINTS = {
+    "/generate": ({"prompt": "Hello", "max_new_tokens": 4}, MODEL),
+    "/v1/chat/completions": (CHAT, MODEL),
+    "/v1/completions": ({"prompt": "Hello", "max_tokens": 4}, MODEL),
+    "/v1/embeddings": ({"input": ["Hello", "there"]}, EMBEDDING_MODEL),
+}
+
+
+def upstream_errors(gateway: Gateway, reason: str, status: str, model: str = MODEL) -> float:
     return gateway.sample(
-        "llm_gateway_upstream_errors_total", model=MODEL, reason=reason, status_code=status
+        "llm_gateway_upstream_errors_total", model=model, reason=reason, status_code=status
     )
 
 
-@pytest.mark.parametrize("path", ["/generate", "/v1/chat/completions"])
+@pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("fault", FAULTS)
 def test_upstream_fault_gives_documented_status_body_and_metric(
     gateway: Gateway, fault: str, path: str
 ) -> None:
     status, code, reason, upstream_status = FAULTS[fault]
-    body = {"prompt": "Hello", "max_new_tokens": 4} if path == "/generate" else CHAT
-    before = upstream_errors(gateway, reason, upstream_status)
+    body, model = ENDPOINTS[path]
+    before = upstream_errors(gateway, reason, upstream_status, model)
 
     response = httpx.post(f"{gateway.url}{path}", json=body, headers={"X-Simulator-Fault": fault})
 
@@ -43,8 +52,10 @@ def test_upstream_fault_gives_documented_status_body_and_metric(
     error = response.json()["error"]
     assert error["code"] == code
     assert error["message"]
-    assert upstream_errors(gateway, reason, upstream_status) == before + 1
-    assert gateway.sample("llm_gateway_upstream_requests_in_flight", model=MODEL) == 0
+    if fault == "rate_limit":
+        assert response.headers["retry-after"] == "1"
+    assert upstream_errors(gateway, reason, upstream_status, model) == before + 1
+    assert gateway.sample("llm_gateway_upstream_requests_in_flight", model=model) == 0
 
 
 def test_rate_limit_passes_retry_after_on(gateway: Gateway) -> None:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from llm_gateway.core.types import Price
-from llm_gateway.settings import DEFAULT_MODEL, Settings, UpstreamKind
+from llm_gateway.settings import DEFAULT_EMBEDDING_MODEL, DEFAULT_MODEL, Settings, UpstreamKind
 
 
 def test_environment_configures_models_upstream_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,6 +56,25 @@ def test_upstream_description_never_shows_url_credentials() -> None:
 def test_invalid_settings_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_embedding_models_are_configured_apart_from_chat_models(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_EMBEDDING_MODELS", '{"e5": "intfloat/e5-mistral-7b-instruct"}')
+
+    settings = Settings()
+
+    assert settings.embedding_model_aliases == {
+        DEFAULT_EMBEDDING_MODEL: DEFAULT_EMBEDDING_MODEL,
+        "e5": "intfloat/e5-mistral-7b-instruct",
+    }
+    assert DEFAULT_EMBEDDING_MODEL not in settings.model_aliases
+
+
+def test_a_name_for_both_a_chat_and_an_embedding_model_is_refused() -> None:
+    with pytest.raises(ValidationError, match="both a chat and an embedding model"):
+        Settings(models={"x": DEFAULT_MODEL}, embedding_models={"x": DEFAULT_EMBEDDING_MODEL})
 
 
 def test_prices_come_as_json_by_model_or_alias_and_are_kept_by_model_id(

@@ -1,11 +1,12 @@
-"""The gateway core: both doors lead here.
+"""The gateway core: every door leads here.
 
-``/generate`` and ``/v1/chat/completions`` turn their bodies into one
-:class:`~llm_gateway.core.types.CompletionRequest`; :class:`Gateway` validates it and
-resolves its model (here only), applies the client's rate limit and the concurrency
-limit, and calls the upstream with retries and fallbacks. Every request is measured by
-one :class:`~llm_gateway.core.measurement.Measurement`, so the two endpoints, streamed or
-not, cannot disagree about a token, a latency or a failure.
+``/generate``, ``/v1/chat/completions`` and ``/v1/completions`` turn their bodies into one
+:class:`~llm_gateway.core.types.CompletionRequest`, ``/v1/embeddings`` into an
+:class:`~llm_gateway.core.types.EmbeddingRequest`; :class:`Gateway` validates it and
+resolves its model among those of its kind (here only), applies the client's rate limit
+and the concurrency limit, and calls the upstream with retries and fallbacks. Every
+request is measured by one :class:`~llm_gateway.core.measurement.Measurement`, so the
+endpoints, streamed or not, cannot disagree about a token, a latency or a failure.
 """
 
 from __future__ import annotations
@@ -20,7 +21,16 @@ from llm_gateway.core.measurement import Measurement
 from llm_gateway.core.redis_buckets import RedisBuckets
 from llm_gateway.core.relay import Relay
 from llm_gateway.core.retry import RetryPolicy, retryable
-from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Outcome, Usage
+from llm_gateway.core.types import (
+    Chunk,
+    Completion,
+    CompletionRequest,
+    EmbeddingRequest,
+    Embeddings,
+    ModelKind,
+    Outcome,
+    Usage,
+)
 from llm_gateway.errors import (
     DeadlineExceeded,
     GatewayError,
@@ -35,13 +45,22 @@ from llm_gateway.settings import Settings
 from llm_gateway.upstream.client import Upstream
 
 T = TypeVar("T")
+R = TypeVar("R", CompletionRequest, EmbeddingRequest)
+A = TypeVar("A", Completion, Embeddings)
 Stream = tuple[Chunk, AsyncIterator[Chunk]]
 
 
 class Gateway:
     def __init__(self, settings: Settings, upstream: Upstream, metrics: Recorder) -> None:
-        self._aliases = settings.model_aliases
-        self._fallbacks = [self._aliases[name] for name in settings.fallback_models]
+        self._aliases = {
+            ModelKind.CHAT: settings.model_aliases,
+            ModelKind.EMBEDDING: settings.embedding_model_aliases,
+        }
+        chat = settings.model_aliases
+        self._fallbacks = {
+            ModelKind.CHAT: [chat[name] for name in settings.fallback_models],
+            ModelKind.EMBEDDING: [],
+        }
         self._max_prompt_chars = settings.max_prompt_chars
         self._deadline = settings.request_deadline_seconds
         self._retry = RetryPolicy(
@@ -71,10 +90,19 @@ class Gateway:
         await self._quotas.close()
 
     async def complete(self, request: CompletionRequest, context: RequestContext) -> Completion:
+        return await self._answer(request, context, self._upstream.complete)
+
+    async def embed(self, request: EmbeddingRequest, context: RequestContext) -> Embeddings:
+        return await self._answer(request, context, self._upstream.embed)
+
+    async def _answer(
+        self, request: R, context: RequestContext, call: Callable[[R, str], Awaitable[A]]
+    ) -> A:
+        """A whole answer (not streamed), measured and charged to the client's budget."""
         measurement, reservation = await self._admit(request, context)
         try:
-            completion = await self._attempts(
-                request, measurement, self._upstream.complete, self._deadline_of(measurement)
+            answer = await self._attempts(
+                request, measurement, call, self._deadline_of(measurement)
             )
             measurement.ready()
         except BaseException as exc:
@@ -84,9 +112,10 @@ class Gateway:
             raise
         finally:
             self._limiter.release()
-        self._quotas.settle(reservation, completion.usage.total_tokens)
-        measurement.succeed(completion.usage)
-        return completion
+        self._quotas.settle(reservation, answer.usage.total_tokens)
+        tool_calls = answer.tool_calls if isinstance(answer, Completion) else 0
+        measurement.succeed(answer.usage, tool_calls)
+        return answer
 
     async def stream(self, request: CompletionRequest, context: RequestContext) -> Relay:
         """Wait for the stream's first chunk, then hand back an iterator over all of them.
@@ -131,10 +160,12 @@ class Gateway:
         remaining = self._deadline - measurement.elapsed()
         return asyncio.get_running_loop().time() + remaining
 
-    def _model(self, request: CompletionRequest) -> str:
+    def _model(self, request: CompletionRequest | EmbeddingRequest) -> str:
         """The model id for the request, once its prompt's size is checked.
 
-        The default model when the client named none; a 404 for a name not served.
+        The default model of the request's kind when the client named none; a 400 for a
+        model of the other kind (a chat model asked for embeddings); a 404 for a name
+        not served.
         """
         if request.prompt_chars > self._max_prompt_chars:
             raise InvalidRequest(
@@ -142,20 +173,29 @@ class Gateway:
                 f"{self._max_prompt_chars}.",
                 code="prompt_too_long",
             )
+        aliases = self._aliases[request.kind]
         if request.model is None:
-            return next(iter(self._aliases.values()))
+            return next(iter(aliases.values()))
         try:
-            return self._aliases[request.model]
+            return aliases[request.model]
         except KeyError:
-            known = ", ".join(sorted(self._aliases))
-            raise ModelNotFound(
-                f"Model {request.model!r} is not served by this gateway. Available: {known}.",
-                code="model_not_found",
+            pass
+        known = ", ".join(sorted(aliases))
+        if any(request.model in other for other in self._aliases.values()):
+            raise InvalidRequest(
+                f"Model {request.model!r} is not a {request.kind} model. {request.kind.title()} "
+                f"models: {known}.",
+                code="wrong_model_kind",
                 param="model",
-            ) from None
+            )
+        raise ModelNotFound(
+            f"Model {request.model!r} is not served by this gateway. Available: {known}.",
+            code="model_not_found",
+            param="model",
+        )
 
     async def _admit(
-        self, request: CompletionRequest, context: RequestContext
+        self, request: CompletionRequest | EmbeddingRequest, context: RequestContext
     ) -> tuple[Measurement, Reservation | None]:
         """The request's measurement and reservation, once it is valid and within its limits."""
         measurement = Measurement(
@@ -174,9 +214,9 @@ class Gateway:
 
     async def _attempts(
         self,
-        request: CompletionRequest,
+        request: R,
         measurement: Measurement,
-        call: Callable[[CompletionRequest, str], Awaitable[T]],
+        call: Callable[[R, str], Awaitable[T]],
         deadline: float,
     ) -> T:
         """``call`` on the requested model, then on each fallback, retrying each in turn.
@@ -184,8 +224,8 @@ class Gateway:
         ``deadline`` bounds the attempt in progress too: an upstream trickling bytes
         resets the read timeout with each one, and would otherwise hold the request.
         """
-        requested = measurement.model
-        models = [requested, *(m for m in self._fallbacks if m != requested)]
+        requested: str = measurement.model
+        models = [requested, *(m for m in self._fallbacks[request.kind] if m != requested)]
         error: UpstreamError | None = None
         for model in models:
             attempt = 1

@@ -25,7 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from llm_gateway.core.buckets import BucketStore, Draw, LocalBuckets, StoreUnavailable
-from llm_gateway.core.types import CompletionRequest, RateLimit, ShedReason, StoreOperation
+from llm_gateway.core.types import (
+    CompletionRequest,
+    EmbeddingRequest,
+    RateLimit,
+    ShedReason,
+    StoreOperation,
+)
 from llm_gateway.errors import Overloaded, RateLimited, RateLimitStoreUnavailable
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import FailureMode
@@ -116,7 +122,7 @@ class RateLimiter:
         self._logged_at: float | None = None
         self._failures_unlogged = 0
 
-    async def admit(self, request: CompletionRequest) -> Reservation | None:
+    async def admit(self, request: CompletionRequest | EmbeddingRequest) -> Reservation | None:
         """Spend one request and reserve the tokens of ``request``, or raise RateLimited (429)."""
         client = request.client
         if client is None or not (self._requests_per_minute or self._tokens_per_minute):
@@ -169,13 +175,20 @@ class RateLimiter:
         await asyncio.gather(*self._settling)
         await self._store.close()
 
-    def _draws(self, client: str, request: CompletionRequest) -> tuple[list[Draw], int]:
+    def _draws(
+        self, client: str, request: CompletionRequest | EmbeddingRequest
+    ) -> tuple[list[Draw], int]:
         draws = []
         if self._requests_per_minute:
             draws.append(Draw(client, RateLimit.REQUESTS, self._requests_per_minute, 1, 1))
         tokens = 0
         if self._tokens_per_minute:
-            completion = request.max_tokens or DEFAULT_RESERVED_COMPLETION_TOKENS
+            # Embeddings generate nothing: only their prompt is reserved.
+            completion = (
+                request.max_tokens or DEFAULT_RESERVED_COMPLETION_TOKENS
+                if isinstance(request, CompletionRequest)
+                else 0
+            )
             tokens = completion + math.ceil(request.prompt_chars / CHARS_PER_TOKEN)
             # A request larger than the whole budget is admitted on a full bucket.
             need = min(tokens, self._tokens_per_minute)

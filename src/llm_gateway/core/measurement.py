@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 
-from llm_gateway.core.types import CompletionRequest, Outcome, Price, Usage
+from llm_gateway.core.types import CompletionRequest, EmbeddingRequest, Outcome, Price, Usage
 from llm_gateway.errors import GatewayError, Overloaded, RateLimited, ShuttingDown, UpstreamError
 from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
@@ -46,7 +46,7 @@ class Measurement:
     def __init__(
         self,
         metrics: Recorder,
-        request: CompletionRequest,
+        request: CompletionRequest | EmbeddingRequest,
         model: str,
         context: RequestContext,
         prices: Mapping[str, Price] = NO_PRICES,
@@ -121,9 +121,11 @@ class Measurement:
             self._metrics.shed(error.reason)
         self._finish(Outcome.REJECTED, 0)
 
-    def succeed(self, usage: Usage) -> None:
+    def succeed(self, usage: Usage, tool_calls: int = 0) -> None:
         self.end_attempt(Outcome.SUCCESS)
         self._metrics.tokens_used(self.model, self._request.endpoint, usage)
+        if tool_calls:
+            self._metrics.tool_calls_returned(self.model, tool_calls)
         price = self._prices.get(self.model)
         cost = price.cost(usage) if price is not None else 0.0
         self._metrics.client_tokens_used(self._client, self.model, usage, cost)

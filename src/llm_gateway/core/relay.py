@@ -40,6 +40,7 @@ class Relay:
         self._measurement = measurement
         self._on_close = on_close
         self._usage: Usage | None = None
+        self._tool_calls = 0
         self._closed = False
         self._relayed = 0
         self._interruption: GatewayError | None = None
@@ -79,8 +80,10 @@ class Relay:
         except BaseException as exc:
             await self._close(exc)
             raise
-        if chunk.text:
+        if chunk.text or chunk.tool_calls:
             self._measurement.token()
+        # A call's first delta names its function; the rest carry argument pieces.
+        self._tool_calls += sum(1 for call in chunk.tool_calls if call.name is not None)
         self._usage = chunk.usage or self._usage
         return chunk
 
@@ -113,7 +116,7 @@ class Relay:
         if exc is None:
             usage = self._usage or Usage(0, self._measurement.tokens)
             self._on_close(usage)
-            self._measurement.succeed(usage)
+            self._measurement.succeed(usage, self._tool_calls)
         else:
             self._on_close(None)
             self._measurement.fail(exc)

@@ -1,4 +1,4 @@
-"""The core's vocabulary: the internal request both doors are turned into, what the
+"""The core's vocabulary: the internal requests every door is turned into, what the
 upstream hands back, and the small fixed sets every metric label and error reason comes
 from. Imports nothing of the gateway's, so errors, metrics and the load generator can
 share it."""
@@ -6,7 +6,9 @@ share it."""
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Endpoint(enum.StrEnum):
@@ -14,6 +16,15 @@ class Endpoint(enum.StrEnum):
 
     GENERATE = "generate"
     CHAT_COMPLETIONS = "chat_completions"
+    COMPLETIONS = "completions"
+    EMBEDDINGS = "embeddings"
+
+
+class ModelKind(enum.StrEnum):
+    """What a configured model does: generate text, or embed it."""
+
+    CHAT = "chat"
+    EMBEDDING = "embedding"
 
 
 class Outcome(enum.StrEnum):
@@ -83,16 +94,20 @@ class ErrorReason(enum.StrEnum):
 
 @dataclass(slots=True, frozen=True)
 class CompletionRequest:
-    """One chat completion, whichever endpoint it came through, as the client asked for it.
+    """One completion, whichever endpoint it came through, as the client asked for it.
 
     ``model`` is the name the client sent (None: the default); the core resolves it, and
-    each upstream attempt is handed the model id it is for.
+    each upstream attempt is handed the model id it is for. A chat request carries
+    ``messages`` (as sent upstream: the developer role already turned into system); a
+    legacy text completion carries ``prompt`` instead. ``extra`` holds the fields the
+    gateway does not know, passed to the upstream unchanged.
     """
 
     request_id: str
     endpoint: Endpoint
     model: str | None
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    prompt: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
@@ -100,6 +115,14 @@ class CompletionRequest:
     seed: int | None = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    logit_bias: dict[str, float] | None = None
+    n: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
     stream: bool = False
     # The API key alias the request came with; None when keys are off.
     client: str | None = None
@@ -107,8 +130,74 @@ class CompletionRequest:
     simulator_headers: dict[str, str] = field(default_factory=dict)
 
     @property
+    def kind(self) -> ModelKind:
+        return ModelKind.CHAT
+
+    @property
     def prompt_chars(self) -> int:
-        return sum(len(message["content"]) for message in self.messages)
+        """The characters of text the upstream reads: the prompt, or every message's text
+        and tool-call arguments (tool definitions are bounded by the body size alone)."""
+        if self.prompt is not None:
+            return len(self.prompt)
+        return sum(_message_chars(message) for message in self.messages)
+
+
+def _message_chars(message: dict[str, Any]) -> int:
+    content = message.get("content")
+    if isinstance(content, str):
+        chars = len(content)
+    else:
+        chars = sum(len(part.get("text") or "") for part in content or ())
+    for call in message.get("tool_calls") or ():
+        chars += len(call["function"]["arguments"])
+    return chars
+
+
+EmbeddingInput = str | list[str] | list[int] | list[list[int]]
+
+
+@dataclass(slots=True, frozen=True)
+class EmbeddingRequest:
+    """One embeddings request: texts, or token ids, to turn into vectors."""
+
+    request_id: str
+    model: str | None
+    input: EmbeddingInput
+    dimensions: int | None = None
+    client: str | None = None
+    simulator_headers: dict[str, str] = field(default_factory=dict)
+    endpoint: Endpoint = Endpoint.EMBEDDINGS
+    stream: bool = False
+
+    @property
+    def kind(self) -> ModelKind:
+        return ModelKind.EMBEDDING
+
+    @property
+    def inputs(self) -> list[str] | list[list[int]]:
+        """The inputs as a batch: texts, or lists of token ids."""
+        if isinstance(self.input, str):
+            return [self.input]
+        if self.input and isinstance(self.input[0], int):
+            return [self.input]
+        return self.input  # type: ignore[return-value]
+
+    @property
+    def prompt_chars(self) -> int:
+        return sum(len(item) for item in self.inputs)
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Token ids count themselves; text is counted as words and punctuation marks,
+        an estimate (embedding servers report no usage), the simulator's exact count."""
+        return sum(
+            len(TOKEN_PATTERN.findall(item)) if isinstance(item, str) else len(item)
+            for item in self.inputs
+        )
+
+
+# Words and punctuation marks: how embedding prompts are counted (see EmbeddingRequest).
+TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 
 
 @dataclass(slots=True, frozen=True)
@@ -119,6 +208,24 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(slots=True, frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as OpenAI sends it
+
+
+@dataclass(slots=True, frozen=True)
+class Choice:
+    """One generated answer; ``logprobs`` is the upstream's, in OpenAI's shape."""
+
+    index: int
+    text: str | None
+    finish_reason: str | None
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: dict[str, Any] | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -137,15 +244,54 @@ class Price:
 @dataclass(slots=True, frozen=True)
 class Completion:
     model: str  # the model that answered: the requested one, or a fallback
-    text: str
-    finish_reason: str | None
+    choices: tuple[Choice, ...]
     usage: Usage
+
+    @property
+    def text(self) -> str:
+        return self.choices[0].text or ""
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.choices[0].finish_reason
+
+    @property
+    def tool_calls(self) -> int:
+        return sum(len(choice.tool_calls) for choice in self.choices)
+
+
+@dataclass(slots=True, frozen=True)
+class ToolCallDelta:
+    """A piece of a streamed tool call: the first of a call carries its id and name, the
+    rest pieces of its arguments. None: absent from the frame (never sent as null)."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
 class Chunk:
-    """A piece of a stream: some text, or the end (finish_reason and usage, when known)."""
+    """A piece of a stream: some text or tool-call pieces of choice ``index``, or the end
+    (finish_reason and usage, when known)."""
 
     text: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    index: int = 0
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    logprobs: dict[str, Any] | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Only text and a finish reason: the fast path of stream rendering."""
+        return not self.index and not self.tool_calls and self.logprobs is None
+
+
+@dataclass(slots=True, frozen=True)
+class Embeddings:
+    model: str
+    # One per input: float32 values, little-endian, as OpenAI's base64 encoding holds them.
+    vectors: tuple[bytes, ...]
+    usage: Usage

@@ -65,12 +65,15 @@ def new_client(timeout: float, concurrency: int, api_key: str | None) -> httpx.A
 
 
 async def list_models(url: str, timeout: float, api_key: str | None) -> list[str]:
-    """Every name ``GET /v1/models`` offers, aliases included."""
+    """Every chat model name ``GET /v1/models`` offers, aliases included."""
     async with new_client(timeout, 1, api_key) as client:
         try:
             response = await client.get(f"{url}/v1/models")
             response.raise_for_status()
-            models = [str(card["id"]) for card in response.json()["data"]]
+            # Chat models only: the load generator sends completions (no "kind": an
+            # older gateway, whose models all chat).
+            cards = response.json()["data"]
+            models = [str(card["id"]) for card in cards if card.get("kind", "chat") == "chat"]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             raise LoadgenError(f"cannot list the models at {url}/v1/models: {exc}") from exc
     if not models:

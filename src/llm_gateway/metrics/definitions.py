@@ -6,8 +6,7 @@ Two layers share one ``/metrics`` exposition:
   :mod:`llm_gateway.metrics.http` so that ``http_requests_total{handler="/generate"}``
   holds the route template, never the raw path.
 * LLM metrics (``llm_gateway_*``) are recorded only through the typed methods of
-  :class:`llm_gateway.metrics.recorder.Recorder`, so ``/generate`` and
-  ``/v1/chat/completions`` can never disagree.
+  :class:`llm_gateway.metrics.recorder.Recorder`, so the endpoints can never disagree.
 
 Bucket boundaries follow the OpenTelemetry GenAI semantic conventions
 (``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage``,
@@ -252,6 +251,15 @@ LLM_METRICS: dict[str, MetricSpec] = {
         "histogram_quantile(0.5, sum by (le, model) "
         "(rate(llm_gateway_time_per_output_token_seconds_bucket[5m])))",
         buckets=TIME_PER_OUTPUT_TOKEN_BUCKETS,
+    ),
+    "tool_calls": MetricSpec(
+        "llm_gateway_tool_calls_total",
+        Counter,
+        "Tool calls the upstream returned in successful chat completions, streamed or not, "
+        "by model.",
+        ("model",),
+        "calls",
+        "sum by (model) (rate(llm_gateway_tool_calls_total[5m]))",
     ),
     "upstream_errors": MetricSpec(
         "llm_gateway_upstream_errors_total",

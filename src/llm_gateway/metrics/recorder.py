@@ -62,6 +62,7 @@ class Recorder:
         self._tokens_per_request = family["tokens_per_request"]
         self._time_to_first_token = family["time_to_first_token"]
         self._time_per_output_token = family["time_per_output_token"]
+        self._tool_calls = family["tool_calls"]
         self._upstream_errors = family["upstream_errors"]
         self._upstream_in_flight = family["upstream_in_flight"]
         self._retries = family["retries"]
@@ -130,9 +131,14 @@ class Recorder:
 
     def tokens_used(self, model: str, endpoint: Endpoint, usage: Usage) -> None:
         self._prompt_tokens(model, endpoint).inc(usage.prompt_tokens)
-        self._completion_tokens(model, endpoint).inc(usage.completion_tokens)
         self._tokens_per_request(model, endpoint, "prompt").observe(usage.prompt_tokens)
+        if endpoint is Endpoint.EMBEDDINGS:
+            return  # embeddings generate no tokens
+        self._completion_tokens(model, endpoint).inc(usage.completion_tokens)
         self._tokens_per_request(model, endpoint, "completion").observe(usage.completion_tokens)
+
+    def tool_calls_returned(self, model: str, calls: int) -> None:
+        self._tool_calls(model).inc(calls)
 
     def client_finished(self, client: str, model: str, outcome: Outcome) -> None:
         self._client_requests(client, model, outcome).inc()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from llm_gateway.core.relay import Relay
+from llm_gateway.core.types import Choice as CoreChoice
 from llm_gateway.core.types import Endpoint
 from llm_gateway.protocol import (
     AssistantMessage,
@@ -16,6 +18,9 @@ from llm_gateway.protocol import (
     ChatCompletionRequest,
     ChatMessage,
     Choice,
+    FunctionCallOut,
+    TextPart,
+    ToolCallOut,
 )
 from llm_gateway.routes.deps import CallDep
 from llm_gateway.routes.openapi import completion_responses
@@ -31,53 +36,87 @@ router = APIRouter(tags=["completions"])
     summary="Create a chat completion (OpenAI-compatible)",
 )
 async def chat_completions(body: ChatCompletionRequest, call: CallDep) -> Response:
+    extra = dict(body.model_extra or {})
+    if body.parallel_tool_calls is not None:
+        # Not a parameter of InferenceClient's: it travels with the unknown fields.
+        extra["parallel_tool_calls"] = body.parallel_tool_calls
     request = call.completion_request(
         Endpoint.CHAT_COMPLETIONS,
         body.model,
-        [{"role": m.role, "content": _text(m)} for m in body.messages],
         body.stop,
         body.stream,
+        messages=[_upstream_message(m) for m in body.messages],
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
         top_p=body.top_p,
         seed=body.seed,
         frequency_penalty=body.frequency_penalty,
         presence_penalty=body.presence_penalty,
+        tools=None if body.tools is None else [t.model_dump(exclude_none=True) for t in body.tools],
+        tool_choice=_dumped(body.tool_choice),
+        response_format=_dumped(body.response_format),
+        logprobs=body.logprobs,
+        top_logprobs=body.top_logprobs,
+        logit_bias=body.logit_bias,
+        n=body.n,
+        extra=extra,
     )
     completion_id = f"chatcmpl-{request.request_id}"
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
         relay = await call.stream(request)
-        frames = _frames(completion_id, created, relay, include_usage)
+        frames = _frames(completion_id, created, relay, include_usage, body.n or 1)
         return event_stream(frames, relay)
     completion = await call.complete(request)
     response = ChatCompletion(
         id=completion_id,
         created=created,
         model=completion.model,
-        choices=[
-            Choice(
-                message=AssistantMessage(content=completion.text),
-                finish_reason=completion.finish_reason,
-            )
-        ],
+        choices=[_choice(choice) for choice in completion.choices],
         usage=wire_usage(completion.usage),
     )
     return Response(response.model_dump_json(), media_type="application/json")
 
 
-def _text(message: ChatMessage) -> str:
-    if isinstance(message.content, str):
-        return message.content
-    return "".join(part.text for part in message.content)
+def _upstream_message(message: ChatMessage) -> dict[str, Any]:
+    """The message as sent upstream: the developer role as system (Hugging Face's chat
+    templates know no other), text-only parts joined into one string, null keys left out."""
+    sent = message.model_dump(exclude_none=True, by_alias=True)
+    if message.role == "developer":
+        sent["role"] = "system"
+    content = message.content
+    if isinstance(content, list) and all(isinstance(part, TextPart) for part in content):
+        sent["content"] = "".join(part.text for part in content if isinstance(part, TextPart))
+    return sent
+
+
+def _dumped(value: Any) -> Any:
+    return (
+        value.model_dump(exclude_none=True, by_alias=True)
+        if hasattr(value, "model_dump")
+        else value
+    )
+
+
+def _choice(choice: CoreChoice) -> Choice:
+    calls = [
+        ToolCallOut(id=c.id, function=FunctionCallOut(name=c.name, arguments=c.arguments))
+        for c in choice.tool_calls
+    ]
+    return Choice(
+        index=choice.index,
+        message=AssistantMessage(content=choice.text, tool_calls=calls or None),
+        logprobs=choice.logprobs,
+        finish_reason=choice.finish_reason,
+    )
 
 
 async def _frames(
-    completion_id: str, created: int, relay: Relay, include_usage: bool
+    completion_id: str, created: int, relay: Relay, include_usage: bool, choices: int
 ) -> AsyncIterator[bytes]:
     frames = ChatFrames(completion_id, created, relay.model)
-    yield frames.opening()
+    yield frames.opening(choices)
     async for chunk in relay:
         if chunk.usage is not None:
             if include_usage:

@@ -13,7 +13,14 @@ from fastapi import Depends, Header, Request
 
 from llm_gateway.core.gateway import Gateway
 from llm_gateway.core.relay import Relay
-from llm_gateway.core.types import Completion, CompletionRequest, Endpoint
+from llm_gateway.core.types import (
+    Completion,
+    CompletionRequest,
+    EmbeddingInput,
+    EmbeddingRequest,
+    Embeddings,
+    Endpoint,
+)
 from llm_gateway.errors import ValidationFailed
 from llm_gateway.http.context import RequestContext
 from llm_gateway.http.disconnect import unless_disconnected
@@ -38,26 +45,39 @@ class Call:
         self,
         endpoint: Endpoint,
         model: str | None,
-        messages: list[dict[str, str]],
         stop: str | list[str] | None,
         stream: bool,
-        **sampling: Any,
+        **fields: Any,
     ) -> CompletionRequest:
         """The internal request, as the client asked for it; the core validates it."""
         return CompletionRequest(
             request_id=self.context.request_id,
             endpoint=endpoint,
             model=model,
-            messages=messages,
             stop=[stop] if isinstance(stop, str) else stop,
             stream=stream,
             client=self.context.client,
             simulator_headers=self.simulator_headers,
-            **sampling,
+            **fields,
+        )
+
+    def embedding_request(
+        self, model: str | None, input: EmbeddingInput, dimensions: int | None
+    ) -> EmbeddingRequest:
+        return EmbeddingRequest(
+            request_id=self.context.request_id,
+            model=model,
+            input=input,
+            dimensions=dimensions,
+            client=self.context.client,
+            simulator_headers=self.simulator_headers,
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:
         return await unless_disconnected(self.http, self.gateway.complete(request, self.context))
+
+    async def embed(self, request: EmbeddingRequest) -> Embeddings:
+        return await unless_disconnected(self.http, self.gateway.embed(request, self.context))
 
     async def stream(self, request: CompletionRequest) -> Relay:
         # Until the first chunk; from then on the streaming response watches the client.

@@ -27,9 +27,9 @@ async def generate(body: GenerateRequest, call: CallDep) -> Response:
     request = call.completion_request(
         Endpoint.GENERATE,
         body.model,
-        [{"role": "user", "content": body.prompt}],
         body.stop,
         body.stream,
+        messages=[{"role": "user", "content": body.prompt}],
         max_tokens=body.max_new_tokens,
         temperature=body.temperature,
         top_p=body.top_p,

@@ -8,8 +8,8 @@ from llm_gateway.protocol import ErrorResponse
 from llm_gateway.routes.streaming import MEDIA_TYPE
 
 _ERRORS = {
-    400: "The body is not JSON, the prompt is too long, or the upstream rejected the request "
-    "as invalid.",
+    400: "The body is not JSON, the prompt is too long, the model is of another kind (a chat "
+    "model asked for embeddings), or the upstream rejected the request as invalid.",
     401: "API keys are on and none, or an unknown one, was sent.",
     404: "The model is not served by this gateway.",
     413: "The body exceeds the configured limit.",
@@ -23,12 +23,17 @@ _ERRORS = {
 }
 
 
-def completion_responses(event: str) -> dict[int | str, dict[str, Any]]:
-    """Every status a completion route answers; ``event`` names its stream's frame model."""
-    responses: dict[int | str, dict[str, Any]] = {
+def error_responses() -> dict[int | str, dict[str, Any]]:
+    """Every error status a route toward the upstream answers."""
+    return {
         status: {"model": ErrorResponse, "description": description}
         for status, description in _ERRORS.items()
     }
+
+
+def completion_responses(event: str) -> dict[int | str, dict[str, Any]]:
+    """Every status a completion route answers; ``event`` names its stream's frame model."""
+    responses = error_responses()
     responses[200] = {
         "description": f"The completion; with `stream: true`, Server-Sent Events of `{event}` "
         "closed by `data: [DONE]`.",

@@ -1,26 +1,28 @@
-"""Server-Sent Events: the framing, the frames of the two stream shapes, and the response.
+"""Server-Sent Events: the framing, the frames of the three stream shapes, and the response.
 
 Framing is ``data: {json}\\n\\n``, always closed by ``data: [DONE]``. A stream's frames
 differ only in their token text, finish reason and usage, so each stream encodes its
 envelope (id, created, model) once and each frame JSON-encodes only its text. Building a
 pydantic model per token and dumping it cost more than relaying the token. The bytes are
 exactly what ``frame(model.model_dump(exclude_none=True))`` of
-:class:`~llm_gateway.protocol.ChatCompletionChunk` and
+:class:`~llm_gateway.protocol.ChatCompletionChunk`,
+:class:`~llm_gateway.protocol.TextCompletion` and
 :class:`~llm_gateway.protocol.GenerateStreamEvent` give (tested), so those models stay the
-documented wire shape.
+documented wire shape: a key whose value would be null is left out, never sent as null.
+Chunks with tool calls, log probabilities or another choice than the first take a slower
+path that builds the choice as a dict.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi.responses import StreamingResponse
 
 from llm_gateway import protocol
-from llm_gateway.core.relay import Relay
-from llm_gateway.core.types import Chunk, Usage
+from llm_gateway.core.types import Chunk, ToolCallDelta, Usage
 from llm_gateway.errors import GatewayError
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
@@ -54,20 +56,89 @@ class ChatFrames:
     __slots__ = ("_prefix",)
 
     def __init__(self, completion_id: str, created: int, model: str) -> None:
-        self._prefix = (
-            b'data: {"id":%s,"object":"chat.completion.chunk","created":%d,"model":%s,"choices":'
-            % (_encode(completion_id).encode(), created, _encode(model).encode())
+        self._prefix = _prefix(completion_id, "chat.completion.chunk", created, model)
+
+    def opening(self, choices: int = 1) -> bytes:
+        return b"".join(
+            self._prefix
+            + b'[{"index":%d,"delta":{"role":"assistant","content":""}}]}' % index
+            + _END
+            for index in range(choices)
         )
 
-    def opening(self) -> bytes:
-        return self._prefix + b'[{"index":0,"delta":{"role":"assistant","content":""}}]}' + _END
-
     def content(self, chunk: Chunk) -> bytes:
+        if not chunk.plain:
+            return self._prefix + _encode([_chat_choice(chunk)]).encode() + b"}" + _END
         return (
             self._prefix
             + b'[{"index":0,"delta":{"content":'
             + _encode(chunk.text).encode()
             + b"}"
+            + _finish_reason(chunk.finish_reason)
+            + b"}]}"
+            + _END
+        )
+
+    def usage(self, usage: Usage) -> bytes:
+        return self._prefix + b'[],"usage":' + _usage(usage) + b"}" + _END
+
+
+def _prefix(completion_id: str, kind: str, created: int, model: str) -> bytes:
+    return b'data: {"id":%s,"object":"%s","created":%d,"model":%s,"choices":' % (
+        _encode(completion_id).encode(),
+        kind.encode(),
+        created,
+        _encode(model).encode(),
+    )
+
+
+def _chat_choice(chunk: Chunk) -> dict[str, Any]:
+    delta: dict[str, Any] = {}
+    if chunk.text:
+        delta["content"] = chunk.text
+    if chunk.tool_calls:
+        delta["tool_calls"] = [_tool_call(call) for call in chunk.tool_calls]
+    choice: dict[str, Any] = {"index": chunk.index, "delta": delta}
+    if chunk.logprobs is not None:
+        choice["logprobs"] = chunk.logprobs
+    if chunk.finish_reason is not None:
+        choice["finish_reason"] = chunk.finish_reason
+    return choice
+
+
+def _tool_call(call: ToolCallDelta) -> dict[str, Any]:
+    piece: dict[str, Any] = {"index": call.index}
+    if call.id is not None:
+        piece["id"] = call.id
+        piece["type"] = "function"
+    function = {}
+    if call.name is not None:
+        function["name"] = call.name
+    if call.arguments is not None:
+        function["arguments"] = call.arguments
+    if function:
+        piece["function"] = function
+    return piece
+
+
+class CompletionFrames:
+    """``TextCompletion`` frames of one legacy completions stream."""
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, completion_id: str, created: int, model: str) -> None:
+        self._prefix = _prefix(completion_id, "text_completion", created, model)
+
+    def content(
+        self, chunk: Chunk, text: str, index: int, logprobs: dict[str, Any] | None
+    ) -> bytes:
+        encoded = b"" if logprobs is None else b',"logprobs":' + _encode(logprobs).encode()
+        return (
+            self._prefix
+            + b'[{"text":'
+            + _encode(text).encode()
+            + b',"index":%d' % index
+            + encoded
             + _finish_reason(chunk.finish_reason)
             + b"}]}"
             + _END
@@ -108,7 +179,11 @@ def wire_usage(usage: Usage) -> protocol.Usage:
     )
 
 
-def event_stream(frames: AsyncIterator[bytes], relay: Relay) -> StreamingResponse:
+class Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+def event_stream(frames: AsyncIterator[bytes], relay: Closable) -> StreamingResponse:
     """An SSE response of ``frames``, closed by ``[DONE]`` even when the upstream fails.
 
     However the response ends, even abandoned by the client, the relay is closed: that
@@ -117,7 +192,7 @@ def event_stream(frames: AsyncIterator[bytes], relay: Relay) -> StreamingRespons
     return StreamingResponse(_closed(frames, relay), media_type=MEDIA_TYPE, headers=HEADERS)
 
 
-async def _closed(frames: AsyncIterator[bytes], relay: Relay) -> AsyncIterator[bytes]:
+async def _closed(frames: AsyncIterator[bytes], relay: Closable) -> AsyncIterator[bytes]:
     try:
         async for piece in frames:
             yield piece

@@ -1,4 +1,5 @@
-"""The simulator's app factory: routes of both dialects over one shared simulation."""
+"""The simulator's app factory: routes of every dialect (OpenAI, TGI, TEI) over one
+shared simulation."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from llm_gateway.simulator.openai_api import OpenAIRoutes, error_response
 from llm_gateway.simulator.responses import ConnectionDropped
 from llm_gateway.simulator.settings import SimulatorSettings
 from llm_gateway.simulator.simulation import Simulation
+from llm_gateway.simulator.tei_api import TEIRoutes, is_embedding
 from llm_gateway.simulator.tgi_api import TGIRoutes
 
 
@@ -46,7 +49,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: SimulatorSettings) -> Starlette:
     simulation = Simulation.from_settings(settings)
-    routes = [*OpenAIRoutes(simulation).routes(), *TGIRoutes(simulation).routes()]
+    tgi, tei = TGIRoutes(simulation), TEIRoutes(simulation)
+
+    async def root(request: Request) -> Response:
+        # TGI's compat route and TEI's share the base URL InferenceClient posts to.
+        if is_embedding(await request.body()):
+            return await tei.embed(request)
+        return await tgi.compat_generate(request)
+
+    routes = [
+        *OpenAIRoutes(simulation).routes(),
+        *tgi.routes(),
+        *tei.routes(),
+        Route("/", root, methods=["POST"]),
+    ]
     return Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error},

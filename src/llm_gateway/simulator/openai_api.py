@@ -1,5 +1,8 @@
 """The OpenAI dialect: ``POST /v1/chat/completions`` and ``GET /v1/models``.
 
+Answers follow :mod:`llm_gateway.simulator.answers`: text, JSON, or a tool call, with
+logprobs when asked, ``n`` choices each streamed in turn.
+
 Errors use OpenAI's envelope, ``{"error": {"message", "type", "code"}}``. Stream frames are
 assembled from pre-encoded pieces rather than serialised per token, to keep the zero-latency
 benchmark path cheap.
@@ -9,12 +12,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from llm_gateway.simulator.answers import Answer, logprobs, write_answer
 from llm_gateway.simulator.faults import (
     Fault,
     FaultRequest,
@@ -28,7 +33,7 @@ from llm_gateway.simulator.responses import (
     json_text,
 )
 from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
-from llm_gateway.simulator.textmodel import Completion, FinishReason, count_tokens
+from llm_gateway.simulator.textmodel import count_tokens
 
 # What each status fault says: the type, code and message of the OpenAI error envelope.
 FAULT_ERRORS = {
@@ -52,10 +57,6 @@ def error_response(
 def _status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
     type_, code, message = FAULT_ERRORS[fault]
     return error_response(status, message, type_, code, retry_after=retry_after)
-
-
-def _finish_reason(completion: Completion) -> str:
-    return "length" if completion.finish_reason is FinishReason.LENGTH else "stop"
 
 
 class OpenAIRoutes:
@@ -99,29 +100,28 @@ class OpenAIRoutes:
             return answer
 
         prompt = body.prompt()
-        completion = simulation.text.complete(
-            prompt, seed=body.seed, max_tokens=max_tokens, stop=body.stop_sequences()
-        )
+        answers = [
+            write_answer(simulation.text, body, prompt, index, max_tokens)
+            for index in range(body.n or 1)
+        ]
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         usage = {
             "prompt_tokens": count_tokens(prompt),
-            "completion_tokens": len(completion.tokens),
+            "completion_tokens": sum(a.completion_tokens for a in answers),
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        top = (body.top_logprobs or 0) if body.logprobs else None
 
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
-            return self._stream(
-                completion,
-                completion_id,
-                created,
-                body.model,
-                usage if include_usage else None,
-                fault,
+            envelope = (
+                f'{{"id":"{completion_id}","object":"chat.completion.chunk","created":{created},'
+                f'"model":{json_text(body.model)}'
             )
+            return self._stream(answers, envelope, usage if include_usage else None, fault, top)
 
-        delay = simulation.pacer.whole(len(completion.tokens))
+        delay = simulation.pacer.whole(sum(a.completion_tokens for a in answers))
         if fault is Fault.MALFORMED:
             return DelayedResponse(MALFORMED_BODY, delay=delay)
         payload = {
@@ -129,44 +129,38 @@ class OpenAIRoutes:
             "object": "chat.completion",
             "created": created,
             "model": body.model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": completion.text},
-                    "logprobs": None,
-                    "finish_reason": _finish_reason(completion),
-                }
-            ],
+            "choices": [_choice(index, a, top) for index, a in enumerate(answers)],
             "usage": usage,
         }
         return DelayedResponse(json_body(payload), delay=delay)
 
     def _stream(
         self,
-        completion: Completion,
-        completion_id: str,
-        created: int,
-        model: str,
+        answers: list[Answer],
+        envelope: str,
         usage: dict[str, int] | None,
         fault: Fault,
+        top: int | None,
     ) -> Response:
-        envelope = (
-            f'{{"id":"{completion_id}","object":"chat.completion.chunk","created":{created},'
-            f'"model":{json_text(model)}'
+        head = "".join(
+            f'data: {envelope},"choices":[{{"index":{index},"delta":'
+            f'{{"role":"assistant","content":""}},"logprobs":null,"finish_reason":null}}]}}\n\n'
+            for index in range(len(answers))
         )
-        prefix = f'data: {envelope},"choices":[{{"index":0,"delta":'
-        open_choice = '"logprobs":null,"finish_reason":null}]}\n\n'
-        head = f'{prefix}{{"role":"assistant","content":""}},{open_choice}'
         if fault is Fault.MALFORMED:
             tokens = [MALFORMED_FRAME]
             tail = DONE_FRAME
         else:
             tokens = [
-                f'{prefix}{{"content":{token.text_json}}},{open_choice}'.encode()
-                for token in completion.tokens
+                frame
+                for index, a in enumerate(answers)
+                for frame in _choice_frames(envelope, index, a, top)
             ]
-            reason = _finish_reason(completion)
-            last = f'{prefix}{{}},"logprobs":null,"finish_reason":"{reason}"}}]}}\n\n'
+            last = "".join(
+                f'data: {envelope},"choices":[{{"index":{index},"delta":{{}},"logprobs":null,'
+                f'"finish_reason":"{a.finish_reason}"}}]}}\n\n'
+                for index, a in enumerate(answers)
+            )
             if usage is not None:
                 last += f'data: {envelope},"choices":[],"usage":{json_text(usage)}}}\n\n'
             tail = last.encode() + DONE_FRAME
@@ -177,3 +171,59 @@ class OpenAIRoutes:
             pacer=self.simulation.pacer,
             drop=fault is Fault.DROP,
         )
+
+
+def _choice(index: int, a: Answer, top: int | None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": a.text}
+    if a.tool_call is not None:
+        call = a.tool_call
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+            ],
+        }
+    return {
+        "index": index,
+        "message": message,
+        "logprobs": None if top is None else {"content": logprobs(a.tokens, top)},
+        "finish_reason": a.finish_reason,
+    }
+
+
+def _choice_frames(envelope: str, index: int, a: Answer, top: int | None) -> list[bytes]:
+    """The token frames of one choice: text tokens, or a tool call's id, name and pieces
+    of its arguments, each delta with only the keys it carries."""
+    prefix = f'data: {envelope},"choices":[{{"index":{index},"delta":'
+    open_choice = '"finish_reason":null}]}\n\n'
+    if a.tool_call is not None:
+        call = a.tool_call
+        first = {
+            "index": 0,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
+        deltas = [first] + [
+            {"index": 0, "function": {"arguments": piece}} for piece in call.pieces()
+        ]
+        return [
+            f'{prefix}{{"tool_calls":[{json_text(d)}]}},"logprobs":null,{open_choice}'.encode()
+            for d in deltas
+        ]
+    if top is None:
+        return [
+            f'{prefix}{{"content":{token.text_json}}},"logprobs":null,{open_choice}'.encode()
+            for token in a.tokens
+        ]
+    entries = logprobs(a.tokens, top)
+    return [
+        f'{prefix}{{"content":{token.text_json}}},"logprobs":{{"content":[{json_text(entry)}]}},'
+        f"{open_choice}".encode()
+        for token, entry in zip(a.tokens, entries, strict=True)
+    ]

@@ -7,7 +7,7 @@ Responses are written by hand in the route modules, where the streaming frames a
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +57,12 @@ class ChatCompletionRequest(BaseModel):
     seed: int | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    n: int | None = Field(default=None, ge=1, le=16)
 
     def prompt(self) -> str:
         """The prompt as a chat template would lay it out, so roles count as tokens too."""
@@ -78,6 +84,8 @@ class GenerateParameters(BaseModel):
     stop: list[str] | None = None
     seed: int | None = None
     details: bool | None = None
+    decoder_input_details: bool | None = None
+    top_n_tokens: int | None = Field(default=None, ge=0, le=10)
 
 
 class GenerateRequest(BaseModel):
@@ -87,3 +95,26 @@ class GenerateRequest(BaseModel):
     parameters: GenerateParameters = GenerateParameters()
     # Read by TGI's compat route ``POST /`` only.
     stream: bool = False
+
+
+class EmbedRequest(BaseModel):
+    """Text Embeddings Inference's ``POST /embed`` (and ``POST /``): texts or token ids."""
+
+    model_config = _STRICT
+
+    inputs: (
+        str
+        | list[Annotated[str, Field(min_length=1)]]
+        | list[int]
+        | list[Annotated[list[int], Field(min_length=1)]]
+    ) = Field(min_length=1)
+    normalize: bool = True
+    truncate: bool | None = None
+    dimensions: int | None = Field(default=None, ge=1)
+
+    def batch(self) -> list[str] | list[list[int]]:
+        if isinstance(self.inputs, str):
+            return [self.inputs]
+        if isinstance(self.inputs[0], int):
+            return [self.inputs]
+        return self.inputs

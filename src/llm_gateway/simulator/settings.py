@@ -39,6 +39,8 @@ class SimulatorSettings(BaseSettings):
     # Larger requests are rejected as invalid, as TGI rejects max_new_tokens past its
     # max_total_tokens; it also bounds the work one request can ask for.
     max_tokens_limit: int = Field(default=4096, ge=1)
+    # Of the embeddings /embed answers: intfloat/multilingual-e5-large's, the gateway's default.
+    embedding_dimensions: int = Field(default=1024, ge=1, le=65536)
 
     rate_limit_rate: Rate = 0.0
     server_error_rate: Rate = 0.0

@@ -14,6 +14,7 @@ import hashlib
 import json
 import random
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,6 +59,22 @@ class Token:
 
 def _token(token_id: int, text: str, logprob: float) -> Token:
     return Token(token_id, text, logprob, json.dumps(text))
+
+
+def alternatives(token: Token, count: int) -> list[Token]:
+    """The ``count`` likeliest tokens at a token's place: itself, then less likely words."""
+    likeliest = [token]
+    for rank in range(1, count):
+        position = (token.id + rank) % len(VOCABULARY)
+        word = f" {VOCABULARY[position]}"
+        likeliest.append(_token(TOKEN_ID_OFFSET + position, word, round(token.logprob - rank, 4)))
+    return likeliest[:count]
+
+
+def token_of(text: str, logprob: float) -> Token:
+    """A token outside the sentence pool (a piece of JSON), its id derived from its text."""
+    token_id = TOKEN_ID_OFFSET + len(VOCABULARY) + zlib.crc32(text.encode()) % 50_000
+    return _token(token_id, text, logprob)
 
 
 class FinishReason(enum.Enum):

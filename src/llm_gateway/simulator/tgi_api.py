@@ -9,6 +9,9 @@ the body, so that route is the one the gateway really uses. Errors use TGI's env
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,7 +30,14 @@ from llm_gateway.simulator.responses import (
     json_text,
 )
 from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
-from llm_gateway.simulator.textmodel import Completion, FinishReason, count_tokens
+from llm_gateway.simulator.textmodel import (
+    TOKEN_PATTERN,
+    Completion,
+    FinishReason,
+    Token,
+    alternatives,
+    count_tokens,
+)
 
 # TGI's own error types for these statuses; 503 comes from the endpoint's proxy in real life.
 FAULT_ERRORS = {
@@ -42,6 +52,7 @@ FINISH_REASONS = {
 }
 MALFORMED_BODY = b'[{"generated_text":"'
 MALFORMED_FRAME = b'data: {"index":0,"token":{"id":\n\n'
+T = TypeVar("T")
 
 
 def error_response(
@@ -52,9 +63,36 @@ def error_response(
     return Response(body, status, headers, media_type="application/json")
 
 
-def _status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
+def status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
     error_type, message = FAULT_ERRORS[fault]
     return error_response(status, message, error_type, retry_after=retry_after)
+
+
+async def parsed(request: Request, read: Callable[[bytes], T]) -> tuple[FaultRequest, T] | Response:
+    """The request's fault header and its body read by ``read``, or the error refusing
+    them, in TGI's envelope (TEI's too)."""
+    try:
+        requested_fault = FaultRequest.from_headers(request.headers)
+    except UnknownFaultError as exc:
+        return error_response(400, str(exc), "validation")
+    try:
+        return requested_fault, read(await request.body())
+    except ValidationError as exc:
+        return error_response(422, str(InvalidRequestError.from_validation(exc)), "validation")
+    except InvalidRequestError as exc:
+        return error_response(422, str(exc), "validation")
+
+
+def fault_before_generation(
+    simulation: Simulation, requested: FaultRequest, streaming: bool
+) -> tuple[Fault, Response | None]:
+    """:meth:`Simulation.fault_before_generation` in TGI's (and TEI's) dialect."""
+    return simulation.fault_before_generation(
+        requested,
+        streaming=streaming,
+        status_error=status_error,
+        gave_up=error_response(504, "The model did not answer in time.", "timeout"),
+    )
 
 
 class TGIRoutes:
@@ -63,7 +101,6 @@ class TGIRoutes:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/", self.compat_generate, methods=["POST"]),
             Route("/generate", self.generate, methods=["POST"]),
             Route("/generate_stream", self.generate_stream, methods=["POST"]),
             Route("/info", self.info, methods=["GET"]),
@@ -105,25 +142,17 @@ class TGIRoutes:
         self, request: Request, *, stream: bool | None, wrap_in_list: bool
     ) -> Response:
         simulation = self.simulation
+        read = await parsed(request, GenerateRequest.model_validate_json)
+        if isinstance(read, Response):
+            return read
+        requested_fault, body = read
         try:
-            requested_fault = FaultRequest.from_headers(request.headers)
-        except UnknownFaultError as exc:
-            return error_response(400, str(exc), "validation")
-        try:
-            body = GenerateRequest.model_validate_json(await request.body())
             max_tokens = simulation.max_tokens(body.parameters.max_new_tokens)
-        except ValidationError as exc:
-            return error_response(422, str(InvalidRequestError.from_validation(exc)), "validation")
         except InvalidRequestError as exc:
             return error_response(422, str(exc), "validation")
         streaming = body.stream if stream is None else stream
 
-        fault, answer = simulation.fault_before_generation(
-            requested_fault,
-            streaming=streaming,
-            status_error=_status_error,
-            gave_up=error_response(504, "The model did not answer in time.", "timeout"),
-        )
+        fault, answer = fault_before_generation(simulation, requested_fault, streaming)
         if answer is not None:
             return answer
 
@@ -142,25 +171,35 @@ class TGIRoutes:
                 "generated_tokens": len(completion.tokens),
                 "seed": parameters.seed,
             }
+        top = parameters.top_n_tokens or 0
         if streaming:
             if details is not None:
                 details["input_length"] = count_tokens(body.inputs)
-            return self._stream(completion, details, fault)
+            return self._stream(completion, details, fault, top)
 
         delay = simulation.pacer.whole(len(completion.tokens))
         if fault is Fault.MALFORMED:
             return DelayedResponse(MALFORMED_BODY, delay=delay)
         payload: dict[str, object] = {"generated_text": completion.text}
         if details is not None:
-            tokens = [
-                {"id": token.id, "text": token.text, "logprob": token.logprob, "special": False}
-                for token in completion.tokens
-            ]
-            payload["details"] = {**details, "prefill": [], "tokens": tokens}
+            tokens = [_token_payload(token) for token in completion.tokens]
+            prefill = []
+            if parameters.decoder_input_details:
+                # The prompt's tokens; TGI gives the first no logprob.
+                prefill = [
+                    {"id": index, "text": text, "logprob": None}
+                    for index, text in enumerate(TOKEN_PATTERN.findall(body.inputs))
+                ]
+            payload["details"] = {**details, "prefill": prefill, "tokens": tokens}
+            if top:
+                payload["details"]["top_tokens"] = [  # type: ignore[index]
+                    [_token_payload(alt) for alt in alternatives(token, top)]
+                    for token in completion.tokens
+                ]
         return DelayedResponse(json_body([payload] if wrap_in_list else payload), delay=delay)
 
     def _stream(
-        self, completion: Completion, details: dict[str, object] | None, fault: Fault
+        self, completion: Completion, details: dict[str, object] | None, fault: Fault, top: int
     ) -> Response:
         if fault is Fault.MALFORMED:
             return EventStreamResponse(
@@ -178,9 +217,14 @@ class TGIRoutes:
                 f'{{"id":{token.id},"text":{token.text_json},"logprob":{token.logprob!r},'
                 '"special":false}'
             )
+            top_json = (
+                json_text([_token_payload(alt) for alt in alternatives(token, top)])
+                if top
+                else "null"
+            )
             frames.append(
                 f'data: {{"index":{index},"token":{token_json},"generated_text":{generated},'
-                f'"details":{details_json},"top_tokens":null}}\n\n'.encode()
+                f'"details":{details_json},"top_tokens":{top_json}}}\n\n'.encode()
             )
         return EventStreamResponse(
             head=b"",
@@ -189,3 +233,7 @@ class TGIRoutes:
             pacer=self.simulation.pacer,
             drop=fault is Fault.DROP,
         )
+
+
+def _token_payload(token: Token) -> dict[str, object]:
+    return {"id": token.id, "text": token.text, "logprob": token.logprob, "special": False}

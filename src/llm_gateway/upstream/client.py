@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
 import logging
 import ssl
@@ -36,16 +37,22 @@ from huggingface_hub import (
     set_client_factory,
 )
 
-from llm_gateway.core.types import Chunk, Completion, CompletionRequest, Usage
+from llm_gateway.core.types import (
+    Chunk,
+    Completion,
+    CompletionRequest,
+    EmbeddingRequest,
+    Embeddings,
+    Usage,
+)
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
-from llm_gateway.upstream import hub
+from llm_gateway.upstream import hub, wire
 from llm_gateway.upstream.errors import mapped_errors, unroutable
 from llm_gateway.upstream.pool_transport import open_transport
 from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits, read_as_stream
 
 logger = logging.getLogger(__name__)
-
 _lent_pool: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
     "llm_gateway_lent_pool", default=None
 )
@@ -90,7 +97,11 @@ async def _read_error_body(response: httpx2.Response) -> None:
 
 
 class Upstream:
-    """Chat completions from Hugging Face, a dedicated endpoint or the simulator."""
+    """Completions and embeddings from Hugging Face, a dedicated endpoint or the simulator.
+
+    Chat goes through ``chat_completion``, a legacy text completion (a request with a
+    ``prompt``) through ``text_generation`` and embeddings through ``feature_extraction``.
+    """
 
     def __init__(
         self,
@@ -167,12 +178,12 @@ class Upstream:
         try:
             with mapped_errors(self._secrets):
                 await self._route(model)
-                output = await client.chat_completion(**_arguments(request, model))
-                choice = output.choices[0]
+                if request.prompt is not None:
+                    return await self._generate(client, request, model)
+                output = await client.chat_completion(**wire.chat_arguments(request, model))
                 return Completion(
                     model=model,
-                    text=choice.message.content or "",
-                    finish_reason=choice.finish_reason,
+                    choices=tuple(wire.chat_choice(choice) for choice in output.choices),
                     usage=Usage(output.usage.prompt_tokens, output.usage.completion_tokens),
                 )
         finally:
@@ -184,20 +195,77 @@ class Upstream:
         try:
             with mapped_errors(self._secrets):
                 await self._route(model)
+                if request.prompt is not None:
+                    async for chunk in self._generate_stream(client, request, model):
+                        yield chunk
+                    return
                 with read_as_stream():
-                    chunks = await client.chat_completion(**_arguments(request, model), stream=True)
-                async for output in chunks:
-                    if output.choices:
-                        choice = output.choices[0]
-                        text = choice.delta.content or ""
-                        # The role-only opening chunk carries nothing worth relaying.
-                        if text or choice.finish_reason:
-                            yield Chunk(text=text, finish_reason=choice.finish_reason)
-                    if output.usage is not None:
-                        usage = output.usage
-                        yield Chunk(usage=Usage(usage.prompt_tokens, usage.completion_tokens))
+                    outputs = await client.chat_completion(
+                        **wire.chat_arguments(request, model), stream=True
+                    )
+                async for frame in stream_frames(outputs):
+                    for chunk in wire.chat_chunks(frame):
+                        yield chunk
         finally:
             await _close(client)
+
+    async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
+        client = self._client(request)
+        try:
+            with mapped_errors(self._secrets):
+                await self._route(model)
+                # Token ids go as they are: TEI reads them; the type hint says text only.
+                inputs: Any = request.inputs
+                array = await client.feature_extraction(
+                    inputs, dimensions=request.dimensions, model=self._task_model(model)
+                )
+                if array.ndim == 1:
+                    array = array.reshape(1, -1)
+                if array.ndim != 2 or len(array) != len(request.inputs):
+                    raise ValueError(f"embeddings of shape {array.shape} for {len(inputs)} inputs")
+                vectors = tuple(row.astype("<f4").tobytes() for row in array)
+                return Embeddings(model, vectors, Usage(request.prompt_tokens, 0))
+        finally:
+            await _close(client)
+
+    async def _generate(
+        self, client: AsyncInferenceClient, request: CompletionRequest, model: str
+    ) -> Completion:
+        assert request.prompt is not None
+        output = await client.text_generation(
+            request.prompt,
+            **wire.generation_arguments(request),
+            decoder_input_details=True,
+            model=self._task_model(model),
+        )
+        choice, usage = wire.generated_choice(output, bool(request.logprobs))
+        return Completion(model=model, choices=(choice,), usage=usage)
+
+    async def _generate_stream(
+        self, client: AsyncInferenceClient, request: CompletionRequest, model: str
+    ) -> AsyncIterator[Chunk]:
+        assert request.prompt is not None
+        with read_as_stream():
+            outputs = await client.text_generation(
+                request.prompt,
+                **wire.generation_arguments(request),
+                stream=True,
+                model=self._task_model(model),
+            )
+        offset = 0
+        async for output in outputs:
+            chunk = wire.generated_chunk(output, offset, bool(request.logprobs))
+            offset += len(chunk.text)
+            yield chunk
+            details = output.details
+            if details is not None:
+                # TGI before 2.1 sends no input_length.
+                yield Chunk(usage=Usage(details.input_length or 0, details.generated_tokens))
+
+    def _task_model(self, model: str) -> str | None:
+        """The model argument of text_generation and feature_extraction: none for a base
+        URL, which serves one model (given one, InferenceClient would route to it)."""
+        return None if self._base_url is not None else model
 
     async def _route(self, model: str) -> None:
         """Resolve ``model``'s provider routing once, in a worker thread (see upstream.hub)."""
@@ -218,7 +286,7 @@ class Upstream:
                 raise unroutable(exc, self._secrets) from exc
             self._routed.add(model)
 
-    def _client(self, request: CompletionRequest) -> AsyncInferenceClient:
+    def _client(self, request: CompletionRequest | EmbeddingRequest) -> AsyncInferenceClient:
         _lent_pool.set(self._pool)
         headers = {"X-Request-Id": request.request_id}
         if self._forward_faults:
@@ -235,25 +303,50 @@ class Upstream:
         )
 
 
+def stream_frames(outputs: AsyncIterator[Any]) -> AsyncIterator[dict[str, Any]]:
+    """A chat stream's frames as JSON objects, read straight from its lines.
+
+    huggingface_hub turns each line into nested dataclasses, every field filled (null
+    when absent), which cost more than the gateway's own work per token and are not
+    what it relays. ``chat_completion(stream=True)`` hands back a generator that has not
+    started, over the response's lines: those lines are read here instead, one
+    ``json.loads`` each. That reads huggingface_hub's internals (checked against 2.4);
+    where the lines cannot be reached, its parsed outputs are read instead, which are
+    dicts too (logged once).
+    """
+    frame = getattr(outputs, "ag_frame", None)
+    lines = None if frame is None else frame.f_locals.get("lines")
+    if lines is None or not hasattr(lines, "__anext__"):
+        _warn_parsed_stream()
+        return outputs
+    return _parsed_lines(outputs, lines)
+
+
+async def _parsed_lines(
+    outputs: AsyncIterator[Any], lines: AsyncIterator[str]
+) -> AsyncIterator[dict[str, Any]]:
+    try:
+        async for line in lines:
+            if line == wire.DONE_LINE:
+                return
+            payload = wire.sse_payload(line)
+            if payload is not None:
+                yield payload
+    finally:
+        # The unstarted wrapper: closing it runs nothing; the response closes with the client.
+        await outputs.aclose()  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _warn_parsed_stream() -> None:
+    logger.warning(
+        "huggingface_hub's chat stream hides its lines from the gateway; reading its parsed "
+        "outputs instead (slower)"
+    )
+
+
 async def _close(client: AsyncInferenceClient) -> None:
     # Shielded: a client that disconnected cancels the request's task, and the upstream
     # response must still be closed, or its connection stays open until the upstream ends.
     with anyio.CancelScope(shield=True):
         await client.close()  # type: ignore[no-untyped-call]
-
-
-def _arguments(request: CompletionRequest, model: str) -> dict[str, Any]:
-    arguments: dict[str, Any] = {
-        "model": model,
-        "messages": request.messages,
-        "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
-        "stop": request.stop,
-        "seed": request.seed,
-        "frequency_penalty": request.frequency_penalty,
-        "presence_penalty": request.presence_penalty,
-    }
-    if request.stream:
-        arguments["stream_options"] = {"include_usage": True}
-    return arguments

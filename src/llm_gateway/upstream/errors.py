@@ -15,6 +15,8 @@ no byte within the timeout        ``InferenceTimeoutError`` before the body,    
                                   ``httpx2.ReadTimeout`` while streaming
 connection refused / dropped      ``httpx2.ConnectError`` / ``RemoteProtocolError``  502
 unparsable body                   ``json.JSONDecodeError`` and friends          502
+error status to text_generation  ``TextGenerationError`` subclasses,          as the
+                                  the ``HfHubHTTPError`` as ``__cause__``       status
 too many redirects, bad encoding  ``httpx2.TooManyRedirects``, ``DecodingError``  502
 error frame inside a stream       ``TextGenerationError`` subclasses          400/502
 no route through the providers   ``ValueError`` preparing the request (see      502
@@ -84,6 +86,9 @@ def mapped_errors(secrets: Collection[str] = ()) -> Iterator[None]:
             code="upstream_rejected",
         ) from exc
     except TextGenerationError as exc:
+        if isinstance(exc.__cause__, HfHubHTTPError):
+            # text_generation names TGI's error_type; the status is on the HTTP error.
+            raise _from_status(exc.__cause__, secrets) from exc
         raise UpstreamServerError(
             "The upstream reported an error while generating.", code="upstream_generation_error"
         ) from exc

@@ -8,7 +8,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from llm_gateway.core.measurement import Measurement
-from llm_gateway.core.types import CompletionRequest, Endpoint, Outcome, Price, Usage
+from llm_gateway.core.types import (
+    CompletionRequest,
+    EmbeddingRequest,
+    Endpoint,
+    Outcome,
+    Price,
+    Usage,
+)
 from llm_gateway.errors import UpstreamRateLimited, UpstreamServerError
 from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
@@ -138,6 +145,30 @@ def test_a_failed_attempt_then_a_fallback_counts_the_request_once_under_the_fall
     for model in (MODEL, FALLBACK):
         assert value(registry, "llm_gateway_upstream_requests_in_flight", model=model) == 0
     assert log.model == FALLBACK
+
+
+def test_tool_calls_returned_are_counted_by_model(registry: CollectorRegistry) -> None:
+    measurement, _ = measure(registry)
+
+    measurement.succeed(Usage(prompt_tokens=3, completion_tokens=9), tool_calls=2)
+
+    assert value(registry, "llm_gateway_tool_calls_total", model=MODEL) == 2
+
+
+def test_embeddings_count_prompt_tokens_and_generate_none(registry: CollectorRegistry) -> None:
+    request = EmbeddingRequest(request_id="r2", model=None, input=["a b", "c"])
+    measurement = Measurement(Recorder(registry), request, MODEL, RequestContext(request_id="r2"))
+    measurement.attempt(MODEL)
+
+    measurement.succeed(Usage(request.prompt_tokens, 0))
+
+    labels = {"model": MODEL, "endpoint": "embeddings"}
+    assert value(registry, "llm_gateway_prompt_tokens_total", **labels) == 3
+    assert value(registry, "llm_gateway_completion_tokens_total", **labels) is None
+    assert (
+        value(registry, "llm_gateway_tokens_per_request_count", **labels, type="completion") is None
+    )
+    assert value(registry, "llm_gateway_tool_calls_total", model=MODEL) is None
 
 
 def test_a_request_with_known_usage_adds_exactly_usage_times_price(

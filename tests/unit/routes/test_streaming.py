@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from llm_gateway.core.types import Chunk, Usage
-from llm_gateway.protocol import ChatCompletionChunk, ChunkChoice, Delta, GenerateStreamEvent
+from llm_gateway.core.types import Chunk, ToolCallDelta, Usage
+from llm_gateway.protocol import (
+    ChatCompletionChunk,
+    ChunkChoice,
+    CompletionChoice,
+    CompletionLogprobs,
+    Delta,
+    FunctionDelta,
+    GenerateStreamEvent,
+    TextCompletion,
+)
+from llm_gateway.protocol import ToolCallDelta as WireToolCallDelta
 from llm_gateway.protocol import Usage as WireUsage
-from llm_gateway.routes.streaming import ChatFrames, GenerateFrames, frame
+from llm_gateway.routes.streaming import ChatFrames, CompletionFrames, GenerateFrames, frame
 
 TEXTS = ["", "Hello", ' "quoted" \\ back', "naïve ünïcode ✓ 🚀", "line\nbreak\ttab\x00"]
 MODEL = 'mistralai/Mistral-7B "v0.3"'
@@ -21,7 +31,7 @@ def wire_usage(usage: Usage) -> WireUsage:
     )
 
 
-def rendered(model: ChatCompletionChunk | GenerateStreamEvent) -> bytes:
+def rendered(model: ChatCompletionChunk | GenerateStreamEvent | TextCompletion) -> bytes:
     return frame(model.model_dump(exclude_none=True))
 
 
@@ -70,3 +80,78 @@ def test_generate_frame_matches_the_wire_model(
     )
     chunk = Chunk(text=text, finish_reason=finish_reason, usage=usage)
     assert frames.event(chunk) == rendered(expected)
+
+
+def test_tool_call_frames_match_the_wire_model_and_carry_no_null_keys() -> None:
+    frames = ChatFrames("chatcmpl-abc", 1700000000, MODEL)
+    first = Chunk(tool_calls=(ToolCallDelta(0, id="call_1", name="get_weather", arguments=""),))
+    later = Chunk(tool_calls=(ToolCallDelta(0, arguments='{"city": '),), index=1)
+    logprobs = {"content": [{"token": "Hi", "logprob": -0.5, "top_logprobs": []}]}
+
+    expected_first = ChatCompletionChunk(
+        id="chatcmpl-abc",
+        created=1700000000,
+        model=MODEL,
+        choices=[
+            ChunkChoice(
+                delta=Delta(
+                    tool_calls=[
+                        WireToolCallDelta(
+                            index=0,
+                            id="call_1",
+                            type="function",
+                            function=FunctionDelta(name="get_weather", arguments=""),
+                        )
+                    ]
+                )
+            )
+        ],
+    )
+    expected_later = ChatCompletionChunk(
+        id="chatcmpl-abc",
+        created=1700000000,
+        model=MODEL,
+        choices=[
+            ChunkChoice(
+                index=1,
+                delta=Delta(
+                    tool_calls=[
+                        WireToolCallDelta(index=0, function=FunctionDelta(arguments='{"city": '))
+                    ]
+                ),
+            )
+        ],
+    )
+    assert frames.content(first) == rendered(expected_first)
+    assert frames.content(later) == rendered(expected_later)
+    assert b"null" not in frames.content(later)
+    assert b'"logprobs":{"content":' in frames.content(Chunk(text="Hi", logprobs=logprobs))
+
+
+def test_chat_opening_has_one_frame_per_choice() -> None:
+    opening = ChatFrames("chatcmpl-abc", 1700000000, MODEL).opening(3)
+
+    assert opening.count(b"data: ") == 3
+    assert b'"index":2' in opening
+
+
+@pytest.mark.parametrize("finish_reason", [None, "length"])
+def test_completion_frame_matches_the_wire_model(finish_reason: str | None) -> None:
+    frames = CompletionFrames("cmpl-abc", 1700000000, MODEL)
+    logprobs = {"tokens": ["Hi"], "token_logprobs": [-0.5], "text_offset": [3]}
+    expected = TextCompletion(
+        id="cmpl-abc",
+        created=1700000000,
+        model=MODEL,
+        choices=[
+            CompletionChoice(
+                text="Hi",
+                index=2,
+                logprobs=CompletionLogprobs(**logprobs),  # type: ignore[arg-type]
+                finish_reason=finish_reason,
+            )
+        ],
+    )
+
+    chunk = Chunk(text="Hi", finish_reason=finish_reason)
+    assert frames.content(chunk, "Hi", 2, logprobs) == rendered(expected)

@@ -1,0 +1,137 @@
+"""``POST /v1/completions``: OpenAI's legacy text completions, one choice per prompt.
+
+Each prompt is its own request to the core (measured on its own); a stream of several
+prompts streams them one after another, each choice with its index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from llm_gateway.core.relay import Relay
+from llm_gateway.core.types import Completion, CompletionRequest, Endpoint, Usage
+from llm_gateway.protocol import (
+    CompletionChoice,
+    CompletionLogprobs,
+    TextCompletion,
+)
+from llm_gateway.protocol import (
+    CompletionRequest as WireRequest,
+)
+from llm_gateway.routes.deps import Call, CallDep
+from llm_gateway.routes.openapi import completion_responses
+from llm_gateway.routes.streaming import CompletionFrames, event_stream, wire_usage
+
+router = APIRouter(tags=["completions"])
+
+
+@router.post(
+    "/v1/completions",
+    response_model=TextCompletion,
+    responses=completion_responses("TextCompletion"),
+    summary="Create a text completion (OpenAI's legacy completions)",
+)
+async def completions(body: WireRequest, call: CallDep) -> Response:
+    prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+    requests = [_request(call, body, prompt) for prompt in prompts]
+    echoes = prompts if body.echo else [""] * len(prompts)
+    completion_id = f"cmpl-{call.context.request_id}"
+    created = int(time.time())
+    if body.stream:
+        include_usage = body.stream_options is not None and body.stream_options.include_usage
+        relays = _Relays([await call.stream(requests[0])])
+        frames = _frames(call, completion_id, created, relays, requests, echoes, include_usage)
+        return event_stream(frames, relays)
+    answers = await asyncio.gather(*(call.complete(request) for request in requests))
+    response = TextCompletion(
+        id=completion_id,
+        created=created,
+        model=answers[0].model,
+        choices=[
+            _choice(index, answer, echo)
+            for index, (echo, answer) in enumerate(zip(echoes, answers, strict=True))
+        ],
+        usage=wire_usage(
+            Usage(
+                sum(a.usage.prompt_tokens for a in answers),
+                sum(a.usage.completion_tokens for a in answers),
+            )
+        ),
+    )
+    return Response(response.model_dump_json(exclude_none=True), media_type="application/json")
+
+
+def _request(call: Call, body: WireRequest, prompt: str) -> CompletionRequest:
+    return call.completion_request(
+        Endpoint.COMPLETIONS,
+        body.model,
+        body.stop,
+        body.stream,
+        prompt=prompt,
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        seed=body.seed,
+        frequency_penalty=body.frequency_penalty,
+        logprobs=body.logprobs is not None,
+        top_logprobs=body.logprobs or None,
+    )
+
+
+def _choice(index: int, answer: Completion, echo: str) -> CompletionChoice:
+    choice = answer.choices[0]
+    logprobs = _shifted(choice.logprobs, len(echo))
+    return CompletionChoice(
+        text=echo + (choice.text or ""),
+        index=index,
+        logprobs=None if logprobs is None else CompletionLogprobs(**logprobs),
+        finish_reason=choice.finish_reason,
+    )
+
+
+def _shifted(logprobs: dict[str, Any] | None, by: int) -> dict[str, Any] | None:
+    """Text offsets count from the start of the choice's text, an echoed prompt included."""
+    if logprobs is None or not by:
+        return logprobs
+    return {**logprobs, "text_offset": [offset + by for offset in logprobs["text_offset"]]}
+
+
+class _Relays:
+    """The streams of a request's prompts, opened one after another, closed together."""
+
+    def __init__(self, opened: list[Relay]) -> None:
+        self.opened = opened
+
+    async def aclose(self) -> None:
+        for relay in self.opened:
+            await relay.aclose()
+
+
+async def _frames(
+    call: Call,
+    completion_id: str,
+    created: int,
+    relays: _Relays,
+    requests: list[CompletionRequest],
+    echoes: list[str],
+    include_usage: bool,
+) -> AsyncIterator[bytes]:
+    frames = CompletionFrames(completion_id, created, relays.opened[0].model)
+    for index, (request, echo) in enumerate(zip(requests, echoes, strict=True)):
+        if index:
+            relays.opened.append(await call.stream(request))
+        pending = echo
+        async for chunk in relays.opened[index]:
+            if chunk.usage is not None:
+                if include_usage:
+                    yield frames.usage(chunk.usage)
+                continue
+            text = pending + chunk.text
+            yield frames.content(chunk, text, index, _shifted(chunk.logprobs, len(echo)))
+            pending = ""
