@@ -45,7 +45,7 @@ class Simulator:
         self._server: AbstractContextManager[str] | None = None
 
     def start(self) -> None:
-        self._server = run_server(create_simulator_app(self.settings), self.port)
+        self._server = run_server(create_simulator_app(self.settings), port=self.port)
         self._server.__enter__()
 
     def stop(self) -> None:
