@@ -101,13 +101,7 @@ def main() -> None:
     body.write_text(json.dumps(run.CHAT_BODY))
     python = sys.executable
     sim_port, redis_port = servers.free_port(), servers.free_port()
-    sim = servers.start(
-        "simulator",
-        [python, "-m", "llm_gateway", "simulate", "--host", "127.0.0.1", "--port", str(sim_port),
-         "--time-to-first-token", "0", "--time-per-token", "0", "--jitter", "0",
-         "--log-level", "warning"],
-        port=sim_port, ready_path="/health", log_dir=run.OUT, core=run.LOAD_CORE,
-    )  # fmt: skip
+    sim = run.start_simulator(sim_port)
     redis = start_redis(redis_port)
     redis_cpu = servers.Server("redis", f"redis://127.0.0.1:{redis_port}/0", redis)
     rows: dict[str, dict[str, list[dict]]] = {name: {"c=1": [], "c=64": []} for name in VARIANTS}

@@ -58,19 +58,24 @@ def log(message: str) -> None:
     sys.stderr.flush()
 
 
+def start_simulator(port: int) -> servers.Server:
+    """The zero-latency, jitter-free simulator every target talks to, on the load core."""
+    return servers.start(
+        "simulator",
+        [sys.executable, "-m", "llm_gateway", "simulate", "--host", "127.0.0.1",
+         "--port", str(port), "--time-to-first-token", "0", "--time-per-token", "0",
+         "--jitter", "0", "--log-level", "warning"],
+        port=port, ready_path="/health", log_dir=OUT, core=LOAD_CORE,
+    )  # fmt: skip
+
+
 def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
     python = sys.executable
     ports = {name: servers.free_port() for name in report.LABELS}
     common: dict[str, Any] = {"log_dir": OUT, "core": SERVER_CORE}
     started: dict[str, servers.Server] = {}
     try:
-        started["direct"] = servers.start(
-            "simulator",
-            [python, "-m", "llm_gateway", "simulate", "--host", "127.0.0.1",
-             "--port", str(ports["direct"]), "--time-to-first-token", "0",
-             "--time-per-token", "0", "--jitter", "0", "--log-level", "warning"],
-            port=ports["direct"], ready_path="/health", log_dir=OUT, core=LOAD_CORE,
-        )  # fmt: skip
+        started["direct"] = start_simulator(ports["direct"])
         upstream = started["direct"].url
         env = {
             "LLM_GATEWAY_UPSTREAM_IS_SIMULATOR": "true",
