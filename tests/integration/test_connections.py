@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import httpx2
+import uvicorn
 
+from llm_gateway.upstream.transport import IDLE_SECONDS, AiohttpTransport, ResponseLimits
 from tests.helpers import MODEL, Gateway, connections_to, wait_for
 
 
@@ -52,3 +55,26 @@ async def test_abandoned_streams_release_upstream_connections(
         ),
     )
     assert slow_gateway.sample("llm_gateway_upstream_requests_in_flight", model=MODEL) == 0
+
+
+async def test_an_idle_connection_is_closed_before_the_upstream_closes_it(
+    simulator_url: str,
+) -> None:
+    # The simulator is uvicorn, whose keep-alive is the shortest of the usual upstreams'.
+    upstream_keep_alive = uvicorn.Config(app=None).timeout_keep_alive
+    assert IDLE_SECONDS < upstream_keep_alive
+
+    idle = 0.05
+    transport = AiohttpTransport(ResponseLimits(2**20, 2**16), idle_seconds=idle)
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 1}
+    others = connections_to(simulator_url)  # the shared gateways' pools
+    async with httpx2.AsyncClient(transport=transport, base_url=simulator_url) as client:
+        assert (await client.post("/v1/chat/completions", json=body)).status_code == 200
+        first = connections_to(simulator_url) - others
+        await asyncio.sleep(2 * idle)  # a slower machine only makes the pause longer
+        assert (await client.post("/v1/chat/completions", json=body)).status_code == 200
+        second = connections_to(simulator_url) - others
+
+    assert len(first) == 1
+    assert len(second) == 1
+    assert first != second

@@ -38,8 +38,9 @@ def test_seed_queries_count_generate_requests_by_route_template(gateway: Gateway
     before_all = http_requests(gateway)
     before = http_requests(gateway, handler="/generate", method="POST", status_code="200")
 
-    httpx.post(f"{gateway.url}/generate", json={"prompt": "x", "max_new_tokens": 1})
+    response = httpx.post(f"{gateway.url}/generate", json={"prompt": "x", "max_new_tokens": 1})
 
+    assert response.status_code == 200, response.text
     assert http_requests(gateway, handler="/generate", method="POST", status_code="200") == (
         before + 1
     )

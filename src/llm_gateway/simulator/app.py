@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -22,10 +22,12 @@ from llm_gateway.simulator.tgi_api import TGIRoutes
 
 
 class HideDroppedConnections(logging.Filter):
-    """uvicorn logs every exception escaping the app with a traceback; a drop is no error."""
+    """uvicorn logs every exception escaping the app with a traceback; a drop is no error,
+    the simulator's own (a fault) or the client's (gone while its body was read)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.exc_info is None or not isinstance(record.exc_info[1], ConnectionDropped)
+        dropped = (ConnectionDropped, ClientDisconnect)
+        return record.exc_info is None or not isinstance(record.exc_info[1], dropped)
 
 
 def _hide_dropped_connections() -> None:

@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 import pytest
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from llm_gateway.simulator.app import HideDroppedConnections
@@ -119,4 +120,5 @@ def test_log_filter_hides_only_dropped_connections() -> None:
     hide = HideDroppedConnections()
 
     assert not hide.filter(record(ConnectionDropped()))
+    assert not hide.filter(record(ClientDisconnect()))
     assert hide.filter(record(RuntimeError()))
