@@ -7,9 +7,14 @@ import asyncio
 import httpx
 import httpx2
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from llm_gateway.upstream.transport import IDLE_SECONDS, AiohttpTransport, ResponseLimits
 from tests.helpers import MODEL, Gateway, connections_to, wait_for
+from tests.servers import run_server
 
 
 def test_sequential_requests_reuse_one_upstream_connection(
@@ -78,3 +83,23 @@ async def test_an_idle_connection_is_closed_before_the_upstream_closes_it(
     assert len(first) == 1
     assert len(second) == 1
     assert first != second
+
+
+async def test_a_connection_that_carried_a_large_answer_is_reused_after_a_pause() -> None:
+    # Below 3.11.11 (and in 3.14.0 and 3.14.1), aiohttp re-armed the read timeout on a
+    # connection already back in the pool when a large body was read from its buffer: the
+    # next request on it failed at once with a read timeout, answered 504.
+    async def large(request: Request) -> Response:
+        await request.body()
+        return Response(b"x" * 2**20)
+
+    read_timeout = 0.2
+    transport = AiohttpTransport(ResponseLimits(2**21, 2**16))
+    timeout = httpx2.Timeout(read_timeout, connect=read_timeout)
+    with run_server(Starlette(routes=[Route("/", large, methods=["POST"])])) as url:
+        async with httpx2.AsyncClient(transport=transport, base_url=url, timeout=timeout) as client:
+            for _ in range(2):
+                response = await client.post("/", content=b"{}")
+                assert (response.status_code, len(response.content)) == (200, 2**20)
+                await asyncio.sleep(2 * read_timeout)  # only ever longer on a slower machine
+            assert len(connections_to(url)) == 1
