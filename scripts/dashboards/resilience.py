@@ -1,14 +1,15 @@
-"""The overview's capacity rows: saturation, and the resilience features at work.
+"""The overview's capacity rows: saturation, the resilience features at work, scale-out.
 
-Retries, fallbacks, load shedding, per-key rate limits and API keys: each panel
-names the alert that watches it (rules/upstream.yaml, rules/capacity.yaml).
+Retries, fallbacks, load shedding, per-key rate limits and API keys, the upstream pool
+and the rate-limit store: each panel names the alert that watches it (rules/upstream.yaml,
+rules/capacity.yaml, rules/scale-out.yaml).
 """
 
 from __future__ import annotations
 
 from scripts.dashboards.board import Row
 from scripts.dashboards.panels import Target, timeseries_panel
-from scripts.dashboards.selectors import HANDLER, MODEL, rate, sel
+from scripts.dashboards.selectors import HANDLER, MODEL, quantile, rate, sel
 
 # Retries per request that tried a model, as LlmGatewayRetriesHigh computes it: every
 # upstream call is a first attempt or a retry, so calls - retries counts the requests
@@ -213,5 +214,113 @@ RESILIENCE = Row(
 )
 
 
+SCALE_OUT = Row(
+    "Upstream pool and rate-limit store",
+    [
+        timeseries_panel(
+            "Upstream requests in flight by endpoint",
+            "Requests sent to each upstream pool endpoint (a base URL of "
+            "LLM_GATEWAY_UPSTREAM_URL) whose response is not yet closed. The pool sends each "
+            "request to the less busy of two addresses: an endpoint holding far more than the "
+            "others is slower, or the others are out of rotation.",
+            "short",
+            [
+                Target(
+                    "sum by (endpoint) "
+                    f"({sel('llm_gateway_upstream_endpoint_requests_in_flight')})",
+                    "{{endpoint}}",
+                )
+            ],
+            width=6,
+            min_value=0,
+        ),
+        timeseries_panel(
+            "Upstream endpoint requests/s by outcome",
+            "Requests per second to each upstream pool endpoint, by outcome: success (any "
+            "status below 500), server_error, connection or timeout.",
+            "reqps",
+            [
+                Target(
+                    "sum by (endpoint, outcome) "
+                    f"({rate('llm_gateway_upstream_endpoint_requests_total')})",
+                    "{{endpoint}} {{outcome}}",
+                )
+            ],
+            width=6,
+        ),
+        timeseries_panel(
+            "Upstream endpoint time to first byte p95",
+            "p95 of the time from sending a request to an upstream pool endpoint to its "
+            "response's headers (or its failure), by endpoint.",
+            "s",
+            [
+                Target(
+                    quantile(
+                        0.95,
+                        "llm_gateway_upstream_endpoint_time_to_first_byte_seconds_bucket",
+                        by=("endpoint",),
+                    ),
+                    "{{endpoint}}",
+                )
+            ],
+            width=6,
+        ),
+        timeseries_panel(
+            "Upstream addresses out of rotation",
+            "Addresses of each upstream pool endpoint ejected after consecutive failures, "
+            "until a probe succeeds. LlmGatewayUpstreamEndpointDown fires when one stays out "
+            "for 5 minutes; the other endpoints carry its traffic meanwhile.",
+            "short",
+            [
+                Target(
+                    f"max by (endpoint) ({sel('llm_gateway_upstream_endpoint_ejected_addresses')})",
+                    "{{endpoint}}",
+                )
+            ],
+            width=6,
+            thresholds=(("green", None), ("red", 1)),
+            threshold_lines=True,
+            min_value=0,
+        ),
+        timeseries_panel(
+            "Rate-limit store failures/s",
+            "Round trips to the rate-limit store (Redis, LLM_GATEWAY_REDIS_URL) that failed, "
+            "by operation (take: admit a request; give: settle its tokens) and reason. "
+            "LlmGatewayRateLimitStoreFailing fires above 5 % of round trips for 5 minutes. "
+            "0 while every round trip succeeds; empty when the limits are kept in memory.",
+            "reqps",
+            [
+                Target(
+                    "sum by (operation, reason) "
+                    f"({rate('llm_gateway_rate_limit_store_errors_total')})\n"
+                    # 0 rather than no data while every round trip succeeds.
+                    "or 0 * sum by (operation) "
+                    f"({rate('llm_gateway_rate_limit_store_duration_seconds_count')})",
+                    "{{operation}} {{reason}}",
+                )
+            ],
+            width=12,
+        ),
+        timeseries_panel(
+            "Rate-limit store round trip p99",
+            "p99 of one round trip to the rate-limit store, failed ones included, by "
+            "operation: a rise here is added to every request's latency.",
+            "s",
+            [
+                Target(
+                    quantile(
+                        0.99,
+                        "llm_gateway_rate_limit_store_duration_seconds_bucket",
+                        by=("operation",),
+                    ),
+                    "{{operation}}",
+                )
+            ],
+            width=12,
+        ),
+    ],
+)
+
+
 def rows() -> list[Row]:
-    return [SATURATION, RESILIENCE]
+    return [SATURATION, RESILIENCE, SCALE_OUT]
