@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import httpx2
@@ -15,7 +16,7 @@ from llm_gateway.upstream.transport import AiohttpTransport
 from tests.helpers import MODEL
 
 REQUEST = CompletionRequest(
-    request_id="r1",
+    request_id=f"token-test-{uuid.uuid4().hex}",
     endpoint=Endpoint.GENERATE,
     model=MODEL,
     messages=[{"role": "user", "content": "Hello"}],
@@ -34,7 +35,10 @@ async def authorization_sent(
     send = AiohttpTransport.handle_async_request
 
     async def spy(self: object, request: httpx2.Request) -> httpx2.Response:
-        sent.append(request.headers.get("authorization"))
+        # Only this test's request: the class is patched for every transport in the
+        # process, the shared gateways' (their requests and health checks) included.
+        if request.headers.get("x-request-id") == REQUEST.request_id:
+            sent.append(request.headers.get("authorization"))
         return await send(self, request)  # type: ignore[arg-type]
 
     monkeypatch.setattr(AiohttpTransport, "handle_async_request", spy)
