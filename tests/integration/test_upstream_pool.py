@@ -40,13 +40,20 @@ class Simulator:
             jitter=0.0,
             seed=7,
         )
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        # The OS's choice at the first start, bound at once: a port chosen ahead and bound
+        # later can be taken meanwhile (an outgoing connection's local port, say).
+        self.port = 0
         self._server: AbstractContextManager[str] | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.port, "not started yet"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self._server = run_server(create_simulator_app(self.settings), port=self.port)
-        self._server.__enter__()
+        url = self._server.__enter__()
+        self.port = int(url.rsplit(":", 1)[1])
 
     def stop(self) -> None:
         if self._server is not None:
