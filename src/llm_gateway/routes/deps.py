@@ -22,12 +22,9 @@ from llm_gateway.core.types import (
     Endpoint,
 )
 from llm_gateway.errors import ValidationFailed
+from llm_gateway.faults import MAX_FAULT_TIMES, Fault, FaultRequest, UnknownFaultError
 from llm_gateway.http.context import RequestContext
 from llm_gateway.http.disconnect import unless_disconnected
-from llm_gateway.simulator.faults import Fault, FaultRequest, UnknownFaultError
-
-# The most attempts X-Simulator-Fault-Times may name.
-MAX_FAULT_TIMES = 100
 
 
 @dataclass(slots=True)
