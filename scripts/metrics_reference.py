@@ -11,14 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from llm_gateway.core.types import (
-    AuthFailure,
-    Endpoint,
-    ErrorReason,
-    Outcome,
-    RateLimit,
-    ShedReason,
-)
+from llm_gateway.core.types import Endpoint, Outcome
+from llm_gateway.errors import AuthFailure, ErrorReason, RateLimit, ShedReason
 from llm_gateway.metrics.definitions import HTTP_METRICS, LLM_METRICS, MetricSpec
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"

@@ -40,10 +40,10 @@ from huggingface_hub import (
 from llm_gateway.core.types import (
     Chunk,
     Completion,
-    CompletionRequest,
-    EmbeddingRequest,
+    CompletionTask,
     Embeddings,
-    Usage,
+    EmbeddingTask,
+    TokenUsage,
 )
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
@@ -96,7 +96,7 @@ async def _read_error_body(response: httpx2.Response) -> None:
         await response.aread()
 
 
-class Upstream:
+class HuggingFaceUpstream:
     """Completions and embeddings from Hugging Face, a dedicated endpoint or the simulator.
 
     Chat goes through ``chat_completion``, a legacy text completion (a request with a
@@ -173,7 +173,7 @@ class Upstream:
         if self._pool is not None:
             await self._pool.aclose()
 
-    async def complete(self, request: CompletionRequest, model: str) -> Completion:
+    async def complete(self, request: CompletionTask, model: str) -> Completion:
         client = self._client(request)
         try:
             with mapped_errors(self._secrets):
@@ -184,12 +184,12 @@ class Upstream:
                 return Completion(
                     model=model,
                     choices=tuple(wire.chat_choice(choice) for choice in output.choices),
-                    usage=Usage(output.usage.prompt_tokens, output.usage.completion_tokens),
+                    usage=TokenUsage(output.usage.prompt_tokens, output.usage.completion_tokens),
                 )
         finally:
             await _close(client)
 
-    async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[Chunk]:
+    async def stream(self, request: CompletionTask, model: str) -> AsyncIterator[Chunk]:
         """Chunks as the upstream sends them; the response is released when this ends."""
         client = self._client(request)
         try:
@@ -209,7 +209,7 @@ class Upstream:
         finally:
             await _close(client)
 
-    async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
+    async def embed(self, request: EmbeddingTask, model: str) -> Embeddings:
         client = self._client(request)
         try:
             with mapped_errors(self._secrets):
@@ -224,12 +224,12 @@ class Upstream:
                 if array.ndim != 2 or len(array) != len(request.inputs):
                     raise ValueError(f"embeddings of shape {array.shape} for {len(inputs)} inputs")
                 vectors = tuple(row.astype("<f4").tobytes() for row in array)
-                return Embeddings(model, vectors, Usage(request.prompt_tokens, 0))
+                return Embeddings(model, vectors, TokenUsage(request.prompt_tokens, 0))
         finally:
             await _close(client)
 
     async def _generate(
-        self, client: AsyncInferenceClient, request: CompletionRequest, model: str
+        self, client: AsyncInferenceClient, request: CompletionTask, model: str
     ) -> Completion:
         assert request.prompt is not None
         output = await client.text_generation(
@@ -242,7 +242,7 @@ class Upstream:
         return Completion(model=model, choices=(choice,), usage=usage)
 
     async def _generate_stream(
-        self, client: AsyncInferenceClient, request: CompletionRequest, model: str
+        self, client: AsyncInferenceClient, request: CompletionTask, model: str
     ) -> AsyncIterator[Chunk]:
         assert request.prompt is not None
         with read_as_stream():
@@ -260,7 +260,7 @@ class Upstream:
             details = output.details
             if details is not None:
                 # TGI before 2.1 sends no input_length.
-                yield Chunk(usage=Usage(details.input_length or 0, details.generated_tokens))
+                yield Chunk(usage=TokenUsage(details.input_length or 0, details.generated_tokens))
 
     def _task_model(self, model: str) -> str | None:
         """The model argument of text_generation and feature_extraction: none for a base
@@ -286,11 +286,11 @@ class Upstream:
                 raise unroutable(exc, self._secrets) from exc
             self._routed.add(model)
 
-    def _client(self, request: CompletionRequest | EmbeddingRequest) -> AsyncInferenceClient:
+    def _client(self, request: CompletionTask | EmbeddingTask) -> AsyncInferenceClient:
         _lent_pool.set(self._pool)
         headers = {"X-Request-Id": request.request_id}
         if self._forward_faults:
-            headers.update(request.simulator_headers)
+            headers.update(request.origin.simulator_headers)
         if self._base_url is not None:
             return AsyncInferenceClient(
                 base_url=self._base_url, token=self._token, timeout=self._timeout, headers=headers

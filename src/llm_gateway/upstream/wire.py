@@ -13,12 +13,12 @@ import json
 from typing import Any
 
 from llm_gateway.core.types import (
-    Choice,
     Chunk,
-    CompletionRequest,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
+    CompletionTask,
+    GeneratedChoice,
+    GeneratedToolCall,
+    TokenUsage,
+    ToolCallPiece,
 )
 from llm_gateway.errors import UpstreamRejected, UpstreamServerError
 
@@ -28,7 +28,7 @@ DONE_LINE = "data: [DONE]"
 _FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
 
-def chat_arguments(request: CompletionRequest, model: str) -> dict[str, Any]:
+def chat_arguments(request: CompletionTask, model: str) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "model": model,
         "messages": request.messages,
@@ -54,7 +54,7 @@ def chat_arguments(request: CompletionRequest, model: str) -> dict[str, Any]:
     return arguments
 
 
-def generation_arguments(request: CompletionRequest) -> dict[str, Any]:
+def generation_arguments(request: CompletionTask) -> dict[str, Any]:
     """``text_generation``'s parameters, within TGI's bounds: a temperature of 0 is greedy
     decoding, and a top_p of 1 is no nucleus sampling."""
     temperature = request.temperature
@@ -81,10 +81,10 @@ def plain(value: Any) -> Any:
     return value
 
 
-def chat_choice(choice: Any) -> Choice:
+def chat_choice(choice: Any) -> GeneratedChoice:
     message = choice.message
     calls = tuple(
-        ToolCall(
+        GeneratedToolCall(
             id=call.id,
             name=call.function.name,
             # TGI sends the arguments as a JSON object; OpenAI as JSON text.
@@ -92,7 +92,7 @@ def chat_choice(choice: Any) -> Choice:
         )
         for call in _listed(message.tool_calls)
     )
-    return Choice(
+    return GeneratedChoice(
         index=choice.index or 0,
         text=message.content,
         finish_reason=choice.finish_reason,
@@ -132,7 +132,7 @@ def chat_chunks(frame: dict[str, Any]) -> list[Chunk]:
             )
     usage = frame.get("usage")
     if usage is not None:
-        chunks.append(Chunk(usage=Usage(usage["prompt_tokens"], usage["completion_tokens"])))
+        chunks.append(Chunk(usage=TokenUsage(usage["prompt_tokens"], usage["completion_tokens"])))
     return chunks
 
 
@@ -156,10 +156,10 @@ def sse_payload(line: str) -> dict[str, Any] | None:
     return payload
 
 
-def _tool_call_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
+def _tool_call_delta(call: dict[str, Any], position: int) -> ToolCallPiece:
     function = call.get("function") or {}
     index = call.get("index")
-    return ToolCallDelta(
+    return ToolCallPiece(
         index=position if index is None else index,
         id=call.get("id") or None,
         name=function.get("name") or None,
@@ -178,17 +178,17 @@ def _json_text(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
-def generated_choice(output: Any, logprobs: bool) -> tuple[Choice, Usage]:
+def generated_choice(output: Any, logprobs: bool) -> tuple[GeneratedChoice, TokenUsage]:
     """A non-streamed ``text_generation`` answer (with details) as a choice and its usage."""
     details = output.details
     tokens = [token for token in details.tokens if not token.special]
-    choice = Choice(
+    choice = GeneratedChoice(
         index=0,
         text=output.generated_text,
         finish_reason=finish_reason(details.finish_reason),
         logprobs=_text_logprobs(tokens, details.top_tokens) if logprobs else None,
     )
-    return choice, Usage(len(details.prefill), details.generated_tokens)
+    return choice, TokenUsage(len(details.prefill), details.generated_tokens)
 
 
 def generated_chunk(output: Any, offset: int, logprobs: bool) -> Chunk:
