@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 from llm_gateway.app import create_app
 from llm_gateway.http.server import http_protocol
 from llm_gateway.settings import Settings
+from llm_gateway.upstream.client import HuggingFaceUpstream
 from tests.servers import run_server
 
 MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -70,7 +71,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gateway(upstream_url: str, **overrides: object) -> Iterator[Gateway]:
+def start_gateway(
+    upstream_url: str,
+    upstream: Callable[[Settings], HuggingFaceUpstream] | None = None,
+    **overrides: object,
+) -> Iterator[Gateway]:
+    """A gateway in front of ``upstream_url``; ``upstream`` builds its adapter (by default
+    the app's own, from the settings)."""
     options: dict[str, object] = {
         "upstream_url": upstream_url,
         "upstream_is_simulator": True,
@@ -85,7 +92,9 @@ def start_gateway(upstream_url: str, **overrides: object) -> Iterator[Gateway]:
     }
     settings = Settings(**{**options, **overrides})  # type: ignore[arg-type]
     registry = CollectorRegistry()
-    with run_server(create_app(settings, registry=registry), http=http_protocol(settings)) as url:
+    adapter = None if upstream is None else upstream(settings)
+    app = create_app(settings, registry=registry, upstream=adapter)
+    with run_server(app, http=http_protocol(settings)) as url:
         yield Gateway(url=url, registry=registry, settings=settings)
 
 

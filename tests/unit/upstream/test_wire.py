@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from huggingface_hub import ChatCompletionOutput, ChatCompletionStreamOutput
 
 from llm_gateway.core.types import (
@@ -14,6 +15,7 @@ from llm_gateway.core.types import (
     TokenUsage,
     ToolCallPiece,
 )
+from llm_gateway.errors import UpstreamBadResponse
 from llm_gateway.upstream import wire
 
 LATER_DELTA = json.dumps(
@@ -92,3 +94,37 @@ def test_unknown_fields_ride_in_extra_body() -> None:
     )
 
     assert wire.chat_arguments(request, "m")["extra_body"] == {"top_k": 5}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        [],
+        {"choices": "none", "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
+        {"choices": [{"message": 5}], "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
+        {"choices": [{"message": {"content": 5}}], "usage": {"prompt_tokens": 1}},
+        {"choices": [], "usage": {"prompt_tokens": -1, "completion_tokens": 1}},
+    ],
+)
+def test_an_answer_of_the_wrong_shape_is_a_bad_response(answer: object) -> None:
+    with pytest.raises(UpstreamBadResponse):
+        wire.chat_completion(answer, "m")
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"choices": [{"delta": {"content": [1]}}]},
+        {"choices": [{"delta": {"tool_calls": [{"index": "first"}]}}]},
+        {"choices": [], "usage": {"prompt_tokens": "3", "completion_tokens": 1}},
+    ],
+)
+def test_a_stream_frame_of_the_wrong_shape_is_a_bad_response(frame: dict[str, object]) -> None:
+    with pytest.raises(UpstreamBadResponse):
+        wire.chat_chunks(frame)
+
+
+@pytest.mark.parametrize("line", ["data: {", "data: [1]", "data: " + "[" * 100_000])
+def test_an_unreadable_stream_line_is_a_bad_response(line: str) -> None:
+    with pytest.raises(UpstreamBadResponse):
+        wire.sse_payload(line)
