@@ -22,7 +22,8 @@ from llm_gateway.core.redis_buckets import RedisBuckets
 from llm_gateway.core.types import CompletionTask, Endpoint, Origin
 from llm_gateway.errors import RateLimit, RateLimited
 from llm_gateway.metrics.recorder import Recorder
-from tests.helpers import Gateway, free_port, installed, start_gateway
+from llm_gateway.ports import free_port
+from tests.helpers import Gateway, installed, start_gateway
 from tests.servers import RedisServer, run_redis
 
 LIMIT = 20  # requests per minute for each key

@@ -51,11 +51,12 @@ from scripts import render_rules
 from scripts.render_rules import RuleValues
 
 from llm_gateway.app import create_app
+from llm_gateway.ports import free_port
 from llm_gateway.settings import Settings
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.dashboards import grafana
-from tests.helpers import MODEL, NEMO, Gateway, free_port, installed
+from tests.helpers import MODEL, NEMO, Gateway, installed
 from tests.servers import RedisServer, run_server
 
 # The scrape job and namespace: not the chart's default job, so nothing may rely on it.
