@@ -51,8 +51,23 @@ class Origin:
     simulator_headers: Mapping[str, str] = field(default_factory=dict)
 
 
+class Asked:
+    """What every internal request reads from its origin."""
+
+    __slots__ = ()
+    origin: Origin
+
+    @property
+    def request_id(self) -> str:
+        return self.origin.request_id
+
+    @property
+    def client(self) -> str | None:
+        return self.origin.client
+
+
 @dataclass(slots=True, frozen=True)
-class CompletionTask:
+class CompletionTask(Asked):
     """One completion, whichever endpoint it came through, as the client asked for it.
 
     ``model`` is the name the client sent (None: the default); the core resolves it, and
@@ -85,14 +100,6 @@ class CompletionTask:
     stream: bool = False
 
     @property
-    def request_id(self) -> str:
-        return self.origin.request_id
-
-    @property
-    def client(self) -> str | None:
-        return self.origin.client
-
-    @property
     def kind(self) -> ModelKind:
         return ModelKind.CHAT
 
@@ -120,7 +127,7 @@ EmbeddingInput = str | list[str] | list[int] | list[list[int]]
 
 
 @dataclass(slots=True, frozen=True)
-class EmbeddingTask:
+class EmbeddingTask(Asked):
     """One embeddings request: texts, or token ids, to turn into vectors."""
 
     origin: Origin
@@ -129,14 +136,6 @@ class EmbeddingTask:
     dimensions: int | None = None
     endpoint: Endpoint = Endpoint.EMBEDDINGS
     stream: bool = False
-
-    @property
-    def request_id(self) -> str:
-        return self.origin.request_id
-
-    @property
-    def client(self) -> str | None:
-        return self.origin.client
 
     @property
     def kind(self) -> ModelKind:
