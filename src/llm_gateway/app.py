@@ -29,7 +29,16 @@ from llm_gateway.metrics.definitions import APP_NAME, HTTP_DURATION_BUCKETS, HTT
 from llm_gateway.metrics.exposition import Exposition, WorkersExposition
 from llm_gateway.metrics.http import HttpMetricsMiddleware
 from llm_gateway.metrics.recorder import Recorder
-from llm_gateway.routes import chat, completions, deps, embeddings, generate, metrics, system
+from llm_gateway.routes import (
+    chat,
+    completions,
+    deps,
+    embeddings,
+    generate,
+    messages,
+    metrics,
+    system,
+)
 from llm_gateway.routes.deps import Services
 from llm_gateway.settings import Settings
 from llm_gateway.upstream.client import HuggingFaceUpstream
@@ -134,6 +143,7 @@ def create_app(
         chat.router,
         completions.router,
         embeddings.router,
+        messages.router,
         system.router,
     ):
         app.include_router(router)

@@ -11,12 +11,11 @@ import jsonschema
 import numpy as np
 import openai
 import pytest
-from langchain_core.messages import AIMessageChunk, HumanMessage, ToolMessage
-from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from pydantic import BaseModel, Field
 
 from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway
+from tests.langchain_tools import assert_streamed_tool_call, assert_tool_round_trip
 
 WEATHER = {
     "type": "function",
@@ -45,12 +44,6 @@ class Person(BaseModel):
     name: str = Field(description="The person's name.")
     age: int = Field(ge=0, le=130)
     languages: list[str]
-
-
-@tool
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
 
 
 @pytest.fixture
@@ -210,32 +203,11 @@ async def test_unknown_fields_travel_upstream_without_a_422(client: openai.Async
 
 
 def test_langchain_binds_tools_and_answers_their_results(gateway: Gateway) -> None:
-    model = chat_model(gateway).bind_tools([multiply])
-
-    asked = model.invoke([HumanMessage("What is 6 times 7?")])
-    (call,) = asked.tool_calls  # type: ignore[attr-defined]
-    answer = model.invoke(
-        [HumanMessage("What is 6 times 7?"), asked, ToolMessage("42", tool_call_id=call["id"])]
-    )
-
-    assert call["name"] == "multiply"
-    assert set(call["args"]) == {"a", "b"}
-    assert isinstance(call["args"]["a"], int)
-    assert answer.content and not answer.tool_calls  # type: ignore[attr-defined]
+    assert_tool_round_trip(chat_model(gateway))
 
 
 def test_langchain_streams_a_tool_call(gateway: Gateway) -> None:
-    model = chat_model(gateway).bind_tools([multiply], tool_choice="multiply")
-
-    merged: AIMessageChunk | None = None
-    for chunk in model.stream("6 times 7?"):
-        assert isinstance(chunk, AIMessageChunk)
-        merged = chunk if merged is None else merged + chunk
-
-    assert merged is not None
-    (call,) = merged.tool_calls
-    assert call["name"] == "multiply"
-    assert isinstance(call["args"]["b"], int)
+    assert_streamed_tool_call(chat_model(gateway))
 
 
 def test_langchain_structured_output_is_a_pydantic_model(gateway: Gateway) -> None:
