@@ -55,7 +55,7 @@ def client(gateway: Gateway) -> Iterator[anthropic.Anthropic]:
 
 
 def door(gateway: Gateway, metric: str, **labels: str) -> float:
-    return gateway.sample(metric, model=MODEL, endpoint="messages", **labels)
+    return gateway.sample(metric, model=MODEL, api="messages", **labels)
 
 
 def chat_model(gateway: Gateway, **options: object) -> ChatAnthropic:

@@ -28,7 +28,7 @@ def keyed(simulator_url: str) -> Iterator[Gateway]:
 
 
 def door(gateway: Gateway, metric: str, **labels: str) -> float:
-    return gateway.sample(metric, model=MODEL, endpoint="messages", **labels)
+    return gateway.sample(metric, model=MODEL, api="messages", **labels)
 
 
 def test_a_missing_max_tokens_is_a_400_in_anthropic_envelope(gateway: Gateway) -> None:

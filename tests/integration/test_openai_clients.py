@@ -255,7 +255,7 @@ async def test_embeddings_as_floats_and_base64_agree(
     gateway: Gateway, client: openai.AsyncOpenAI
 ) -> None:
     before = gateway.sample(
-        "llm_gateway_prompt_tokens_total", model=EMBEDDING_MODEL, endpoint="embeddings"
+        "llm_gateway_prompt_tokens_total", model=EMBEDDING_MODEL, api="embeddings"
     )
 
     floats = await client.embeddings.create(
@@ -272,9 +272,7 @@ async def test_embeddings_as_floats_and_base64_agree(
     assert len(ids.data[0].embedding) == 8
     assert floats.usage.prompt_tokens == 4
     assert (
-        gateway.sample(
-            "llm_gateway_prompt_tokens_total", model=EMBEDDING_MODEL, endpoint="embeddings"
-        )
+        gateway.sample("llm_gateway_prompt_tokens_total", model=EMBEDDING_MODEL, api="embeddings")
         == before + 4 + 4 + 3
     )
 

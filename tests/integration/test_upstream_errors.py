@@ -92,7 +92,7 @@ def test_stream_that_fails_before_its_first_token_gets_an_http_status(
 
 
 def test_stream_dropped_midway_ends_with_an_error_frame_and_done(gateway: Gateway) -> None:
-    labels = {"model": MODEL, "endpoint": "chat_completions", "stream": "true"}
+    labels = {"model": MODEL, "api": "chat_completions", "stream": "true"}
     errors_before = gateway.sample("llm_gateway_requests_total", **labels, outcome="error")
 
     response = httpx.post(
@@ -162,7 +162,7 @@ def all_upstream_errors(gateway: Gateway) -> float:
 def test_a_bug_in_reading_an_answer_is_a_500_logged_once_and_not_an_upstream_error(
     misreading_gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    labels = {"model": MODEL, "endpoint": "chat_completions", "stream": "false"}
+    labels = {"model": MODEL, "api": "chat_completions", "stream": "false"}
     failed = misreading_gateway.sample("llm_gateway_requests_total", **labels, outcome="error")
     server_records: list[logging.LogRecord] = []
     server_log = logging.getLogger(SERVER_ERROR_LOGGER)

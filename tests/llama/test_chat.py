@@ -36,7 +36,7 @@ WEATHER = {
     },
 }
 TIMEOUT = httpx.Timeout(30.0)
-CHAT = {"model": MODEL, "endpoint": "chat_completions"}
+CHAT = {"model": MODEL, "api": "chat_completions"}
 
 
 def chat(url: str, model: str, **body: Any) -> httpx.Response:
