@@ -25,10 +25,10 @@ from llm_gateway.http.auth import ApiKeyMiddleware
 from llm_gateway.http.body_limit import BodyLimitMiddleware
 from llm_gateway.http.drain import Readiness, fail_readiness_on_sigterm
 from llm_gateway.logs import configure_logging
-from llm_gateway.metrics.definitions import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
 from llm_gateway.metrics.exposition import Exposition, WorkersExposition
 from llm_gateway.metrics.http import HttpMetricsMiddleware
 from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.metrics.spec import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
 from llm_gateway.routes import (
     chat,
     completions,
