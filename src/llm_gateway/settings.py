@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from llm_gateway.core.limits import FailureMode
 from llm_gateway.core.types import Price
 
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -32,13 +33,6 @@ class UpstreamKind(enum.StrEnum):
     SIMULATOR = "simulator"
     ENDPOINT = "endpoint"
     PROVIDERS = "providers"
-
-
-class FailureMode(enum.StrEnum):
-    """What the rate limiter does while its Redis store does not answer."""
-
-    OPEN = "open"  # fall back to per-worker buckets
-    CLOSED = "closed"  # refuse with 503
 
 
 class LogFormat(enum.StrEnum):

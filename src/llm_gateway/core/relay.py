@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from llm_gateway.core.measurement import Measurement
-from llm_gateway.core.types import Chunk, Usage
+from llm_gateway.core.types import Chunk, TokenUsage
 from llm_gateway.errors import DeadlineExceeded, GatewayError
 
 # Chunks relayed between two yields to the event loop. An upstream that floods keeps
@@ -31,7 +31,7 @@ class Relay:
         first: Chunk,
         chunks: AsyncIterator[Chunk],
         measurement: Measurement,
-        on_close: Callable[[Usage | None], None],
+        on_close: Callable[[TokenUsage | None], None],
         deadline: float,
         deadline_seconds: float,
     ) -> None:
@@ -39,7 +39,7 @@ class Relay:
         self._chunks = chunks
         self._measurement = measurement
         self._on_close = on_close
-        self._usage: Usage | None = None
+        self._usage: TokenUsage | None = None
         self._tool_calls = 0
         self._closed = False
         self._relayed = 0
@@ -114,7 +114,7 @@ class Relay:
         self._closed = True
         self._timer.cancel()
         if exc is None:
-            usage = self._usage or Usage(0, self._measurement.tokens)
+            usage = self._usage or TokenUsage(0, self._measurement.tokens)
             self._on_close(usage)
             self._measurement.succeed(usage, self._tool_calls)
         else:

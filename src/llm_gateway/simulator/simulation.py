@@ -9,13 +9,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from llm_gateway.simulator.faults import (
-    RETRY_AFTER_FAULTS,
-    STATUS_FAULTS,
-    Fault,
-    FaultPicker,
-    FaultRequest,
-)
+from llm_gateway.faults import Fault, FaultRequest
+from llm_gateway.simulator.faults import RETRY_AFTER_FAULTS, STATUS_FAULTS, FaultPicker
 from llm_gateway.simulator.pacing import Pacer
 from llm_gateway.simulator.responses import DropResponse, HangResponse
 from llm_gateway.simulator.settings import SimulatorSettings

@@ -4,7 +4,13 @@
 a later tool-call delta arrives as ``{"id": null, "function": {"name": null, ...}}``, and
 the OpenAI SDK's stream accumulator breaks on keys that are present but null. So nothing
 is relayed as parsed: each output becomes the core's own types here, absent fields left
-out. Read by attribute only; nothing here imports ``huggingface_hub``.
+out. Nothing here imports ``huggingface_hub``.
+
+An answer is read as data, never trusted: every value is read by key (the outputs are
+dicts too) and checked for its type, and an answer of the wrong shape raises
+:class:`~llm_gateway.errors.UpstreamBadResponse` (502) from here. Anything else raised
+here is a bug of ours, and stays one: :func:`~llm_gateway.upstream.errors.mapped_errors`
+maps only what the client library raises, so it ends as a 500 ``internal_error``.
 """
 
 from __future__ import annotations
@@ -13,14 +19,15 @@ import json
 from typing import Any
 
 from llm_gateway.core.types import (
-    Choice,
     Chunk,
-    CompletionRequest,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
+    Completion,
+    CompletionTask,
+    GeneratedChoice,
+    GeneratedToolCall,
+    TokenUsage,
+    ToolCallPiece,
 )
-from llm_gateway.errors import UpstreamRejected, UpstreamServerError
+from llm_gateway.errors import UpstreamBadResponse, UpstreamRejected, UpstreamServerError
 
 # The last line of an OpenAI-style stream, as huggingface_hub hands lines on (stripped).
 DONE_LINE = "data: [DONE]"
@@ -28,7 +35,7 @@ DONE_LINE = "data: [DONE]"
 _FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
 
-def chat_arguments(request: CompletionRequest, model: str) -> dict[str, Any]:
+def chat_arguments(request: CompletionTask, model: str) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "model": model,
         "messages": request.messages,
@@ -54,7 +61,7 @@ def chat_arguments(request: CompletionRequest, model: str) -> dict[str, Any]:
     return arguments
 
 
-def generation_arguments(request: CompletionRequest) -> dict[str, Any]:
+def generation_arguments(request: CompletionTask) -> dict[str, Any]:
     """``text_generation``'s parameters, within TGI's bounds: a temperature of 0 is greedy
     decoding, and a top_p of 1 is no nucleus sampling."""
     temperature = request.temperature
@@ -72,6 +79,43 @@ def generation_arguments(request: CompletionRequest) -> dict[str, Any]:
     }
 
 
+def malformed() -> UpstreamBadResponse:
+    """An answer of a shape the gateway cannot read."""
+    return UpstreamBadResponse(
+        "The upstream answered with a response the gateway cannot read.",
+        code="upstream_bad_response",
+    )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    raise malformed()
+
+
+def _array(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    raise malformed()
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise malformed()
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise malformed()
+
+
+def _usage(usage: Any) -> TokenUsage:
+    usage = _object(usage)
+    return TokenUsage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
+
+
 def plain(value: Any) -> Any:
     """A parsed output as plain JSON values, null fields left out."""
     if isinstance(value, dict):
@@ -81,23 +125,37 @@ def plain(value: Any) -> Any:
     return value
 
 
-def chat_choice(choice: Any) -> Choice:
-    message = choice.message
-    calls = tuple(
-        ToolCall(
-            id=call.id,
-            name=call.function.name,
-            # TGI sends the arguments as a JSON object; OpenAI as JSON text.
-            arguments=_json_text(call.function.arguments),
-        )
-        for call in _listed(message.tool_calls)
+def _logprobs(value: Any) -> dict[str, Any] | None:
+    return None if value is None else plain(_object(value))
+
+
+def chat_completion(output: Any, model: str) -> Completion:
+    """A whole ``chat_completion`` answer, for ``model``."""
+    answer = _object(output)
+    return Completion(
+        model=model,
+        choices=tuple(chat_choice(choice) for choice in _array(answer.get("choices"))),
+        usage=_usage(answer.get("usage")),
     )
-    return Choice(
-        index=choice.index or 0,
-        text=message.content,
-        finish_reason=choice.finish_reason,
-        tool_calls=calls,
-        logprobs=None if choice.logprobs is None else plain(choice.logprobs),
+
+
+def chat_choice(choice: Any) -> GeneratedChoice:
+    choice = _object(choice)
+    message = _object(choice.get("message"))
+    calls = []
+    for call in _listed(message.get("tool_calls")):
+        function = _object(_object(call).get("function"))
+        name, arguments = function.get("name"), function.get("arguments")
+        if not isinstance(call.get("id"), str) or not isinstance(name, str):
+            raise malformed()
+        # TGI sends the arguments as a JSON object; OpenAI as JSON text.
+        calls.append(GeneratedToolCall(id=call["id"], name=name, arguments=_json_text(arguments)))
+    return GeneratedChoice(
+        index=_count(choice.get("index") or 0),
+        text=_text(message.get("content")),
+        finish_reason=_text(choice.get("finish_reason")),
+        tool_calls=tuple(calls),
+        logprobs=_logprobs(choice.get("logprobs")),
     )
 
 
@@ -109,30 +167,29 @@ def chat_chunks(frame: dict[str, Any]) -> list[Chunk]:
     absent): item access reads both alike.
     """
     chunks = []
-    for choice in frame.get("choices") or ():
-        delta = choice.get("delta") or {}
-        text = delta.get("content") or ""
+    for choice in _array(frame.get("choices") or []):
+        choice = _object(choice)
+        delta = _object(choice.get("delta") or {})
+        text = _text(delta.get("content")) or ""
         calls = tuple(
-            _tool_call_delta(call, position)
+            _tool_call_piece(call, position)
             for position, call in enumerate(_listed(delta.get("tool_calls")))
         )
-        logprobs = choice.get("logprobs")
-        if logprobs is not None:
-            logprobs = plain(logprobs)
-        reason = choice.get("finish_reason")
+        logprobs = _logprobs(choice.get("logprobs"))
+        reason = _text(choice.get("finish_reason"))
         if text or calls or logprobs or reason:
             chunks.append(
                 Chunk(
                     text=text,
                     finish_reason=reason,
-                    index=choice.get("index") or 0,
+                    index=_count(choice.get("index") or 0),
                     tool_calls=calls,
                     logprobs=logprobs,
                 )
             )
     usage = frame.get("usage")
     if usage is not None:
-        chunks.append(Chunk(usage=Usage(usage["prompt_tokens"], usage["completion_tokens"])))
+        chunks.append(Chunk(usage=_usage(usage)))
     return chunks
 
 
@@ -144,9 +201,12 @@ def sse_payload(line: str) -> dict[str, Any] | None:
     data = line[5:].strip()
     if data == "[DONE]":
         return None
-    payload = json.loads(data)
+    try:
+        payload = json.loads(data)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json goes
+        raise malformed() from None
     if not isinstance(payload, dict):
-        raise ValueError("a stream frame that is not a JSON object")
+        raise malformed()
     error = payload.get("error")
     if error is not None:
         message = f"The upstream reported an error while generating: {error}"[:500]
@@ -156,14 +216,15 @@ def sse_payload(line: str) -> dict[str, Any] | None:
     return payload
 
 
-def _tool_call_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
-    function = call.get("function") or {}
+def _tool_call_piece(call: Any, position: int) -> ToolCallPiece:
+    call = _object(call)
+    function = _object(call.get("function") or {})
     index = call.get("index")
-    return ToolCallDelta(
-        index=position if index is None else index,
-        id=call.get("id") or None,
-        name=function.get("name") or None,
-        arguments=function.get("arguments"),
+    return ToolCallPiece(
+        index=position if index is None else _count(index),
+        id=_text(call.get("id")) or None,
+        name=_text(function.get("name")) or None,
+        arguments=_text(function.get("arguments")),
     )
 
 
@@ -178,48 +239,66 @@ def _json_text(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
-def generated_choice(output: Any, logprobs: bool) -> tuple[Choice, Usage]:
-    """A non-streamed ``text_generation`` answer (with details) as a choice and its usage."""
-    details = output.details
-    tokens = [token for token in details.tokens if not token.special]
-    choice = Choice(
+def generated_completion(output: Any, model: str, logprobs: bool) -> Completion:
+    """A whole ``text_generation`` answer (with details), for ``model``."""
+    answer = _object(output)
+    details = _object(answer.get("details"))
+    tokens = [
+        token for token in map(_object, _array(details.get("tokens"))) if not token.get("special")
+    ]
+    choice = GeneratedChoice(
         index=0,
-        text=output.generated_text,
-        finish_reason=finish_reason(details.finish_reason),
-        logprobs=_text_logprobs(tokens, details.top_tokens) if logprobs else None,
+        text=_text(answer.get("generated_text")),
+        finish_reason=finish_reason(details.get("finish_reason")),
+        logprobs=_text_logprobs(tokens, details.get("top_tokens")) if logprobs else None,
     )
-    return choice, Usage(len(details.prefill), details.generated_tokens)
+    usage = TokenUsage(len(_array(details.get("prefill"))), _count(details.get("generated_tokens")))
+    return Completion(model=model, choices=(choice,), usage=usage)
 
 
-def generated_chunk(output: Any, offset: int, logprobs: bool) -> Chunk:
-    """One ``text_generation`` stream frame; the last carries the finish reason."""
-    token = output.token
-    text = "" if token.special else token.text
-    reason = None if output.details is None else finish_reason(output.details.finish_reason)
+def generated_chunks(output: Any, offset: int, logprobs: bool) -> list[Chunk]:
+    """One ``text_generation`` stream frame, its text at ``offset``; the last carries the
+    finish reason, then the usage."""
+    frame = _object(output)
+    token = _object(frame.get("token"))
+    text = "" if token.get("special") else _text(token.get("text")) or ""
+    details = frame.get("details")
     pieces = None
     if logprobs and text:
-        top = None if output.top_tokens is None else [output.top_tokens]
-        pieces = _text_logprobs([token], top, offset)
-    return Chunk(text=text, finish_reason=reason, logprobs=pieces)
+        top = frame.get("top_tokens")
+        pieces = _text_logprobs([token], None if top is None else [top], offset)
+    if details is None:
+        return [Chunk(text=text, logprobs=pieces)]
+    details = _object(details)
+    reason = finish_reason(details.get("finish_reason"))
+    # TGI before 2.1 sends no input_length.
+    prompt_tokens = _count(details.get("input_length") or 0)
+    usage = TokenUsage(prompt_tokens, _count(details.get("generated_tokens")))
+    return [Chunk(text=text, finish_reason=reason, logprobs=pieces), Chunk(usage=usage)]
 
 
 def finish_reason(reason: Any) -> str | None:
     return None if reason is None else _FINISH_REASONS.get(str(reason), str(reason))
 
 
-def _text_logprobs(tokens: list[Any], top_tokens: Any, offset: int = 0) -> dict[str, Any]:
+def _text_logprobs(
+    tokens: list[dict[str, Any]], top_tokens: Any, offset: int = 0
+) -> dict[str, Any]:
     """OpenAI's legacy logprobs: tokens, their logprobs, the top alternatives, offsets."""
+    texts = [_text(token.get("text")) or "" for token in tokens]
     offsets = []
-    for token in tokens:
+    for text in texts:
         offsets.append(offset)
-        offset += len(token.text)
+        offset += len(text)
     top = None
     if top_tokens is not None:
-        # Item access: huggingface_hub leaves the inner lists' tokens as plain dicts.
-        top = [{alt["text"]: alt["logprob"] for alt in alts} for alts in top_tokens[: len(tokens)]]
+        top = [
+            {_text(alt.get("text")) or "": alt.get("logprob") for alt in map(_object, _array(alts))}
+            for alts in _array(top_tokens)[: len(tokens)]
+        ]
     return {
-        "tokens": [token.text for token in tokens],
-        "token_logprobs": [token.logprob for token in tokens],
+        "tokens": texts,
+        "token_logprobs": [token.get("logprob") for token in tokens],
         "top_logprobs": top,
         "text_offset": offsets,
     }
