@@ -81,21 +81,25 @@ def test_the_bootstrap_installs_node_and_npm_before_the_tools_that_need_them() -
 
 def test_without_node_on_path_the_installer_asks_apt_for_npm_as_root() -> None:
     # A PATH with neither node nor npm, and a non-root user: the installer must go to
-    # apt-get (and say it needs root) rather than find nothing to do.
-    command = [str(SCRIPTS / "install-node.sh")]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        assert setpriv, "setpriv (util-linux) to drop root"
-        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-    with tempfile.TemporaryDirectory() as bin_dir:  # readable by that user, unlike tmp_path
-        os.chmod(bin_dir, 0o755)
+    # apt-get (and say it needs root) rather than find nothing to do. The two scripts are
+    # copied where that user can read them (the checkout may be under a private home).
+    with tempfile.TemporaryDirectory() as work:  # unlike tmp_path, readable by that user
+        os.chmod(work, 0o755)
+        bin_dir = Path(work)
         for tool in ("dirname", "id"):
             found = shutil.which(tool)
             assert found, tool
-            os.symlink(found, Path(bin_dir) / tool)
+            (bin_dir / tool).symlink_to(found)
+        for script in ("install-node.sh", "apt-install.sh"):
+            shutil.copy2(SCRIPTS / script, bin_dir / script)
+        command = [str(bin_dir / "install-node.sh")]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            assert setpriv, "setpriv (util-linux) to drop root"
+            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
 
         result = subprocess.run(
-            command, env={"PATH": bin_dir}, capture_output=True, text=True, timeout=30
+            command, env={"PATH": work}, capture_output=True, text=True, timeout=30
         )
 
     assert result.returncode == 1
