@@ -1,0 +1,66 @@
+"""``POST /v1/responses``: OpenAI's Responses API, a door into the same core as chat.
+
+Stateless: nothing is stored, so ``store`` is accepted and has no effect, and what needs
+stored state (``previous_response_id``, ``conversation``) is refused with a 400; there is
+no ``GET /v1/responses/{id}``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from fastapi.responses import Response, StreamingResponse
+
+from llm_gateway.core.relay import Relay
+from llm_gateway.core.types import Endpoint
+from llm_gateway.errors import GatewayError
+from llm_gateway.protocol.responses import Response as ResponseObject
+from llm_gateway.protocol.responses import ResponsesRequest
+from llm_gateway.routes.deps import CallDep
+from llm_gateway.routes.openapi import completion_responses
+from llm_gateway.routes.streaming import HEADERS, MEDIA_TYPE
+from llm_gateway.translate.responses_output import Envelope
+from llm_gateway.translate.responses_request import completion_fields
+from llm_gateway.translate.responses_stream import ResponseEvents
+
+router = APIRouter(tags=["completions"])
+
+
+@router.post(
+    "/v1/responses",
+    response_model=ResponseObject,
+    responses=completion_responses("ResponseStreamEvent"),
+    summary="Create a model response (OpenAI's Responses API, stateless)",
+)
+async def responses(body: ResponsesRequest, call: CallDep) -> Response:
+    request = call.completion_request(
+        Endpoint.RESPONSES, body.model, None, body.stream, **completion_fields(body)
+    )
+    created_at = int(time.time())
+    if body.stream:
+        relay = await call.stream(request)
+        events = ResponseEvents(Envelope(request.request_id, created_at, relay.model, body))
+        return StreamingResponse(_events(events, relay), media_type=MEDIA_TYPE, headers=HEADERS)
+    completion = await call.complete(request)
+    envelope = Envelope(request.request_id, created_at, completion.model, body)
+    response = envelope.answer(completion.choices[0], completion.usage)
+    return Response(response.model_dump_json(by_alias=True), media_type="application/json")
+
+
+async def _events(events: ResponseEvents, relay: Relay) -> AsyncIterator[bytes]:
+    """However the response ends, even abandoned by the client, the relay is closed: that
+    ends the measurement and releases the upstream connection and slot."""
+    yield events.opening()
+    try:
+        async for chunk in relay:
+            if frames := events.chunk(chunk):
+                yield frames
+    except GatewayError as exc:
+        # The status line is long gone: the failure travels as the stream's last events.
+        yield events.failure(exc)
+        return
+    finally:
+        await relay.aclose()
+    yield events.closing()
