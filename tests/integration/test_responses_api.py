@@ -158,8 +158,9 @@ async def test_a_stream_sends_the_typed_events_in_order_then_the_final_response(
     assert collapsed(kinds) == [*MESSAGE_EVENTS, "response.completed"]
     numbers = [event.sequence_number for event in events]
     assert numbers == list(range(len(events)))
-    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
-    assert final.status == "completed" and final.output_text == deltas != ""
+    deltas = [e for e in events if e.type == "response.output_text.delta"]
+    assert final.status == "completed" and final.output_text == "".join(e.delta for e in deltas)
+    assert deltas[-1].snapshot == final.output_text != ""  # the SDK's own accumulation
     assert final.usage is not None and final.usage.output_tokens == kinds.count(
         "response.output_text.delta"
     )
@@ -251,20 +252,48 @@ async def test_max_output_tokens_leaves_the_response_incomplete(
     assert last.response.incomplete_details.reason == "max_output_tokens"
 
 
-@pytest.mark.parametrize(
-    ("fields", "code", "param", "named"),
-    [
-        ({"previous_response_id": "resp_1"}, "unsupported_parameter", "previous_response_id", "stateless"),
-        ({"conversation": "conv_1"}, "unsupported_parameter", "conversation", "stateless"),
-        ({"tools": [{"type": "web_search"}]}, "unsupported_tool", "tools[0]", "'web_search'"),
-        ({"tools": [WEATHER, {"type": "code_interpreter", "container": {"type": "auto"}}]}, "unsupported_tool", "tools[1]", "'code_interpreter'"),
-        ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "unsupported_input", "input[0].type", "'item_reference'"),
-        ({"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}, "unsupported_input", "input[0].content[0]", "input_file"),
-    ],
-)  # fmt: skip
+# A field that asks for what a stateless gateway cannot do → the error's code and param, and
+# a word its message holds.
+REFUSALS: dict[str, tuple[dict[str, Any], str, str, str]] = {
+    "previous response": (
+        {"previous_response_id": "resp_1"},
+        "unsupported_parameter",
+        "previous_response_id",
+        "stateless",
+    ),
+    "conversation": ({"conversation": "conv_1"}, "unsupported_parameter", "conversation", "store"),
+    "web search": (
+        {"tools": [{"type": "web_search"}]},
+        "unsupported_tool",
+        "tools[0]",
+        "web_search",
+    ),
+    "code interpreter": (
+        {"tools": [WEATHER, {"type": "code_interpreter", "container": {"type": "auto"}}]},
+        "unsupported_tool",
+        "tools[1]",
+        "'code_interpreter'",
+    ),
+    "item reference": (
+        {"input": [{"type": "item_reference", "id": "msg_1"}]},
+        "unsupported_input",
+        "input[0].type",
+        "'item_reference'",
+    ),
+    "file": (
+        {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
+        "unsupported_input",
+        "input[0].content[0]",
+        "input_file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
 async def test_what_a_stateless_gateway_cannot_do_is_a_400_naming_it(
-    gateway: Gateway, fields: dict[str, Any], code: str, param: str, named: str
+    gateway: Gateway, case: str
 ) -> None:
+    fields, code, param, named = REFUSALS[case]
     before = core_requests(gateway)
 
     response = httpx.post(f"{gateway.url}/v1/responses", json={"input": "Hi", **fields})
@@ -290,7 +319,10 @@ async def test_the_sdk_raises_a_bad_request_for_a_built_in_tool(client: openai.A
         ({"input": 42}, "input"),
         ({"input": [{"role": "robot", "content": "Hi"}]}, "input"),
         ({"input": "Hi", "max_output_tokens": 0}, "max_output_tokens"),
-        ({"input": "Hi", "text": {"format": {"type": "json_schema"}}}, "text.format.json_schema.name"),
+        (
+            {"input": "Hi", "text": {"format": {"type": "json_schema"}}},
+            "text.format.json_schema.name",
+        ),
     ],
 )
 def test_a_malformed_request_is_a_422_naming_the_field(

@@ -7,17 +7,19 @@ published ``Response`` requires is present, null where it has no value.
 
 What a stateless gateway in front of chat models cannot do is still parsed, so that it is
 refused with a 400 naming it (see :mod:`llm_gateway.translate.responses_request`) rather
-than a 422 about its shape: items and tools of another type than the ones below, and the
-fields that need OpenAI's stored state (``previous_response_id``, ``conversation``,
-``prompt``, ``background``). Replayed output items (a client sending back ``output``)
-carry fields of the response they came from: those are ignored.
+than a 422 about its shape: items, parts and tools of another type than the ones below,
+and the fields that need OpenAI's stored state (``previous_response_id``,
+``conversation``, ``prompt``, ``background``). The OpenAPI schema leaves those out
+(``SkipJsonSchema``), so it describes what is served. Replayed output items (a client
+sending back ``output``) carry fields of the response they came from: those are ignored.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
 from llm_gateway.protocol.chat import (
     MAX_TOOLS,
@@ -33,6 +35,9 @@ Metadata = Annotated[
     dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
     Field(max_length=16),
 ]
+T = TypeVar("T")
+# A field that needs state stored by the server: parsed, to be refused; documented as null.
+Stored = Annotated[T | None, WithJsonSchema({"type": "null"}, mode="validation")]
 ItemStatus = Literal["in_progress", "completed", "incomplete"]
 ResponseStatus = Literal["completed", "failed", "in_progress", "incomplete"]
 IncompleteReason = Literal["max_output_tokens", "content_filter"]
@@ -64,9 +69,10 @@ class InputText(Strict):
 class InputImage(Strict):
     """An image by URL (or data: URL); a ``file_id`` names a stored file and is refused."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["type", "image_url"]})
     type: Literal["input_image"]
-    image_url: str | None = None
-    file_id: str | None = None
+    image_url: str | SkipJsonSchema[None] = None
+    file_id: SkipJsonSchema[str | None] = None
     detail: Literal["auto", "low", "high", "original"] | None = None
     prompt_cache_breakpoint: dict[str, Any] | None = Field(None, description="Accepted; ignored.")
 
@@ -89,8 +95,10 @@ class Refusal(_Replayed):
 
 
 ContentPart = Annotated[
-    InputText | InputImage | InputFile | OutputText | Refusal, Field(discriminator="type")
+    InputText | InputImage | SkipJsonSchema[InputFile] | OutputText | Refusal,
+    Field(discriminator="type"),
 ]
+TextPart = Annotated[InputText | OutputText, Field(discriminator="type")]
 
 
 class Message(_Replayed):
@@ -115,7 +123,7 @@ class FunctionCallOutput(_Replayed):
 
     type: Literal["function_call_output"]
     call_id: str = Field(min_length=1, max_length=256)
-    output: Text | Annotated[list[ContentPart], Field(max_length=MAX_ITEMS)]
+    output: Text | Annotated[list[TextPart], Field(max_length=MAX_ITEMS)]
 
 
 class Reasoning(BaseModel):
@@ -136,8 +144,8 @@ InputItem = Annotated[
     Annotated[Message, Tag("message")]
     | Annotated[FunctionCall, Tag("function_call")]
     | Annotated[FunctionCallOutput, Tag("function_call_output")]
-    | Annotated[Reasoning, Tag("reasoning")]
-    | Annotated[OtherItem, Tag("other")],
+    | SkipJsonSchema[Annotated[Reasoning, Tag("reasoning")]]
+    | SkipJsonSchema[Annotated[OtherItem, Tag("other")]],
     _typed("message", ("message", "function_call", "function_call_output", "reasoning")),
 ]
 
@@ -158,7 +166,7 @@ class OtherTool(BaseModel):
 
 
 Tool = Annotated[
-    Annotated[FunctionTool, Tag("function")] | Annotated[OtherTool, Tag("other")],
+    Annotated[FunctionTool, Tag("function")] | SkipJsonSchema[Annotated[OtherTool, Tag("other")]],
     _typed("function", ("function",)),
 ]
 
@@ -178,7 +186,8 @@ class OtherToolChoice(BaseModel):
 ToolChoice = (
     Literal["none", "auto", "required"]
     | Annotated[
-        Annotated[FunctionChoice, Tag("function")] | Annotated[OtherToolChoice, Tag("other")],
+        Annotated[FunctionChoice, Tag("function")]
+        | SkipJsonSchema[Annotated[OtherToolChoice, Tag("other")]],
         _typed("function", ("function",)),
     ]
 )
@@ -240,10 +249,12 @@ class ResponsesRequest(BaseModel):
     max_tool_calls: int | None = Field(None, ge=1, description="Accepted; built-in tools only.")
     stream: bool = False
     stream_options: dict[str, Any] | None = Field(None, description="Accepted; ignored.")
-    previous_response_id: str | None = Field(None, description="Refused: nothing is stored.")
-    conversation: str | dict[str, Any] | None = Field(None, description="Refused: no store.")
-    prompt: dict[str, Any] | None = Field(None, description="Refused: no stored prompts.")
-    background: bool | None = Field(None, description="Refused when true: no store.")
+    previous_response_id: Stored[str] = Field(None, description="Refused: nothing is stored.")
+    conversation: Stored[str | dict[str, Any]] = Field(None, description="Refused: no store.")
+    prompt: Stored[dict[str, Any]] = Field(None, description="Refused: no stored prompts.")
+    background: Annotated[
+        bool | None, WithJsonSchema({"enum": [False, None]}, mode="validation")
+    ] = Field(None, description="Refused when true: no store.")
 
 
 class LogProb(BaseModel):

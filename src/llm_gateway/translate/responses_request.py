@@ -105,14 +105,8 @@ def _add(sent: list[dict[str, Any]], item: InputItem, where: str) -> None:
         else:
             turn.setdefault("tool_calls", []).append(call)
     elif isinstance(item, FunctionCallOutput):
-        content = _content(item.output, f"{where}.output")
-        if not isinstance(content, str):
-            raise InvalidRequest(
-                "A function_call_output may hold text only: chat models take images in "
-                "user messages.",
-                code="unsupported_input",
-                param=f"{where}.output",
-            )
+        output = item.output
+        content = output if isinstance(output, str) else "".join(part.text for part in output)
         sent.append({"role": "tool", "tool_call_id": item.call_id, "content": content})
     elif isinstance(item, OtherItem):
         raise InvalidRequest(

@@ -47,8 +47,11 @@ class _Message:
     logprobs: list[LogProb] = field(default_factory=list)
 
     def item(self) -> OutputMessage:
+        # Just added, the message has no part yet: response.content_part.added brings it.
         part = OutputTextPart(text="".join(self.text), logprobs=self.logprobs)
-        return OutputMessage(id=self.item_id, status=self.status, content=[part])
+        return OutputMessage(
+            id=self.item_id, status=self.status, content=[part] if self.text else []
+        )
 
 
 @dataclass(slots=True)
