@@ -5,7 +5,6 @@ trip, incomplete answers, refusals and upstream faults, each with the metric it 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,17 +15,19 @@ from pydantic import BaseModel, Field
 
 from tests.helpers import MODEL, Gateway
 
-WEATHER: dict[str, Any] = {
+# A function tool as the Responses API defines one: name and parameters at the top level.
+QUOTE: dict[str, Any] = {
     "type": "function",
-    "name": "get_weather",
-    "description": "The weather in a city.",
+    "name": "get_quote",
+    "description": "A stock's latest price.",
     "parameters": {
         "type": "object",
         "properties": {
-            "city": {"type": "string"},
-            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            "symbol": {"type": "string"},
+            "days": {"type": "integer", "minimum": 1, "maximum": 30},
+            "currency": {"type": "string", "enum": ["EUR", "USD"]},
         },
-        "required": ["city", "unit"],
+        "required": ["symbol", "currency"],
         "additionalProperties": False,
     },
     "strict": True,
@@ -47,14 +48,6 @@ class Person(BaseModel):
     name: str
     age: int = Field(ge=0, le=130)
     languages: list[str]
-
-
-@pytest.fixture
-async def client(gateway: Gateway) -> AsyncIterator[openai.AsyncOpenAI]:
-    async with openai.AsyncOpenAI(
-        base_url=f"{gateway.url}/v1", api_key="unused", max_retries=0
-    ) as sdk:
-        yield sdk
 
 
 def requests(gateway: Gateway, stream: str, outcome: str = "success") -> float:
@@ -182,18 +175,18 @@ async def test_a_function_call_round_trip_ends_in_an_answer(
     gateway: Gateway, client: openai.AsyncOpenAI
 ) -> None:
     before = gateway.sample("llm_gateway_tool_calls_total", model=MODEL)
-    question: list[Any] = [{"role": "user", "content": "Weather in Paris?"}]
+    question: list[Any] = [{"role": "user", "content": "Price of ACME?"}]
 
-    asked = await client.responses.create(model="mistral", input=question, tools=[WEATHER])  # type: ignore[list-item]
+    asked = await client.responses.create(model="mistral", input=question, tools=[QUOTE])  # type: ignore[list-item]
     (call,) = asked.output
-    assert call.type == "function_call" and call.name == "get_weather"
+    assert call.type == "function_call" and call.name == "get_quote"
     assert call.id is not None and call.id.startswith("fc_")
-    jsonschema.validate(json.loads(call.arguments), WEATHER["parameters"])
+    jsonschema.validate(json.loads(call.arguments), QUOTE["parameters"])
     result = {"type": "function_call_output", "call_id": call.call_id, "output": '{"temp": 21}'}
     answered = await client.responses.create(
         model="mistral",
         input=[*question, *asked.output, result],  # type: ignore[list-item]
-        tools=[WEATHER],  # type: ignore[list-item]
+        tools=[QUOTE],  # type: ignore[list-item]
         max_output_tokens=200,
     )
 
@@ -208,9 +201,9 @@ async def test_a_streamed_function_call_sends_its_argument_events(
 ) -> None:
     async with client.responses.stream(
         model="mistral",
-        input="Weather in Oslo?",
-        tools=[WEATHER],  # type: ignore[list-item]
-        tool_choice={"type": "function", "name": "get_weather"},
+        input="Price of INIT?",
+        tools=[QUOTE],  # type: ignore[list-item]
+        tool_choice={"type": "function", "name": "get_quote"},
     ) as stream:
         events = [event async for event in stream]
         final = await stream.get_final_response()
@@ -226,8 +219,8 @@ async def test_a_streamed_function_call_sends_its_argument_events(
     ]
     (call,) = final.output
     assert call.type == "function_call" and call.status == "completed"
-    jsonschema.validate(json.loads(call.arguments), WEATHER["parameters"])
-    assert final.tool_choice.name == "get_weather"  # type: ignore[union-attr]
+    jsonschema.validate(json.loads(call.arguments), QUOTE["parameters"])
+    assert final.tool_choice.name == "get_quote"  # type: ignore[union-attr]
 
 
 async def test_max_output_tokens_leaves_the_response_incomplete(
@@ -269,7 +262,7 @@ REFUSALS: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "web_search",
     ),
     "code interpreter": (
-        {"tools": [WEATHER, {"type": "code_interpreter", "container": {"type": "auto"}}]},
+        {"tools": [QUOTE, {"type": "code_interpreter", "container": {"type": "auto"}}]},
         "unsupported_tool",
         "tools[1]",
         "'code_interpreter'",
