@@ -4,6 +4,7 @@ trip, incomplete answers, refusals and upstream faults, each with the metric it 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,7 +14,7 @@ import openai
 import pytest
 from pydantic import BaseModel, Field
 
-from tests.helpers import MODEL, Gateway
+from tests.helpers import MODEL, Gateway, wait_for
 
 # A function tool as the Responses API defines one: name and parameters at the top level.
 QUOTE: dict[str, Any] = {
@@ -375,3 +376,32 @@ async def test_a_stream_dropped_midway_ends_with_an_error_and_response_failed(
     assert failed.response.status == "failed"  # type: ignore[union-attr]
     assert failed.response.error is not None and failed.response.error.code == "server_error"  # type: ignore[union-attr]
     assert requests(gateway, "true", "error") == before + 1
+
+
+async def test_an_abandoned_stream_is_recorded_cancelled_and_frees_its_upstream(
+    slow_gateway: Gateway,
+) -> None:
+    labels = {"model": MODEL, "endpoint": "responses", "stream": "true"}
+    cancelled = slow_gateway.sample("llm_gateway_requests_total", **labels, outcome="cancelled")
+    body = {"input": "Tell me a long story.", "max_output_tokens": 200, "stream": True}
+
+    async with (
+        httpx.AsyncClient(base_url=slow_gateway.url, timeout=10) as http,
+        http.stream("POST", "/v1/responses", json=body) as response,
+    ):
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line == "event: response.output_text.delta":
+                break  # one token in: walk away, closing the connection
+
+    await asyncio.to_thread(
+        wait_for,
+        lambda: (
+            slow_gateway.sample("llm_gateway_requests_total", **labels, outcome="cancelled")
+            == cancelled + 1
+        ),
+    )
+    await asyncio.to_thread(
+        wait_for,
+        lambda: slow_gateway.sample("llm_gateway_upstream_requests_in_flight", model=MODEL) == 0,
+    )
