@@ -54,12 +54,9 @@ class Envelope:
     def response_id(self) -> str:
         return f"resp_{self.request_id}"
 
-    @property
-    def message_id(self) -> str:
-        return f"msg_{self.request_id}"
-
-    def call_item_id(self, index: int) -> str:
-        return f"fc_{self.request_id}_{index}"
+    def item_id(self, prefix: str, output_index: int) -> str:
+        """An output item's id: ``msg_...`` for messages, ``fc_...`` for function calls."""
+        return f"{prefix}_{self.request_id}_{output_index}"
 
     def response(
         self,
@@ -105,16 +102,16 @@ class Envelope:
         output: list[OutputItem] = []
         if choice.text or not choice.tool_calls:
             part = OutputTextPart(text=choice.text or "", logprobs=logprobs(choice.logprobs))
-            output.append(OutputMessage(id=self.message_id, status=status, content=[part]))
+            output.append(OutputMessage(id=self.item_id("msg", 0), status=status, content=[part]))
         output.extend(
             FunctionToolCall(
-                id=self.call_item_id(index),
+                id=self.item_id("fc", index),
                 status=status,
                 call_id=call.id,
                 name=call.name,
                 arguments=call.arguments,
             )
-            for index, call in enumerate(choice.tool_calls)
+            for index, call in enumerate(choice.tool_calls, start=len(output))
         )
         return self.response("completed", output, usage, finish_reason=choice.finish_reason)
 

@@ -129,7 +129,8 @@ class ResponseEvents:
         message = self._open
         if not isinstance(message, _Message):
             events += self._close("completed")
-            message = _Message(self._envelope.message_id, len(self._items))
+            index = len(self._items)
+            message = _Message(self._envelope.item_id("msg", index), index)
             events += self._add(message)
             events += self._event(
                 "response.content_part.added",
@@ -154,11 +155,11 @@ class ResponseEvents:
         # Some upstreams number every call 0: a new id is a new call all the same.
         if call is None or (delta.id is not None and delta.id != call.call_id):
             events += self._close("completed")
-            number = sum(isinstance(item, _Call) for item in self._items)
+            index = len(self._items)
             call = _Call(
-                self._envelope.call_item_id(number),
-                len(self._items),
-                delta.id or f"call_{self._envelope.request_id}_{number}",
+                self._envelope.item_id("fc", index),
+                index,
+                delta.id or f"call_{self._envelope.request_id}_{index}",
                 delta.name or "",
             )
             self._calls[delta.index] = call

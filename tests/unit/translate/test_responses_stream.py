@@ -75,9 +75,9 @@ def test_text_then_two_calls_close_each_item_before_the_next() -> None:
     assert sent[4]["logprobs"][0]["bytes"] == list(b"Hi")
     final = sent[-1]["response"]
     assert [(item["type"], item["id"]) for item in final["output"]] == [
-        ("message", "msg_abc"),
-        ("function_call", "fc_abc_0"),
+        ("message", "msg_abc_0"),
         ("function_call", "fc_abc_1"),
+        ("function_call", "fc_abc_2"),
     ]
     assert [item.get("arguments") for item in final["output"][1:]] == ['{"a": 1}', "{}"]
     assert final["usage"]["total_tokens"] == 12 and final["status"] == "completed"
@@ -117,3 +117,21 @@ def test_chunks_of_another_choice_are_left_out() -> None:
     events = stream()
 
     assert events.chunk(Chunk(text="other", index=1)) == b""
+
+
+def test_text_after_a_call_is_a_new_message_with_its_own_id() -> None:
+    events = stream()
+
+    sent = events_of(
+        events.opening(),
+        events.chunk(Chunk(tool_calls=(ToolCallDelta(0, id="c1", name="f", arguments="{}"),))),
+        events.chunk(Chunk(text="Done.", finish_reason="stop")),
+        events.closing(),
+    )
+
+    output = sent[-1]["response"]["output"]
+    assert [(item["type"], item["id"]) for item in output] == [
+        ("function_call", "fc_abc_0"),
+        ("message", "msg_abc_1"),
+    ]
+    assert output[1]["content"][0]["text"] == "Done."
