@@ -1,7 +1,8 @@
 """A Responses API request as the core's completion request: the fields of a chat one.
 
 ``instructions`` become the first (system) message and ``input`` the rest: messages keep
-their role (``developer`` goes upstream as ``system``, as on the chat door), a run of
+their role (``developer`` goes upstream as ``system``, as on the chat door, and system
+messages in a row are joined into one, as Mistral's chat templates want), a run of
 ``function_call`` items becomes one assistant turn's ``tool_calls`` (joined to the
 assistant message just before it, if any), and each ``function_call_output`` a tool
 message. ``text.format`` becomes ``response_format``, ``max_output_tokens`` ``max_tokens``.
@@ -92,7 +93,14 @@ def messages(body: ResponsesRequest) -> list[dict[str, Any]]:
 def _add(sent: list[dict[str, Any]], item: InputItem, where: str) -> None:
     if isinstance(item, Message):
         role = "system" if item.role == "developer" else item.role
-        sent.append({"role": role, "content": _content(item.content, where)})
+        content = _content(item.content, where)
+        last: dict[str, Any] = sent[-1] if sent else {"role": None, "content": None}
+        joined = isinstance(content, str) and isinstance(last["content"], str)
+        if role == last["role"] == "system" and joined:
+            # Mistral's chat templates take one system message, and instructions are one.
+            last["content"] = f"{last['content']}\n\n{content}"
+        else:
+            sent.append({"role": role, "content": content})
     elif isinstance(item, FunctionCall):
         call = {
             "id": item.call_id,

@@ -16,7 +16,7 @@ def fields(**body: Any) -> dict[str, Any]:
     return completion_fields(ResponsesRequest.model_validate(body))
 
 
-def test_instructions_come_first_and_developer_goes_upstream_as_system() -> None:
+def test_instructions_and_developer_messages_go_upstream_as_one_system_message() -> None:
     sent = fields(
         instructions="Be brief.",
         input=[
@@ -32,8 +32,7 @@ def test_instructions_come_first_and_developer_goes_upstream_as_system() -> None
     )
 
     assert sent["messages"] == [
-        {"role": "system", "content": "Be brief."},
-        {"role": "system", "content": "Use metric units."},
+        {"role": "system", "content": "Be brief.\n\nUse metric units."},
         {"role": "user", "content": "Hi there"},
     ]
 
