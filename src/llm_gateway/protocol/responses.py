@@ -318,7 +318,11 @@ class IncompleteDetails(BaseModel):
 
 
 class Response(BaseModel):
-    """The response object; with ``stream: true``, the snapshot the lifecycle events carry."""
+    """The response object; with ``stream: true``, the snapshot the lifecycle events carry.
+
+    No ``output_text``: the published description calls it an SDK-only convenience
+    property, which the openai SDK computes from ``output``.
+    """
 
     id: str
     object: Literal["response"] = "response"
