@@ -19,19 +19,28 @@ from llm_gateway.errors import GatewayError
 from llm_gateway.protocol.responses import Response as ResponseObject
 from llm_gateway.protocol.responses import ResponsesRequest
 from llm_gateway.routes.deps import CallDep
-from llm_gateway.routes.openapi import completion_responses
+from llm_gateway.routes.openapi import error_responses
 from llm_gateway.routes.streaming import HEADERS, MEDIA_TYPE
 from llm_gateway.translate.responses_output import Envelope
 from llm_gateway.translate.responses_request import completion_fields
 from llm_gateway.translate.responses_stream import ResponseEvents
 
 router = APIRouter(tags=["completions"])
+_ANSWERS = {
+    **error_responses(),
+    200: {
+        "description": "The response object; with `stream: true`, Server-Sent Events "
+        "(`event:` and `data:` lines) of `ResponseStreamEvent`, the last one "
+        "`response.completed`, `response.incomplete` or `response.failed`; no `[DONE]`.",
+        "content": {MEDIA_TYPE: {}},
+    },
+}
 
 
 @router.post(
     "/v1/responses",
     response_model=ResponseObject,
-    responses=completion_responses("ResponseStreamEvent"),
+    responses=_ANSWERS,
     summary="Create a model response (OpenAI's Responses API, stateless)",
 )
 async def responses(body: ResponsesRequest, call: CallDep) -> Response:

@@ -52,26 +52,24 @@ def test_text_then_two_calls_close_each_item_before_the_next() -> None:
 
     sent = events_of(*frames)
 
-    assert [e["type"] for e in sent] == [
-        "response.created",
-        "response.in_progress",
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.output_text.delta",
-        "response.output_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
-        "response.output_item.added",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.done",
-        "response.output_item.done",
-        "response.output_item.added",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.done",
-        "response.output_item.done",
-        "response.completed",
-    ]
+    message = ["output_item.added", "content_part.added", "output_text.delta", "output_text.done"]
+    call = ["output_item.added", "function_call_arguments.delta", "function_call_arguments.done"]
+    assert (
+        [e["type"].removeprefix("response.") for e in sent]
+        == [
+            "created",
+            "in_progress",
+            *message,
+            "content_part.done",
+            "output_item.done",
+            *call[:2],  # two pieces of arguments
+            *call[1:],
+            "output_item.done",
+            *call,
+            "output_item.done",
+            "completed",
+        ]
+    )
     assert sent[4]["logprobs"][0]["bytes"] == list(b"Hi")
     final = sent[-1]["response"]
     assert [(item["type"], item["id"]) for item in final["output"]] == [
