@@ -95,7 +95,7 @@ def _add(sent: list[dict[str, Any]], item: InputItem, where: str) -> None:
         role = "system" if item.role == "developer" else item.role
         content = _content(item.content, where)
         last: dict[str, Any] = sent[-1] if sent else {"role": None, "content": None}
-        joined = isinstance(content, str) and isinstance(last["content"], str)
+        joined = isinstance(content, str) and isinstance(last.get("content"), str)
         if role == last["role"] == "system" and joined:
             # Mistral's chat templates take one system message, and instructions are one.
             last["content"] = f"{last['content']}\n\n{content}"

@@ -182,3 +182,14 @@ def test_what_needs_state_or_built_in_tools_is_refused_by_name(
 
     assert refused.value.param == param
     assert refused.value.status == 400
+
+
+def test_a_message_after_a_turn_of_calls_only_is_its_own() -> None:
+    sent = fields(
+        input=[
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+            {"role": "developer", "content": "Now answer."},
+        ]
+    )
+
+    assert [message["role"] for message in sent["messages"]] == ["assistant", "system"]
