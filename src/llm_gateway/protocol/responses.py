@@ -345,6 +345,6 @@ class Response(BaseModel):
     top_logprobs: int | None
     top_p: float | None
     truncation: Literal["disabled"] = "disabled"
-    usage: ResponseUsage | None = None
-    user: str | None
+    usage: ResponseUsage | None = Field(None, description="Left out until the end.")
+    user: str | None = Field(None, description="Left out when the request sent none.")
     metadata: dict[str, str]

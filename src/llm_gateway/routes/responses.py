@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from llm_gateway.core.relay import Relay
 from llm_gateway.core.types import Endpoint
@@ -21,7 +21,7 @@ from llm_gateway.protocol.responses import ResponsesRequest
 from llm_gateway.routes.deps import CallDep
 from llm_gateway.routes.openapi import error_responses
 from llm_gateway.routes.streaming import HEADERS, MEDIA_TYPE
-from llm_gateway.translate.responses_output import Envelope
+from llm_gateway.translate.responses_output import Envelope, wire
 from llm_gateway.translate.responses_request import completion_fields
 from llm_gateway.translate.responses_stream import ResponseEvents
 
@@ -55,7 +55,7 @@ async def responses(body: ResponsesRequest, call: CallDep) -> Response:
     completion = await call.complete(request)
     envelope = Envelope(request.request_id, created_at, completion.model, body)
     response = envelope.answer(completion.choices[0], completion.usage)
-    return Response(response.model_dump_json(by_alias=True), media_type="application/json")
+    return JSONResponse(wire(response))
 
 
 async def _events(events: ResponseEvents, relay: Relay) -> AsyncIterator[bytes]:

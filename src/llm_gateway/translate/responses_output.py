@@ -116,6 +116,18 @@ class Envelope:
         return self.response("completed", output, usage, finish_reason=choice.finish_reason)
 
 
+def wire(response: Response) -> dict[str, Any]:
+    """The response object as sent: ``user``, ``usage`` and the text format's optional
+    fields left out when they have no value, as the published schema types them without
+    null (the other fields it allows as null)."""
+    dumped: dict[str, Any] = response.model_dump(by_alias=True)
+    for key in ("user", "usage"):
+        if dumped[key] is None:
+            del dumped[key]
+    dumped["text"] = response.text.model_dump(by_alias=True, exclude_none=True)
+    return dumped
+
+
 def item_status(finish_reason: str | None) -> ItemStatus:
     return "incomplete" if finish_reason in _INCOMPLETE else "completed"
 

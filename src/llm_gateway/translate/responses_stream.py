@@ -33,7 +33,7 @@ from llm_gateway.protocol.responses import (
     OutputTextPart,
     ResponseError,
 )
-from llm_gateway.translate.responses_output import Envelope, item_status, logprobs
+from llm_gateway.translate.responses_output import Envelope, item_status, logprobs, wire
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -86,7 +86,7 @@ class ResponseEvents:
         self._usage: Usage | None = None
 
     def opening(self) -> bytes:
-        snapshot = _dumped(self._envelope.response("in_progress", []))
+        snapshot = wire(self._envelope.response("in_progress", []))
         return self._event("response.created", response=snapshot) + self._event(
             "response.in_progress", response=snapshot
         )
@@ -109,7 +109,7 @@ class ResponseEvents:
         response = self._envelope.response(
             "completed", self._output(), self._usage, finish_reason=self._finish_reason
         )
-        return events + self._event(f"response.{response.status}", response=_dumped(response))
+        return events + self._event(f"response.{response.status}", response=wire(response))
 
     def failure(self, error: GatewayError) -> bytes:
         """The stream's last events once it failed: the status line is long gone."""
@@ -122,7 +122,7 @@ class ResponseEvents:
         )
         return self._event(
             "error", code=error.code, message=error.message, param=error.param
-        ) + self._event("response.failed", response=_dumped(failed))
+        ) + self._event("response.failed", response=wire(failed))
 
     def _text(self, text: str, chat_logprobs: dict[str, Any] | None) -> bytes:
         events = b""
@@ -223,8 +223,3 @@ class ResponseEvents:
         payload = {"type": kind, **fields, "sequence_number": self._sequence}
         self._sequence += 1
         return b"event: %s\ndata: %s\n\n" % (kind.encode(), _encode(payload).encode())
-
-
-def _dumped(response: Any) -> dict[str, Any]:
-    dumped: dict[str, Any] = response.model_dump(by_alias=True)
-    return dumped
