@@ -8,19 +8,16 @@ no ``GET /v1/responses/{id}``.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
-from llm_gateway.core.relay import Relay
 from llm_gateway.core.types import Endpoint
-from llm_gateway.errors import GatewayError
 from llm_gateway.protocol.responses import Response as ResponseObject
 from llm_gateway.protocol.responses import ResponsesRequest
 from llm_gateway.routes.deps import CallDep
 from llm_gateway.routes.openapi import error_responses
-from llm_gateway.routes.streaming import HEADERS, MEDIA_TYPE
+from llm_gateway.routes.streaming import MEDIA_TYPE, dialect_frames, event_stream
 from llm_gateway.translate.responses_output import Envelope, wire
 from llm_gateway.translate.responses_request import completion_fields
 from llm_gateway.translate.responses_stream import ResponseEvents
@@ -51,25 +48,10 @@ async def responses(body: ResponsesRequest, call: CallDep) -> Response:
     if body.stream:
         relay = await call.stream(request)
         events = ResponseEvents(Envelope(request.request_id, created_at, relay.model, body))
-        return StreamingResponse(_events(events, relay), media_type=MEDIA_TYPE, headers=HEADERS)
+        # No [DONE]: the last event says how the response ended (OpenAI sends none here).
+        frames = dialect_frames(events, relay)
+        return event_stream(frames, relay, on_error=events.failure, last=b"")
     completion = await call.complete(request)
     envelope = Envelope(request.request_id, created_at, completion.model, body)
     response = envelope.answer(completion.choices[0], completion.usage)
     return JSONResponse(wire(response))
-
-
-async def _events(events: ResponseEvents, relay: Relay) -> AsyncIterator[bytes]:
-    """However the response ends, even abandoned by the client, the relay is closed: that
-    ends the measurement and releases the upstream connection and slot."""
-    yield events.opening()
-    try:
-        async for chunk in relay:
-            if frames := events.chunk(chunk):
-                yield frames
-    except GatewayError as exc:
-        # The status line is long gone: the failure travels as the stream's last events.
-        yield events.failure(exc)
-        return
-    finally:
-        await relay.aclose()
-    yield events.closing()

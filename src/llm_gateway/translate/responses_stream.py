@@ -85,7 +85,7 @@ class ResponseEvents:
         self._finish_reason: str | None = None
         self._usage: Usage | None = None
 
-    def opening(self) -> bytes:
+    def start(self) -> bytes:
         snapshot = wire(self._envelope.response("in_progress", []))
         return self._event("response.created", response=snapshot) + self._event(
             "response.in_progress", response=snapshot
@@ -103,7 +103,7 @@ class ResponseEvents:
             events += self._call(call)
         return events
 
-    def closing(self) -> bytes:
+    def end(self) -> bytes:
         """The open item's last events, then ``response.completed`` or ``.incomplete``."""
         events = self._close(item_status(self._finish_reason))
         response = self._envelope.response(

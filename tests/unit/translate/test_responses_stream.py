@@ -39,7 +39,7 @@ def stream(**fields: Any) -> ResponseEvents:
 def test_text_then_two_calls_close_each_item_before_the_next() -> None:
     events = stream()
     frames = [
-        events.opening(),
+        events.start(),
         events.chunk(Chunk(text="Hi", logprobs=LOGPROBS)),
         events.chunk(Chunk(tool_calls=(ToolCallDelta(0, id="c1", name="f", arguments='{"a"'),))),
         events.chunk(Chunk(tool_calls=(ToolCallDelta(0, arguments=": 1}"),))),
@@ -47,7 +47,7 @@ def test_text_then_two_calls_close_each_item_before_the_next() -> None:
         events.chunk(Chunk(tool_calls=(ToolCallDelta(0, id="c2", name="g", arguments="{}"),))),
         events.chunk(Chunk(finish_reason="tool_calls")),
         events.chunk(Chunk(usage=Usage(3, 9))),
-        events.closing(),
+        events.end(),
     ]
 
     sent = events_of(*frames)
@@ -85,9 +85,9 @@ def test_a_length_finish_ends_in_response_incomplete() -> None:
     events = stream(max_output_tokens=1)
 
     sent = events_of(
-        events.opening(),
+        events.start(),
         events.chunk(Chunk(text="Once", finish_reason="length")),
-        events.closing(),
+        events.end(),
     )
 
     assert sent[-2]["item"]["status"] == "incomplete"
@@ -99,7 +99,7 @@ def test_a_failure_midway_sends_the_error_then_response_failed() -> None:
     events = stream()
 
     sent = events_of(
-        events.opening(),
+        events.start(),
         events.chunk(Chunk(text="Once")),
         events.failure(UpstreamUnreachable("The upstream dropped.", code="upstream_unreachable")),
     )
@@ -121,10 +121,10 @@ def test_text_after_a_call_is_a_new_message_with_its_own_id() -> None:
     events = stream()
 
     sent = events_of(
-        events.opening(),
+        events.start(),
         events.chunk(Chunk(tool_calls=(ToolCallDelta(0, id="c1", name="f", arguments="{}"),))),
         events.chunk(Chunk(text="Done.", finish_reason="stop")),
-        events.closing(),
+        events.end(),
     )
 
     output = sent[-1]["response"]["output"]
