@@ -55,7 +55,7 @@ def requests(gateway: Gateway, stream: str, outcome: str = "success") -> float:
     return gateway.sample(
         "llm_gateway_requests_total",
         model=MODEL,
-        endpoint="responses",
+        api="responses",
         stream=stream,
         outcome=outcome,
     )
@@ -71,7 +71,7 @@ def core_requests(gateway: Gateway) -> float:
 
 
 def tokens(gateway: Gateway, kind: str) -> float:
-    return gateway.sample(f"llm_gateway_{kind}_tokens_total", model=MODEL, endpoint="responses")
+    return gateway.sample(f"llm_gateway_{kind}_tokens_total", model=MODEL, api="responses")
 
 
 def collapsed(kinds: list[str]) -> list[str]:
@@ -381,7 +381,7 @@ async def test_a_stream_dropped_midway_ends_with_an_error_and_response_failed(
 async def test_an_abandoned_stream_is_recorded_cancelled_and_frees_its_upstream(
     slow_gateway: Gateway,
 ) -> None:
-    labels = {"model": MODEL, "endpoint": "responses", "stream": "true"}
+    labels = {"model": MODEL, "api": "responses", "stream": "true"}
     cancelled = slow_gateway.sample("llm_gateway_requests_total", **labels, outcome="cancelled")
     body = {"input": "Tell me a long story.", "max_output_tokens": 200, "stream": True}
 

@@ -26,7 +26,7 @@ PARAMETERS = {
     "properties": {"city": {"enum": ["Paris", "Rome", "Berlin"]}},
     "required": ["city"],
 }
-RESPONSES = {"model": MODEL, "endpoint": "responses"}
+RESPONSES = {"model": MODEL, "api": "responses"}
 
 
 @pytest.fixture
