@@ -12,7 +12,7 @@ import time
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from llm_gateway.core.types import Endpoint
+from llm_gateway.core.types import CompletionTask, Endpoint
 from llm_gateway.protocol.responses import Response as ResponseObject
 from llm_gateway.protocol.responses import ResponsesRequest
 from llm_gateway.routes.deps import CallDep
@@ -41,8 +41,12 @@ _ANSWERS = {
     summary="Create a model response (OpenAI's Responses API, stateless)",
 )
 async def responses(body: ResponsesRequest, call: CallDep) -> Response:
-    request = call.completion_request(
-        Endpoint.RESPONSES, body.model, None, body.stream, **completion_fields(body)
+    request = CompletionTask(
+        origin=call.origin,
+        endpoint=Endpoint.RESPONSES,
+        model=body.model,
+        stream=body.stream,
+        **completion_fields(body),
     )
     created_at = int(time.time())
     if body.stream:

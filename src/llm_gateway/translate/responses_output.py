@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from llm_gateway.core.types import Choice, Usage
+from llm_gateway.core.types import GeneratedChoice, TokenUsage
 from llm_gateway.protocol.responses import (
     FunctionTool,
     FunctionToolCall,
@@ -62,7 +62,7 @@ class Envelope:
         self,
         status: ResponseStatus,
         output: list[OutputItem],
-        usage: Usage | None = None,
+        usage: TokenUsage | None = None,
         *,
         finish_reason: str | None = None,
         error: ResponseError | None = None,
@@ -96,7 +96,7 @@ class Envelope:
             metadata=body.metadata or {},
         )
 
-    def answer(self, choice: Choice, usage: Usage) -> Response:
+    def answer(self, choice: GeneratedChoice, usage: TokenUsage) -> Response:
         """The whole response to a request that was not streamed."""
         status = item_status(choice.finish_reason)
         output: list[OutputItem] = []
@@ -132,7 +132,7 @@ def item_status(finish_reason: str | None) -> ItemStatus:
     return "incomplete" if finish_reason in _INCOMPLETE else "completed"
 
 
-def response_usage(usage: Usage) -> ResponseUsage:
+def response_usage(usage: TokenUsage) -> ResponseUsage:
     return ResponseUsage(
         input_tokens=usage.prompt_tokens,
         output_tokens=usage.completion_tokens,

@@ -39,7 +39,7 @@ _DETAILS = ("auto", "low", "high")
 
 
 def completion_fields(body: ResponsesRequest) -> dict[str, Any]:
-    """The keyword fields of the core's ``CompletionRequest`` (model and stream aside)."""
+    """The keyword fields of the core's ``CompletionTask`` (origin, model and stream aside)."""
     _refuse_stored_state(body)
     logprobs = LOGPROBS in (body.include or ())
     extra = dict(body.model_extra or {})

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm_gateway.core.types import Chunk, ToolCallDelta, Usage
+from llm_gateway.core.types import Chunk, TokenUsage, ToolCallPiece
 from llm_gateway.errors import GatewayError
 from llm_gateway.protocol.responses import (
     FunctionToolCall,
@@ -83,7 +83,7 @@ class ResponseEvents:
         self._open: _Message | _Call | None = None
         self._calls: dict[int, _Call] = {}
         self._finish_reason: str | None = None
-        self._usage: Usage | None = None
+        self._usage: TokenUsage | None = None
 
     def start(self) -> bytes:
         snapshot = wire(self._envelope.response("in_progress", []))
@@ -149,7 +149,7 @@ class ResponseEvents:
             logprobs=[entry.model_dump() for entry in entries],
         )
 
-    def _call(self, delta: ToolCallDelta) -> bytes:
+    def _call(self, delta: ToolCallPiece) -> bytes:
         events = b""
         call = self._calls.get(delta.index)
         # Some upstreams number every call 0: a new id is a new call all the same.

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from llm_gateway.core.types import Chunk, ToolCallDelta, Usage
+from llm_gateway.core.types import Chunk, TokenUsage, ToolCallPiece
 from llm_gateway.errors import UpstreamUnreachable
 from llm_gateway.protocol.response_events import ResponseStreamEvent
 from llm_gateway.protocol.responses import ResponsesRequest
@@ -41,12 +41,12 @@ def test_text_then_two_calls_close_each_item_before_the_next() -> None:
     frames = [
         events.start(),
         events.chunk(Chunk(text="Hi", logprobs=LOGPROBS)),
-        events.chunk(Chunk(tool_calls=(ToolCallDelta(0, id="c1", name="f", arguments='{"a"'),))),
-        events.chunk(Chunk(tool_calls=(ToolCallDelta(0, arguments=": 1}"),))),
+        events.chunk(Chunk(tool_calls=(ToolCallPiece(0, id="c1", name="f", arguments='{"a"'),))),
+        events.chunk(Chunk(tool_calls=(ToolCallPiece(0, arguments=": 1}"),))),
         # Some upstreams number every call 0: the new id makes it a new call.
-        events.chunk(Chunk(tool_calls=(ToolCallDelta(0, id="c2", name="g", arguments="{}"),))),
+        events.chunk(Chunk(tool_calls=(ToolCallPiece(0, id="c2", name="g", arguments="{}"),))),
         events.chunk(Chunk(finish_reason="tool_calls")),
-        events.chunk(Chunk(usage=Usage(3, 9))),
+        events.chunk(Chunk(usage=TokenUsage(3, 9))),
         events.end(),
     ]
 
@@ -122,7 +122,7 @@ def test_text_after_a_call_is_a_new_message_with_its_own_id() -> None:
 
     sent = events_of(
         events.start(),
-        events.chunk(Chunk(tool_calls=(ToolCallDelta(0, id="c1", name="f", arguments="{}"),))),
+        events.chunk(Chunk(tool_calls=(ToolCallPiece(0, id="c1", name="f", arguments="{}"),))),
         events.chunk(Chunk(text="Done.", finish_reason="stop")),
         events.end(),
     )
