@@ -6,8 +6,9 @@ metric deltas rather than absolute values, so tests stay independent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import openai
 import pytest
 
 from llm_gateway.ports import free_port
@@ -63,3 +64,12 @@ def slow_gateway(slow_simulator_url: str) -> Iterator[Gateway]:
 def unreachable_gateway() -> Iterator[Gateway]:
     """A gateway whose upstream port has nothing listening."""
     yield from start_gateway(f"http://127.0.0.1:{free_port()}")
+
+
+@pytest.fixture
+async def client(gateway: Gateway) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The openai SDK's async client on the shared gateway, without retries."""
+    async with openai.AsyncOpenAI(
+        base_url=f"{gateway.url}/v1", api_key="unused", max_retries=0
+    ) as sdk:
+        yield sdk

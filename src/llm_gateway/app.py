@@ -37,6 +37,7 @@ from llm_gateway.routes import (
     generate,
     messages,
     metrics,
+    responses,
     system,
 )
 from llm_gateway.routes.deps import Services
@@ -144,6 +145,7 @@ def create_app(
         completions.router,
         embeddings.router,
         messages.router,
+        responses.router,
         system.router,
     ):
         app.include_router(router)

@@ -52,6 +52,7 @@ def operations(gateway: Gateway) -> dict[str, schemathesis.APIOperation]:
         "POST /v1/embeddings",
         "POST /v1/messages",
         "POST /v1/messages/count_tokens",
+        "POST /v1/responses",
         "GET /v1/models",
         "GET /v1/models/{model}",
         "GET /healthz",

@@ -5,7 +5,6 @@ embeddings, streamed and not."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import jsonschema
 import numpy as np
@@ -44,14 +43,6 @@ class Person(BaseModel):
     name: str = Field(description="The person's name.")
     age: int = Field(ge=0, le=130)
     languages: list[str]
-
-
-@pytest.fixture
-async def client(gateway: Gateway) -> AsyncIterator[openai.AsyncOpenAI]:
-    async with openai.AsyncOpenAI(
-        base_url=f"{gateway.url}/v1", api_key="unused", max_retries=0
-    ) as sdk:
-        yield sdk
 
 
 def chat_model(gateway: Gateway, **options: object) -> ChatOpenAI:

@@ -35,6 +35,7 @@ ENDPOINTS = {
     "/v1/chat/completions": (CHAT, MODEL),
     "/v1/completions": ({"prompt": "Hello", "max_tokens": 4}, MODEL),
     "/v1/embeddings": ({"input": ["Hello", "there"]}, EMBEDDING_MODEL),
+    "/v1/responses": ({"input": "Hello", "max_output_tokens": 4}, MODEL),
 }
 
 
