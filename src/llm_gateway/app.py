@@ -14,6 +14,7 @@ from starlette_exporter.optional_metrics import request_body_size, response_body
 
 from llm_gateway import __version__
 from llm_gateway.core.gateway import Gateway
+from llm_gateway.core.upstream import Upstream
 from llm_gateway.http import handlers
 from llm_gateway.http.access import QUIET_PATHS, AccessLogMiddleware
 from llm_gateway.http.auth import ApiKeyMiddleware
@@ -25,8 +26,9 @@ from llm_gateway.metrics.exposition import Exposition, WorkersExposition
 from llm_gateway.metrics.http import HttpMetricsMiddleware
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.routes import chat, completions, embeddings, generate, metrics, system
-from llm_gateway.settings import Settings
-from llm_gateway.upstream.client import Upstream
+from llm_gateway.settings import Settings, UpstreamApi
+from llm_gateway.upstream.client import Upstream as HuggingFaceUpstream
+from llm_gateway.upstream.openai import OpenAIUpstream
 
 logger = logging.getLogger("llm_gateway")
 
@@ -50,7 +52,12 @@ def create_app(
     registry = registry if registry is not None else CollectorRegistry()
     recorder = Recorder(registry) if settings.metrics_enabled else Recorder.disabled()
     recorder.build_info(__version__, settings.default_model, settings.upstream_kind)
-    upstream = upstream if upstream is not None else Upstream(settings, recorder)
+    if upstream is None:
+        upstream = (
+            OpenAIUpstream(settings, recorder)
+            if settings.upstream_api is UpstreamApi.OPENAI
+            else HuggingFaceUpstream(settings, recorder)
+        )
     gateway = Gateway(settings, upstream, recorder)
 
     @asynccontextmanager

@@ -31,6 +31,7 @@ from llm_gateway.core.types import (
     Outcome,
     Usage,
 )
+from llm_gateway.core.upstream import Upstream
 from llm_gateway.errors import (
     DeadlineExceeded,
     GatewayError,
@@ -42,7 +43,6 @@ from llm_gateway.errors import (
 from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
-from llm_gateway.upstream.client import Upstream
 
 T = TypeVar("T")
 R = TypeVar("R", CompletionRequest, EmbeddingRequest)

@@ -113,6 +113,10 @@ class Measurement:
         self._last_token_at = now
         self.tokens += 1
 
+    def estimated_usage(self, completion_chars: int) -> Usage:
+        """The usage of an answer the upstream reported none for (see Usage.settled)."""
+        return Usage.settled(None, self._request.prompt_chars, completion_chars, self.tokens)
+
     def reject(self, error: GatewayError) -> None:
         """The gateway turned the request away itself: counted with its reason."""
         if isinstance(error, RateLimited):

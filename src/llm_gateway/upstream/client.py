@@ -181,10 +181,14 @@ class Upstream:
                 if request.prompt is not None:
                     return await self._generate(client, request, model)
                 output = await client.chat_completion(**wire.chat_arguments(request, model))
+                choices = tuple(wire.chat_choice(choice) for choice in output.choices)
+                reported = output.usage
+                if reported is not None:
+                    reported = Usage(reported.prompt_tokens, reported.completion_tokens)
                 return Completion(
                     model=model,
-                    choices=tuple(wire.chat_choice(choice) for choice in output.choices),
-                    usage=Usage(output.usage.prompt_tokens, output.usage.completion_tokens),
+                    choices=choices,
+                    usage=wire.settled_usage(reported, request, choices),
                 )
         finally:
             await _close(client)
@@ -203,9 +207,11 @@ class Upstream:
                     outputs = await client.chat_completion(
                         **wire.chat_arguments(request, model), stream=True
                     )
+                check = wire.StreamCheck(request.prompt_chars)
                 async for frame in stream_frames(outputs):
-                    for chunk in wire.chat_chunks(frame):
+                    for chunk in check.checked(wire.chat_chunks(frame)):
                         yield chunk
+                yield check.end()
         finally:
             await _close(client)
 
@@ -224,7 +230,9 @@ class Upstream:
                 if array.ndim != 2 or len(array) != len(request.inputs):
                     raise ValueError(f"embeddings of shape {array.shape} for {len(inputs)} inputs")
                 vectors = tuple(row.astype("<f4").tobytes() for row in array)
-                return Embeddings(model, vectors, Usage(request.prompt_tokens, 0))
+                # Counted here (see EmbeddingRequest.prompt_tokens): TEI reports none.
+                usage = Usage(request.prompt_tokens, 0, prompt_estimated=True)
+                return Embeddings(model, vectors, usage)
         finally:
             await _close(client)
 
@@ -239,7 +247,9 @@ class Upstream:
             model=self._task_model(model),
         )
         choice, usage = wire.generated_choice(output, bool(request.logprobs))
-        return Completion(model=model, choices=(choice,), usage=usage)
+        return Completion(
+            model=model, choices=(choice,), usage=wire.settled_usage(usage, request, (choice,))
+        )
 
     async def _generate_stream(
         self, client: AsyncInferenceClient, request: CompletionRequest, model: str
@@ -253,14 +263,16 @@ class Upstream:
                 model=self._task_model(model),
             )
         offset = 0
+        check = wire.StreamCheck(request.prompt_chars)
         async for output in outputs:
             chunk = wire.generated_chunk(output, offset, bool(request.logprobs))
             offset += len(chunk.text)
-            yield chunk
+            yield check.seen(chunk)
             details = output.details
             if details is not None:
-                # TGI before 2.1 sends no input_length.
-                yield Chunk(usage=Usage(details.input_length or 0, details.generated_tokens))
+                # TGI before 2.1 sends no input_length: 0, estimated at the end.
+                check.reported(Usage(details.input_length or 0, details.generated_tokens))
+        yield check.end()
 
     def _task_model(self, model: str) -> str | None:
         """The model argument of text_generation and feature_extraction: none for a base

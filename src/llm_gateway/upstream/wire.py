@@ -10,6 +10,8 @@ out. Read by attribute only; nothing here imports ``huggingface_hub``.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterator
+from dataclasses import replace
 from typing import Any
 
 from llm_gateway.core.types import (
@@ -21,6 +23,7 @@ from llm_gateway.core.types import (
     Usage,
 )
 from llm_gateway.errors import UpstreamRejected, UpstreamServerError
+from llm_gateway.upstream.statuses import error_of
 
 # The last line of an OpenAI-style stream, as huggingface_hub hands lines on (stripped).
 DONE_LINE = "data: [DONE]"
@@ -87,8 +90,7 @@ def chat_choice(choice: Any) -> Choice:
         ToolCall(
             id=call.id,
             name=call.function.name,
-            # TGI sends the arguments as a JSON object; OpenAI as JSON text.
-            arguments=_json_text(call.function.arguments),
+            arguments=arguments_text(call.function.arguments),
         )
         for call in _listed(message.tool_calls)
     )
@@ -136,9 +138,21 @@ def chat_chunks(frame: dict[str, Any]) -> list[Chunk]:
     return chunks
 
 
-def sse_payload(line: str) -> dict[str, Any] | None:
+def settled_usage(
+    reported: Usage | None, request: CompletionRequest, choices: tuple[Choice, ...]
+) -> Usage:
+    """A whole answer's usage: the upstream's, estimated where it reported none."""
+    chars = sum(
+        len(choice.text or "") + sum(len(call.arguments) for call in choice.tool_calls)
+        for choice in choices
+    )
+    return Usage.settled(reported, request.prompt_chars, chars)
+
+
+def sse_payload(line: str, secrets: Collection[str] = ()) -> dict[str, Any] | None:
     """One line of an OpenAI-style stream: its JSON object, None for any other line
-    (blank, comment, ``data: [DONE]``). An error frame raises, as huggingface_hub would."""
+    (blank, comment, ``data: [DONE]``). An error frame raises, with the upstream's message
+    and code (``secrets`` scrubbed), as huggingface_hub would."""
     if not line.startswith("data:"):
         return None
     data = line[5:].strip()
@@ -149,11 +163,85 @@ def sse_payload(line: str) -> dict[str, Any] | None:
         raise ValueError("a stream frame that is not a JSON object")
     error = payload.get("error")
     if error is not None:
-        message = f"The upstream reported an error while generating: {error}"[:500]
+        said, code = error_of(error, secrets)
+        message = f"The upstream reported an error while generating: {said}"
         if payload.get("error_type") == "validation":
-            raise UpstreamRejected(message, code="upstream_rejected")
+            raise UpstreamRejected(message, code=code or "upstream_rejected")
+        if code:
+            message = f"{message} [{code}]"
         raise UpstreamServerError(message, code="upstream_generation_error")
     return payload
+
+
+class StreamCheck:
+    """What the gateway makes sure of in a stream it relays, whichever the upstream.
+
+    * A tool call is named once: a server that repeats a call's id and name in each of
+      its deltas (llama.cpp does) has the repeats dropped, so clients (the OpenAI SDK
+      concatenates what it is sent) and ``llm_gateway_tool_calls_total`` see one call.
+    * It finished: a stream that ends without a finish reason (cut off, or abandoned
+      with no frame at all) is an upstream error, never a success.
+    * Its usage is counted: the upstream's, held back to the end, estimated where it
+      reported none (see :meth:`Usage.settled`).
+    """
+
+    __slots__ = ("_calls", "_chars", "_pieces", "_prompt_chars", "_usage", "finished")
+
+    def __init__(self, prompt_chars: int) -> None:
+        self._prompt_chars = prompt_chars
+        self._calls: set[tuple[int, int]] = set()
+        self._chars = 0
+        self._pieces = 0
+        self._usage: Usage | None = None
+        self.finished = False
+
+    def checked(self, chunks: list[Chunk]) -> list[Chunk]:
+        """A stream frame's chunks, checked; its usage is held back for :meth:`end`."""
+        checked = []
+        for chunk in chunks:
+            if chunk.usage is not None:
+                self.reported(chunk.usage)
+            else:
+                checked.append(self.seen(chunk))
+        return checked
+
+    def reported(self, usage: Usage) -> None:
+        self._usage = usage
+
+    def seen(self, chunk: Chunk) -> Chunk:
+        """The chunk to relay, a piece of text or tool calls, or a finish."""
+        if chunk.finish_reason is not None:
+            self.finished = True
+        if chunk.text:
+            self._chars += len(chunk.text)
+            self._pieces += 1
+        if chunk.tool_calls:
+            self._pieces += 1
+            chunk = replace(chunk, tool_calls=tuple(self._named_once(chunk)))
+        return chunk
+
+    def end(self) -> Chunk:
+        """The stream's last chunk, its usage; raises if it never finished."""
+        if not self.finished:
+            raise UpstreamServerError(
+                "The upstream ended the stream before it finished (no finish reason).",
+                code="upstream_stream_incomplete",
+            )
+        usage = Usage.settled(self._usage, self._prompt_chars, self._chars, self._pieces)
+        return Chunk(usage=usage)
+
+    def _named_once(self, chunk: Chunk) -> Iterator[ToolCallDelta]:
+        for call in chunk.tool_calls:
+            self._chars += len(call.arguments or "")
+            key = (chunk.index, call.index)
+            if key not in self._calls:
+                if call.name is not None:
+                    self._calls.add(key)
+                yield call
+            elif call.id is not None or call.name is not None:
+                yield replace(call, id=None, name=None)
+            else:
+                yield call
 
 
 def _tool_call_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
@@ -174,7 +262,8 @@ def _listed(calls: Any) -> list[Any]:
     return calls if isinstance(calls, list) else [calls]
 
 
-def _json_text(arguments: Any) -> str:
+def arguments_text(arguments: Any) -> str:
+    """A tool call's arguments as JSON text, as OpenAI sends them (TGI sends an object)."""
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_gateway.upstream.errors import retry_after_seconds
+from llm_gateway.upstream.statuses import retry_after_seconds
 
 
 @pytest.mark.parametrize("value", ["²", "٣", "1.5", "-1", "soon", "", "9" * 20])
