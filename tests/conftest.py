@@ -44,6 +44,12 @@ def gateway(simulator_url: str) -> Iterator[Gateway]:
 
 
 @pytest.fixture(scope="session")
+def openai_gateway(simulator_url: str) -> Iterator[Gateway]:
+    """The same simulator through the openai upstream kind (OpenAI's own routes)."""
+    yield from start_gateway(simulator_url, upstream_api="openai")
+
+
+@pytest.fixture(scope="session")
 def slow_simulator_url() -> Iterator[str]:
     """A simulator whose streams last seconds, for tests that abandon them midway."""
     settings = SimulatorSettings(

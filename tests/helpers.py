@@ -44,6 +44,18 @@ class Gateway:
         return self.registry.get_sample_value(name, labels) or 0.0
 
 
+# The upstream kinds, for tests that run on each (see either_kind).
+KINDS = ("huggingface", "openai")
+
+
+def either_kind(
+    request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway
+) -> Gateway:
+    """The gateway of the kind a test is parametrized with: a module runs its tests on
+    both kinds by overriding its ``gateway`` fixture with this."""
+    return openai_gateway if request.param == "openai" else gateway
+
+
 def installed(tool: str) -> str:
     """The path of a tool the suite needs; a failure naming its install script if missing."""
     path = shutil.which(tool)

@@ -16,7 +16,14 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from pydantic import BaseModel, Field
 
-from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway
+from tests.helpers import EMBEDDING_MODEL, KINDS, MODEL, Gateway, either_kind
+
+
+@pytest.fixture(params=KINDS)
+def gateway(request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway) -> Gateway:
+    """Each test on both upstream kinds."""
+    return either_kind(request, gateway, openai_gateway)
+
 
 WEATHER = {
     "type": "function",
