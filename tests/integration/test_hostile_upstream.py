@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from llm_gateway.logs import ACCESS_LOGGER
-from tests.helpers import MODEL, Gateway, sse_payloads, start_gateway, wait_for
+from tests.helpers import KINDS, MODEL, Gateway, sse_payloads, start_gateway, wait_for
 from tests.hostile import HostileUpstream
 
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3}
@@ -35,11 +35,18 @@ def hostile() -> Iterator[HostileUpstream]:
         yield upstream
 
 
-@pytest.fixture(scope="module")
-def exposed(hostile: HostileUpstream, monkeypatch_module: pytest.MonkeyPatch) -> Iterator[Gateway]:
+@pytest.fixture(scope="module", params=KINDS)
+def exposed(
+    request: pytest.FixtureRequest,
+    hostile: HostileUpstream,
+    monkeypatch_module: pytest.MonkeyPatch,
+) -> Iterator[Gateway]:
+    """A gateway of either upstream kind; both send the token (the openai kind as its key)."""
     monkeypatch_module.setenv("HF_TOKEN", TOKEN)
     yield from start_gateway(
         hostile.url,
+        upstream_api=request.param,
+        upstream_api_key_env="HF_TOKEN" if request.param == "openai" else None,
         upstream_is_simulator=False,
         upstream_timeout_seconds=5.0,
         upstream_max_body_bytes=1024 * 1024,

@@ -6,6 +6,7 @@ upstream status   ours                             sent
 429               ``UpstreamRateLimited``          429, its Retry-After (as seconds) kept
 400, 413, 422     ``UpstreamRejected``             400
 other 4xx         ``UpstreamRefused``              502 (the gateway's token or model ids)
+3xx               ``UpstreamBadResponse``          502 (redirects are not followed)
 5xx, others       ``UpstreamServerError``          502
 ================  ===============================  =====
 
@@ -58,6 +59,13 @@ def from_status(
         return UpstreamRateLimited(
             "The upstream is rate limiting requests; retry later.",
             retry_after=retry_after_seconds(retry_after),
+        )
+    if 300 <= status < 400:
+        return UpstreamBadResponse(
+            f"The upstream answered with a redirect (HTTP {status}), which the gateway does "
+            "not follow.",
+            code="upstream_bad_response",
+            upstream_status=status,
         )
     message, code = error_of(body, secrets)
     if status in (400, 413, 422):
