@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,7 +32,7 @@ from llm_gateway.simulator.responses import (
     json_body,
     json_text,
 )
-from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
+from llm_gateway.simulator.simulation import InvalidRequestError, Simulation, read_request
 from llm_gateway.simulator.textmodel import count_tokens
 
 # What each status fault says: the type, code and message of the OpenAI error envelope.
@@ -64,13 +63,12 @@ def _status_error(fault: Fault, status: int, retry_after: int | None) -> Respons
 async def parsed(request: Request, read: Callable[[bytes], T]) -> tuple[FaultRequest, T] | Response:
     """The request's fault header and its body read by ``read``, or the error refusing
     them, in OpenAI's envelope."""
-    try:
-        return FaultRequest.from_headers(request.headers), read(await request.body())
-    except UnknownFaultError as exc:
-        return error_response(400, str(exc), "invalid_request_error", "unknown_fault")
-    except ValidationError as exc:
-        message = str(InvalidRequestError.from_validation(exc))
-        return error_response(400, message, "invalid_request_error", "invalid_request")
+
+    def refuse(exc: ValueError) -> Response:
+        code = "unknown_fault" if isinstance(exc, UnknownFaultError) else "invalid_request"
+        return error_response(400, str(exc), "invalid_request_error", code)
+
+    return await read_request(request, read, refuse)
 
 
 def fault_before_generation(

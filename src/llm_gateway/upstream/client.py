@@ -1,4 +1,4 @@
-"""The ``InferenceClient`` adapter: every upstream call is made here, through ``huggingface_hub``.
+"""The ``huggingface`` kind: every call is made here, through ``huggingface_hub``.
 
 One connection pool (an ``httpx2.AsyncClient`` whose transport is aiohttp's connector, see
 :mod:`llm_gateway.upstream.transport`) lives as long as the app. Each request
@@ -13,6 +13,24 @@ close so the connection goes back to the pool instead of being dropped.
 Routed through Inference Providers (no upstream URL), the client's first request for a model
 may ask the Hub where to send it: :mod:`llm_gateway.upstream.hub` does that off the event loop
 first. Errors become ours in :mod:`llm_gateway.upstream.errors`.
+
+What ``huggingface_hub`` needs set process-wide, all of it here, set in :meth:`Upstream.start`
+(the ``openai`` kind, :mod:`llm_gateway.upstream.openai`, needs none of it):
+
+* ``set_async_client_factory``: InferenceClient builds its own httpx2 client per call; the
+  factory hands it the gateway's pool instead, lent through the ``_lent_pool`` contextvar
+  (set in the request's task), so connections are pooled, bounded and balanced.
+* ``set_client_factory``: the Hub lookups of provider routing (sync, in a worker thread)
+  go through the same pool (:mod:`llm_gateway.upstream.hub`).
+* ``constants.HF_HUB_DISABLE_IMPLICIT_TOKEN``: else the host's saved token would be sent
+  to whatever upstream this is.
+* ``constants.HF_HUB_DISABLE_TELEMETRY``: else the first request fetches an agent registry
+  from the Hub, synchronously, on the event loop.
+* :func:`~llm_gateway.upstream.transport.read_as_stream`, a contextvar: InferenceClient
+  builds the requests, so only a contextvar can tell the transport to read a response
+  line by line rather than whole.
+* :func:`stream_frames` reads a stream's lines from inside huggingface_hub's generator
+  (its parsed outputs cost more than the gateway's own work per token).
 """
 
 from __future__ import annotations
