@@ -87,10 +87,7 @@ class OpenAIUpstream:
             await self._client.aclose()
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
-        if request.prompt is None:
-            route, body = openai_wire.CHAT_ROUTE, openai_wire.chat_body(request, model)
-        else:
-            route, body = openai_wire.COMPLETIONS_ROUTE, openai_wire.completion_body(request, model)
+        route, body = openai_wire.completion_call(request, model)
         answer = await self._answer(route, body, request)
         with _unreadable():
             return openai_wire.completion(answer, request, model)
@@ -103,25 +100,21 @@ class OpenAIUpstream:
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[Chunk]:
         """Chunks as the upstream sends them; the response is released when this ends."""
-        chat = request.prompt is None
-        if chat:
-            route, body = openai_wire.CHAT_ROUTE, openai_wire.chat_body(request, model)
-        else:
-            route, body = openai_wire.COMPLETIONS_ROUTE, openai_wire.completion_body(request, model)
+        route, body = openai_wire.completion_call(request, model)
+        read = wire.chat_chunks if request.prompt is None else openai_wire.completion_chunks
         check = wire.StreamCheck(request.prompt_chars)
         response = await self._send(route, body, request, stream=True)
         try:
             with _transport_errors():
-                lines = response.aiter_lines()
-                async for line in lines:
+                async for line in response.aiter_lines():
                     if line == wire.DONE_LINE:
                         break
-                    with _unreadable():
+                    # Not _unreadable(): a try costs nothing per line, a context manager does.
+                    try:
                         frame = wire.sse_payload(line, self._secrets)
-                        if frame is None:
-                            continue
-                        read = wire.chat_chunks if chat else openai_wire.completion_chunks
-                        chunks = check.checked(read(frame))
+                        chunks = () if frame is None else check.checked(read(frame))
+                    except _SHAPE_ERRORS as exc:
+                        raise _bad_response() from exc
                     for chunk in chunks:
                         yield chunk
             yield check.end()
@@ -193,17 +186,22 @@ def _transport_errors() -> Iterator[None]:
         raise from_transport(exc) from exc
 
 
+# What json.loads and item access on its result raise for a body of another shape.
+_SHAPE_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError)
+
+
 @contextmanager
 def _unreadable() -> Iterator[None]:
-    """An answer that is not JSON, or not the shape OpenAI's API gives, as a 502.
-
-    Around the reading of the upstream's answer only: the exceptions below are what
-    ``json.loads`` and item access on its result raise for a body of another shape.
-    """
+    """An answer that is not JSON, or not the shape OpenAI's API gives, as a 502; around
+    the reading of the upstream's answer only."""
     try:
         yield
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
-        raise UpstreamBadResponse(
-            "The upstream answered with a response the gateway cannot read.",
-            code="upstream_bad_response",
-        ) from exc
+    except _SHAPE_ERRORS as exc:
+        raise _bad_response() from exc
+
+
+def _bad_response() -> UpstreamBadResponse:
+    return UpstreamBadResponse(
+        "The upstream answered with a response the gateway cannot read.",
+        code="upstream_bad_response",
+    )

@@ -58,6 +58,13 @@ def api_root(base_url: str) -> str:
     return base_url if base_url.endswith("/v1") else f"{base_url}/v1"
 
 
+def completion_call(request: CompletionRequest, model: str) -> tuple[str, dict[str, Any]]:
+    """The route and body of a completion: chat, or a legacy one (a request with a prompt)."""
+    if request.prompt is None:
+        return CHAT_ROUTE, chat_body(request, model)
+    return COMPLETIONS_ROUTE, completion_body(request, model)
+
+
 def chat_body(request: CompletionRequest, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "messages": request.messages}
     for name in _CHAT_FIELDS:
