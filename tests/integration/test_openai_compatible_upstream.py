@@ -1,6 +1,6 @@
-"""The openai upstream kind against servers that get OpenAI's API wrong: abandoned and
-cut-off streams, no usage, tool calls named in every delta, errors with their own
-message and code, and the key the gateway sends kept out of what it answers."""
+"""Both upstream kinds against an OpenAI-compatible server that gets the API wrong:
+abandoned and cut-off streams, no usage, tool calls named in every delta, errors with
+their own message and code, and the key the gateway sends kept out of what it answers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.helpers import MODEL, Gateway, sse_payloads, start_gateway
+from tests.helpers import KINDS, MODEL, Gateway, sse_payloads, start_gateway
 from tests.hostile import ECHOED_KEY_PREFIX, TOOL_NAME, HostileUpstream
 
 KEY_VARIABLE = "LLM_GATEWAY_TEST_UPSTREAM_KEY"
@@ -28,16 +28,20 @@ def hostile() -> Iterator[HostileUpstream]:
         yield upstream
 
 
-@pytest.fixture(scope="module")
-def relay(hostile: HostileUpstream) -> Iterator[Gateway]:
+@pytest.fixture(scope="module", params=KINDS)
+def relay(request: pytest.FixtureRequest, hostile: HostileUpstream) -> Iterator[Gateway]:
+    """A gateway of either kind (what is shared, the huggingface kind does too), sending
+    the key: the openai kind's from the variable it names, the huggingface kind's as its
+    token."""
+    key = {"upstream_api_key_env": KEY_VARIABLE} if request.param == "openai" else {"hf_token": KEY}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEY_VARIABLE, KEY)
         yield from start_gateway(
             hostile.url,
-            upstream_api="openai",
-            upstream_api_key_env=KEY_VARIABLE,
+            upstream_api=request.param,
             upstream_is_simulator=False,
             upstream_timeout_seconds=5.0,
+            **key,
         )
 
 
