@@ -13,6 +13,7 @@ import pytest
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import Gateway, free_port, installed, start_gateway
+from tests.hostile import HostileUpstream
 from tests.servers import RedisServer, run_redis, run_server
 
 
@@ -62,6 +63,13 @@ def slow_simulator_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def slow_gateway(slow_simulator_url: str) -> Iterator[Gateway]:
     yield from start_gateway(slow_simulator_url, upstream_timeout_seconds=5.0)
+
+
+@pytest.fixture(scope="session")
+def hostile() -> Iterator[HostileUpstream]:
+    """A hostile upstream on loopback; each request picks its behaviour by request id."""
+    with HostileUpstream().running() as upstream:
+        yield upstream
 
 
 @pytest.fixture(scope="session")

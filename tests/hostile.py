@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import json
 import threading
 import zlib
@@ -17,6 +18,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
+
+_ids = itertools.count()
+
+
+def asking(behaviour: str) -> dict[str, str]:
+    """Headers that make the hostile upstream behave so for this request."""
+    return {"X-Request-Id": f"{behaviour}-{next(_ids)}"}
+
 
 # What an upstream that echoes request headers into its errors puts in them.
 ECHO = "echo_headers"

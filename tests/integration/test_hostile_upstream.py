@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
@@ -18,7 +17,7 @@ import pytest
 
 from llm_gateway.logs import ACCESS_LOGGER
 from tests.helpers import KINDS, MODEL, Gateway, sse_payloads, start_gateway, wait_for
-from tests.hostile import HostileUpstream
+from tests.hostile import HostileUpstream, asking
 
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3}
 STREAM = {**CHAT, "stream": True}
@@ -26,13 +25,6 @@ TOKEN = "hf_hostileUpstreamTestToken0123456789abcd"
 # Growth of this process's RSS (the gateway runs in it) a hostile answer may cause.
 MAX_RSS_GROWTH_BYTES = 96 * 1024 * 1024
 DEADLINE_SECONDS = 1.5
-_ids = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def hostile() -> Iterator[HostileUpstream]:
-    with HostileUpstream().running() as upstream:
-        yield upstream
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -59,11 +51,6 @@ def exposed(
 def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as patch:
         yield patch
-
-
-def asking(behaviour: str) -> dict[str, str]:
-    """Headers that make the hostile upstream behave so for this request."""
-    return {"X-Request-Id": f"{behaviour}-{next(_ids)}"}
 
 
 def ask(gateway: Gateway, body: dict[str, object], behaviour: str) -> httpx.Response:

@@ -4,7 +4,6 @@ their own message and code, and the key the gateway sends kept out of what it an
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
 
@@ -13,19 +12,12 @@ import openai
 import pytest
 
 from tests.helpers import KINDS, MODEL, Gateway, sse_payloads, start_gateway
-from tests.hostile import ECHOED_KEY_PREFIX, TOOL_NAME, HostileUpstream
+from tests.hostile import ECHOED_KEY_PREFIX, TOOL_NAME, HostileUpstream, asking
 
 KEY_VARIABLE = "LLM_GATEWAY_TEST_UPSTREAM_KEY"
 KEY = "upstream-key-0123456789-abcdef"
 HELLO = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 8}
 CHAT = {"model": MODEL, "endpoint": "chat_completions"}
-_ids = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def hostile() -> Iterator[HostileUpstream]:
-    with HostileUpstream().running() as upstream:
-        yield upstream
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -43,11 +35,6 @@ def relay(request: pytest.FixtureRequest, hostile: HostileUpstream) -> Iterator[
             upstream_timeout_seconds=5.0,
             **key,
         )
-
-
-def asking(behaviour: str) -> dict[str, str]:
-    """Headers that make the hostile upstream behave so for this request."""
-    return {"X-Request-Id": f"{behaviour}-{next(_ids)}"}
 
 
 def chat(gateway: Gateway, behaviour: str, **body: object) -> httpx.Response:
