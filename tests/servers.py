@@ -4,7 +4,8 @@
 with its own event loop, so sync and async tests of any loop scope can use it (over TLS
 too). ``silent_listener`` is a host that never answers; ``Loopback`` a resolver that sends
 every host name to one of these servers. :class:`RedisServer` runs a real ``redis-server``
-process that tests can kill, freeze and start again on the same port.
+process that tests can kill, freeze and start again on the same port, a
+:class:`ServerProcess` as llama.cpp's server is (``tests/llama/server.py``).
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from aiohttp.abc import AbstractResolver, ResolveResult
 from starlette.types import ASGIApp
 
 STARTUP_TIMEOUT_SECONDS = 10.0
+Process = TypeVar("Process", bound="ServerProcess")
 
 
 class _ThreadedServer(uvicorn.Server):
@@ -136,35 +138,36 @@ class Loopback(AbstractResolver):
         return None
 
 
-class RedisServer:
-    """A ``redis-server`` on 127.0.0.1 at ``port``, without persistence: a restart empties it."""
+class ServerProcess:
+    """A server process on loopback that tests start, kill, freeze and start again.
 
-    def __init__(self, binary: str, port: int, workdir: Path) -> None:
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self._command = [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ]
-        self._port = port
-        self._log = workdir / "redis.log"
+    ``start`` returns once :meth:`answers` holds (polled, within ``startup_timeout``) and
+    fails with the process's log if it exits or stays silent; stdout and stderr go to
+    ``log``.
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        log: Path,
+        startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
+    ) -> None:
+        self._command = command
+        self._log = log
+        self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
+
+    def answers(self) -> bool:
+        raise NotImplementedError
 
     def start(self) -> None:
         with self._log.open("ab") as log:
             self._process = subprocess.Popen(self._command, stdout=log, stderr=log)
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self._startup_timeout
         while not self.answers():
             if time.monotonic() > deadline or self._process.poll() is not None:
-                raise RuntimeError(f"redis-server did not start: {self._log.read_text()}")
+                self.kill()
+                raise RuntimeError(f"{self._command[0]} did not start: {self._log.read_text()}")
             time.sleep(0.01)
 
     def kill(self) -> None:
@@ -186,6 +189,17 @@ class RedisServer:
     def running(self) -> bool:
         return self._process is not None
 
+
+class RedisServer(ServerProcess):
+    """A ``redis-server`` on 127.0.0.1 at ``port``, without persistence: a restart empties it."""
+
+    def __init__(self, binary: str, port: int, workdir: Path) -> None:
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._port = port
+        command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
+        command += ["--appendonly", "no", "--dir", str(workdir)]
+        super().__init__(command, workdir / "redis.log")
+
     def answers(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self._port), timeout=0.5) as sock:
@@ -196,8 +210,8 @@ class RedisServer:
 
 
 @contextmanager
-def run_redis(binary: str, port: int, workdir: Path) -> Iterator[RedisServer]:
-    server = RedisServer(binary, port, workdir)
+def started(server: Process) -> Iterator[Process]:
+    """``server`` started for the block, and killed after it (even if frozen)."""
     server.start()
     try:
         yield server
@@ -205,3 +219,7 @@ def run_redis(binary: str, port: int, workdir: Path) -> Iterator[RedisServer]:
         if server.running:
             server.thaw()  # a frozen process ignores SIGKILL's wait otherwise
         server.kill()
+
+
+def run_redis(binary: str, port: int, workdir: Path) -> AbstractContextManager[RedisServer]:
+    return started(RedisServer(binary, port, workdir))

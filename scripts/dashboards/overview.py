@@ -148,16 +148,17 @@ TRAFFIC = Row(
             width=6,
         ),
         timeseries_panel(
-            "LLM requests/s by model, endpoint and outcome",
-            "Requests the gateway core handled, by model, endpoint, streaming mode and outcome "
+            "LLM requests/s by model, API and outcome",
+            "Requests the gateway core handled, by model, API (the door they came in by), "
+            "streaming mode and outcome "
             "(success, error, cancelled by the client, or rejected by the gateway itself: "
             "shed with 503 or over a key's rate limit with 429).",
             "reqps",
             [
                 Target(
-                    "sum by (model, endpoint, stream, outcome) "
+                    "sum by (model, api, stream, outcome) "
                     f"({rate('llm_gateway_requests_total', MODEL)})",
-                    "{{model}} {{endpoint}} stream={{stream}} {{outcome}}",
+                    "{{model}} {{api}} stream={{stream}} {{outcome}}",
                 )
             ],
             width=16,
@@ -249,15 +250,15 @@ LATENCY = Row(
             width=8,
         ),
         timeseries_panel(
-            "Request duration p95 by model and endpoint (gateway core)",
+            "Request duration p95 by model and API (gateway core)",
             "95th percentile of the time the gateway core spent on a request, until the last "
-            "byte of the response, by model, endpoint and streaming mode.",
+            "byte of the response, by model, API and streaming mode.",
             "s",
             [
                 Target(
-                    "histogram_quantile(0.95, sum by (le, model, endpoint, stream) "
+                    "histogram_quantile(0.95, sum by (le, model, api, stream) "
                     f"({rate('llm_gateway_request_duration_seconds_bucket', MODEL)}))",
-                    "{{model}} {{endpoint}} stream={{stream}}",
+                    "{{model}} {{api}} stream={{stream}}",
                 )
             ],
             width=8,
@@ -299,8 +300,8 @@ LATENCY = Row(
             "s",
             [
                 Target(
-                    quantile(q, "llm_gateway_overhead_seconds_bucket", by=("endpoint", "stream")),
-                    f"p{round(q * 100)} {{{{endpoint}}}} stream={{{{stream}}}}",
+                    quantile(q, "llm_gateway_overhead_seconds_bucket", by=("api", "stream")),
+                    f"p{round(q * 100)} {{{{api}}}} stream={{{{stream}}}}",
                 )
                 for q in (0.5, 0.99)
             ],

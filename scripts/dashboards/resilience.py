@@ -218,7 +218,7 @@ SCALE_OUT = Row(
     "Upstream pool and rate-limit store",
     [
         timeseries_panel(
-            "Upstream requests in flight by endpoint",
+            "Upstream requests in flight by upstream URL",
             "Requests sent to each upstream pool endpoint (a base URL of "
             "LLM_GATEWAY_UPSTREAM_URL) whose response is not yet closed. The pool sends each "
             "request to the less busy of two addresses: an endpoint holding far more than the "
@@ -226,9 +226,9 @@ SCALE_OUT = Row(
             "short",
             [
                 Target(
-                    "sum by (endpoint) "
+                    "sum by (upstream_url) "
                     f"({sel('llm_gateway_upstream_endpoint_requests_in_flight')})",
-                    "{{endpoint}}",
+                    "{{upstream_url}}",
                 )
             ],
             width=6,
@@ -241,9 +241,9 @@ SCALE_OUT = Row(
             "reqps",
             [
                 Target(
-                    "sum by (endpoint, outcome) "
+                    "sum by (upstream_url, outcome) "
                     f"({rate('llm_gateway_upstream_endpoint_requests_total')})",
-                    "{{endpoint}} {{outcome}}",
+                    "{{upstream_url}} {{outcome}}",
                 )
             ],
             width=6,
@@ -251,16 +251,16 @@ SCALE_OUT = Row(
         timeseries_panel(
             "Upstream endpoint time to first byte p95",
             "p95 of the time from sending a request to an upstream pool endpoint to its "
-            "response's headers (or its failure), by endpoint.",
+            "response's headers (or its failure), by upstream URL.",
             "s",
             [
                 Target(
                     quantile(
                         0.95,
                         "llm_gateway_upstream_endpoint_time_to_first_byte_seconds_bucket",
-                        by=("endpoint",),
+                        by=("upstream_url",),
                     ),
-                    "{{endpoint}}",
+                    "{{upstream_url}}",
                 )
             ],
             width=6,
@@ -273,8 +273,9 @@ SCALE_OUT = Row(
             "short",
             [
                 Target(
-                    f"max by (endpoint) ({sel('llm_gateway_upstream_endpoint_ejected_addresses')})",
-                    "{{endpoint}}",
+                    f"max by (upstream_url) "
+                    f"({sel('llm_gateway_upstream_endpoint_ejected_addresses')})",
+                    "{{upstream_url}}",
                 )
             ],
             width=6,

@@ -25,7 +25,15 @@ from llm_gateway.metrics.definitions import APP_NAME, HTTP_DURATION_BUCKETS, HTT
 from llm_gateway.metrics.exposition import Exposition, WorkersExposition
 from llm_gateway.metrics.http import HttpMetricsMiddleware
 from llm_gateway.metrics.recorder import Recorder
-from llm_gateway.routes import chat, completions, embeddings, generate, metrics, system
+from llm_gateway.routes import (
+    chat,
+    completions,
+    embeddings,
+    generate,
+    messages,
+    metrics,
+    system,
+)
 from llm_gateway.settings import Settings, UpstreamApi
 from llm_gateway.upstream.client import Upstream as HuggingFaceUpstream
 from llm_gateway.upstream.openai import OpenAIUpstream
@@ -95,6 +103,7 @@ def create_app(
         chat.router,
         completions.router,
         embeddings.router,
+        messages.router,
         system.router,
     ):
         app.include_router(router)

@@ -164,13 +164,17 @@ def copy_chart(root: Path, leave_out: set[str]) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def chart(tmp_path_factory: pytest.TempPathFactory) -> Chart:
+def chart_copy(root: Path) -> Chart:
+    """A renderable copy of the chart under ``root``, with the stand-in subchart, for helm v4."""
     helm = find_helm()
-    root = tmp_path_factory.mktemp("repo")
     target = copy_chart(root, {"charts", "Chart.lock"})
     shutil.copytree(FIXTURES / "kube-prometheus-stack", target / "charts" / "kube-prometheus-stack")
     return Chart(helm=helm, root=root, path=target)
+
+
+@pytest.fixture(scope="session")
+def chart(tmp_path_factory: pytest.TempPathFactory) -> Chart:
+    return chart_copy(tmp_path_factory.mktemp("repo"))
 
 
 @pytest.fixture(scope="session")

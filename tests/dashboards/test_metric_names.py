@@ -149,7 +149,7 @@ def test_the_overview_dashboard_shows_every_metric_family_named(families: set[st
 
 def test_every_value_of_the_outcome_label_is_named_on_the_outcome_panel() -> None:
     overview = grafana.load(grafana.DASHBOARDS_DIR / "llm-gateway-overview.json")
-    title = "LLM requests/s by model, endpoint and outcome"
+    title = "LLM requests/s by model, API and outcome"
     [panel] = [p for p in grafana.panels(overview) if p["title"] == title]
     for outcome in Outcome:
         assert outcome.value in panel["description"], outcome

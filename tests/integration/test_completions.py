@@ -139,10 +139,10 @@ async def test_inference_client_chats_through_the_gateway(gateway: Gateway) -> N
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_completions_are_recorded_in_llm_metrics(gateway: Gateway, stream: bool) -> None:
-    labels = {"model": NEMO, "endpoint": "generate", "stream": str(stream).lower()}
+    labels = {"model": NEMO, "api": "generate", "stream": str(stream).lower()}
     before = gateway.sample("llm_gateway_requests_total", **labels, outcome="success")
     tokens_before = gateway.sample(
-        "llm_gateway_completion_tokens_total", model=NEMO, endpoint="generate"
+        "llm_gateway_completion_tokens_total", model=NEMO, api="generate"
     )
 
     response = httpx.post(
@@ -153,7 +153,7 @@ def test_completions_are_recorded_in_llm_metrics(gateway: Gateway, stream: bool)
     assert response.status_code == 200
     assert gateway.sample("llm_gateway_requests_total", **labels, outcome="success") == before + 1
     assert (
-        gateway.sample("llm_gateway_completion_tokens_total", model=NEMO, endpoint="generate")
+        gateway.sample("llm_gateway_completion_tokens_total", model=NEMO, api="generate")
         == tokens_before + 3
     )
     assert gateway.sample("llm_gateway_upstream_requests_in_flight", model=NEMO) == 0

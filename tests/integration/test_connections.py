@@ -35,7 +35,7 @@ async def test_abandoned_streams_release_upstream_connections(
     slow_gateway: Gateway, slow_simulator_url: str
 ) -> None:
     streams = 24
-    labels = {"model": MODEL, "endpoint": "chat_completions", "stream": "true"}
+    labels = {"model": MODEL, "api": "chat_completions", "stream": "true"}
     cancelled = slow_gateway.sample("llm_gateway_requests_total", **labels, outcome="cancelled")
     body = {"messages": [{"role": "user", "content": "long"}], "max_tokens": 200, "stream": True}
 

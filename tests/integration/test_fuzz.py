@@ -50,6 +50,8 @@ def operations(gateway: Gateway) -> dict[str, schemathesis.APIOperation]:
         "POST /v1/chat/completions",
         "POST /v1/completions",
         "POST /v1/embeddings",
+        "POST /v1/messages",
+        "POST /v1/messages/count_tokens",
         "GET /v1/models",
         "GET /v1/models/{model}",
         "GET /healthz",

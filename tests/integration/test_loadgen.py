@@ -69,7 +69,7 @@ def snapshot(gateway: Gateway) -> Counter[tuple[str, ...]]:
             )
         for outcome in ("success", "error"):
             counts["outcome", endpoint, outcome] = total(
-                gateway, "llm_gateway_requests_total", endpoint=endpoint, outcome=outcome
+                gateway, "llm_gateway_requests_total", api=endpoint, outcome=outcome
             )
     for reason in REASONS.values():
         counts["reason", reason] = total(

@@ -11,12 +11,11 @@ import jsonschema
 import numpy as np
 import openai
 import pytest
-from langchain_core.messages import AIMessageChunk, HumanMessage, ToolMessage
-from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from pydantic import BaseModel, Field
 
 from tests.helpers import EMBEDDING_MODEL, KINDS, MODEL, Gateway, either_kind
+from tests.langchain_tools import assert_streamed_tool_call, assert_tool_round_trip
 
 
 @pytest.fixture(params=KINDS)
@@ -52,12 +51,6 @@ class Person(BaseModel):
     name: str = Field(description="The person's name.")
     age: int = Field(ge=0, le=130)
     languages: list[str]
-
-
-@tool
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
 
 
 @pytest.fixture
@@ -217,32 +210,11 @@ async def test_unknown_fields_travel_upstream_without_a_422(client: openai.Async
 
 
 def test_langchain_binds_tools_and_answers_their_results(gateway: Gateway) -> None:
-    model = chat_model(gateway).bind_tools([multiply])
-
-    asked = model.invoke([HumanMessage("What is 6 times 7?")])
-    (call,) = asked.tool_calls  # type: ignore[attr-defined]
-    answer = model.invoke(
-        [HumanMessage("What is 6 times 7?"), asked, ToolMessage("42", tool_call_id=call["id"])]
-    )
-
-    assert call["name"] == "multiply"
-    assert set(call["args"]) == {"a", "b"}
-    assert isinstance(call["args"]["a"], int)
-    assert answer.content and not answer.tool_calls  # type: ignore[attr-defined]
+    assert_tool_round_trip(chat_model(gateway))
 
 
 def test_langchain_streams_a_tool_call(gateway: Gateway) -> None:
-    model = chat_model(gateway).bind_tools([multiply], tool_choice="multiply")
-
-    merged: AIMessageChunk | None = None
-    for chunk in model.stream("6 times 7?"):
-        assert isinstance(chunk, AIMessageChunk)
-        merged = chunk if merged is None else merged + chunk
-
-    assert merged is not None
-    (call,) = merged.tool_calls
-    assert call["name"] == "multiply"
-    assert isinstance(call["args"]["b"], int)
+    assert_streamed_tool_call(chat_model(gateway))
 
 
 def test_langchain_structured_output_is_a_pydantic_model(gateway: Gateway) -> None:
@@ -290,7 +262,7 @@ async def test_embeddings_as_floats_and_base64_agree(
     gateway: Gateway, client: openai.AsyncOpenAI
 ) -> None:
     before = gateway.sample(
-        "llm_gateway_prompt_tokens_total", model=EMBEDDING_MODEL, endpoint="embeddings"
+        "llm_gateway_prompt_tokens_total", model=EMBEDDING_MODEL, api="embeddings"
     )
 
     floats = await client.embeddings.create(
@@ -307,9 +279,7 @@ async def test_embeddings_as_floats_and_base64_agree(
     assert len(ids.data[0].embedding) == 8
     assert floats.usage.prompt_tokens == 4
     assert (
-        gateway.sample(
-            "llm_gateway_prompt_tokens_total", model=EMBEDDING_MODEL, endpoint="embeddings"
-        )
+        gateway.sample("llm_gateway_prompt_tokens_total", model=EMBEDDING_MODEL, api="embeddings")
         == before + 4 + 4 + 3
     )
 

@@ -17,7 +17,7 @@ from tests.hostile import ECHOED_KEY_PREFIX, TOOL_NAME, HostileUpstream, asking
 KEY_VARIABLE = "LLM_GATEWAY_TEST_UPSTREAM_KEY"
 KEY = "upstream-key-0123456789-abcdef"
 HELLO = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 8}
-CHAT = {"model": MODEL, "endpoint": "chat_completions"}
+CHAT = {"model": MODEL, "api": "chat_completions"}
 
 
 @pytest.fixture(scope="module", params=KINDS)

@@ -33,20 +33,16 @@ from __future__ import annotations
 
 import math
 import re
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 from scripts import render_rules
 from scripts.render_rules import RuleValues
 
@@ -55,7 +51,14 @@ from llm_gateway.settings import Settings
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.dashboards import grafana
-from tests.helpers import MODEL, NEMO, Gateway, free_port, installed
+from tests.helpers import MODEL, NEMO, Gateway, free_port
+from tests.prometheus import (
+    Prometheus,
+    eventually,
+    run_prometheus,
+    wait_until_scraped,
+    without_for,
+)
 from tests.servers import RedisServer, run_server
 
 # The scrape job and namespace: not the chart's default job, so nothing may rely on it.
@@ -84,67 +87,12 @@ BATCH_KEY = "sk-contract-batch-9876543210"
 TOKENS_PER_MINUTE = 5000
 # Upstream slots and queue: the burst fills both, then one more request is shed.
 MAX_CONCURRENCY = 2
-T = TypeVar("T")
 
 
-def eventually(
-    probe: Callable[[], T | None], what: str, timeout: float = 20.0, interval: float = 0.2
-) -> T:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
-@dataclass
-class Prometheus:
-    url: str
-    process: subprocess.Popen[bytes]
-    config: Path
-    rules: Path
-    log: Path
-    gateway_target: str
-
-    def api(self, path: str, **params: Any) -> Any:
-        response = httpx.get(f"{self.url}/api/v1/{path}", params=params, timeout=10)
-        body = response.json()
-        assert body["status"] == "success", f"{path} {params}: {body}"
-        return body["data"]
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        data = self.api("query", query=expr)
-        return list(data["result"]) if data["resultType"] in ("vector", "matrix") else []
-
-    def write_config(self, extra_targets: list[dict[str, Any]] | None = None) -> None:
-        config = {
-            "global": {
-                "scrape_interval": "1s",
-                "scrape_timeout": "1s",
-                "evaluation_interval": "1s",
-            },
-            "rule_files": [str(self.rules / "*.yaml")],
-            "scrape_configs": [
-                {
-                    "job_name": JOB,
-                    "static_configs": [
-                        {"targets": [self.gateway_target], "labels": {"namespace": NAMESPACE}},
-                        *(extra_targets or []),
-                    ],
-                }
-            ],
-        }
-        self.config.write_text(yaml.safe_dump(config))
-
-    def reload(self) -> None:
-        self.process.send_signal(signal.SIGHUP)
-
-    def log_tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+def _scrape_configs(gateway_target: str, *extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """The gateway's job: one static target, with the namespace discovery would add."""
+    target = {"targets": [gateway_target], "labels": {"namespace": NAMESPACE}}
+    return [{"job_name": JOB, "static_configs": [target, *extra]}]
 
 
 @pytest.fixture(scope="module")
@@ -201,63 +149,10 @@ def gateway_url(gateway: Gateway) -> str:
 
 @pytest.fixture(scope="module")
 def prometheus(gateway_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
-    binary = installed("prometheus")
+    target = gateway_url.removeprefix("http://")
     workdir = tmp_path_factory.mktemp("prometheus")
-    rules = workdir / "rules"
-    rules.mkdir()
-    for name, text in RULES.items():
-        (rules / name).write_text(text)
-    port = free_port()
-    log = workdir / "prometheus.log"
-    server = Prometheus(
-        url=f"http://127.0.0.1:{port}",
-        process=None,  # type: ignore[arg-type]
-        config=workdir / "prometheus.yml",
-        rules=rules,
-        log=log,
-        gateway_target=gateway_url.removeprefix("http://"),
-    )
-    server.write_config()
-    with log.open("wb") as log_file:
-        server.process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={server.config}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=warn",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-
-        def ready() -> bool:
-            assert server.process.poll() is None, f"prometheus exited:\n{server.log_tail()}"
-            try:
-                return httpx.get(f"{server.url}/-/ready", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        eventually(ready, "Prometheus to be ready")
+    with run_prometheus(workdir, target, _scrape_configs(target), RULES) as server:
         yield server
-    finally:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
-def _gateway_requests_total(gateway_url: str) -> float:
-    text = httpx.get(f"{gateway_url}/metrics", timeout=5).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "http_requests_total"
-    )
 
 
 @dataclass
@@ -395,17 +290,6 @@ def _send_burst(
             record(f"burst holder {i}", holder.result())
 
 
-def _wait_until_scraped(prometheus: Prometheus, gateway_url: str) -> None:
-    """Until Prometheus holds every request the gateway has counted so far."""
-    total = _gateway_requests_total(gateway_url)
-
-    def scraped_all() -> bool:
-        result = prometheus.query(f'sum(http_requests_total{{job="{JOB}"}})')
-        return bool(result) and float(result[0]["value"][1]) == total
-
-    eventually(scraped_all, f"Prometheus to scrape all {total} requests the gateway counted")
-
-
 @pytest.fixture(scope="module")
 def traffic(gateway: Gateway, gateway_url: str, prometheus: Prometheus) -> Traffic:
     eventually(
@@ -415,9 +299,9 @@ def traffic(gateway: Gateway, gateway_url: str, prometheus: Prometheus) -> Traff
     # A first pass creates every series (a counter is born at its first increment);
     # once scraped, the second pass shows up as increases that rate() can see.
     _send_mixed_traffic(gateway)
-    _wait_until_scraped(prometheus, gateway_url)
+    wait_until_scraped(prometheus, gateway_url, JOB)
     responses = _send_mixed_traffic(gateway)
-    _wait_until_scraped(prometheus, gateway_url)
+    wait_until_scraped(prometheus, gateway_url, JOB)
     # Two more scrapes, so every rate() window after the traffic holds two samples.
     after = time.time() + 2
     eventually(
@@ -576,7 +460,7 @@ def _drill_rules() -> dict[str, str]:
     rendered = render_rules.render(replace(RULE_VALUES, latency_threshold_seconds="0.01"))
     drilled = {}
     for name, text in rendered.items():
-        text = re.sub(r"^(\s+for:) \S+$", r"\1 1s", text, flags=re.MULTILINE)
+        text = without_for(text, "1s")
         # The time to first token threshold (first tokens take 20 ms here).
         drilled[name] = text.replace(") > 2.5\n", ") > 0.01\n")
         assert drilled[name] != RULES[name], name
@@ -588,7 +472,8 @@ def test_fault_drill_fires_every_alert(prometheus: Prometheus, traffic: Traffic)
         (prometheus.rules / name).write_text(text)
     # A second gateway replica, in another namespace, that is down.
     dead = f"127.0.0.1:{free_port()}"
-    prometheus.write_config([{"targets": [dead], "labels": {"namespace": "drill"}}])
+    drill = {"targets": [dead], "labels": {"namespace": "drill"}}
+    prometheus.write_config(_scrape_configs(prometheus.gateway_target, drill))
     prometheus.reload()
 
     def reloaded() -> bool:

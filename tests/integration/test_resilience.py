@@ -95,7 +95,7 @@ def test_a_failing_model_falls_back_and_the_response_names_the_one_used(
     retrying: Gateway,
 ) -> None:
     fallbacks = retrying.sample("llm_gateway_fallbacks_total", model=NEMO)
-    labels = {"endpoint": "generate", "stream": "false", "outcome": "success"}
+    labels = {"api": "generate", "stream": "false", "outcome": "success"}
     answered_by_nemo = retrying.sample("llm_gateway_requests_total", model=NEMO, **labels)
 
     response = httpx.post(
@@ -165,7 +165,7 @@ async def test_beyond_slots_and_queue_requests_are_shed_with_retry_after(
 async def test_client_disconnect_cancels_a_non_streamed_request(
     slow_gateway: Gateway, slow_simulator_url: str
 ) -> None:
-    labels = {"model": MODEL, "endpoint": "generate", "stream": "false", "outcome": "cancelled"}
+    labels = {"model": MODEL, "api": "generate", "stream": "false", "outcome": "cancelled"}
     cancelled = slow_gateway.sample("llm_gateway_requests_total", **labels)
 
     async with httpx.AsyncClient(base_url=slow_gateway.url) as client:

@@ -92,7 +92,7 @@ def test_stream_that_fails_before_its_first_token_gets_an_http_status(
 
 
 def test_stream_dropped_midway_ends_with_an_error_frame_and_done(gateway: Gateway) -> None:
-    labels = {"model": MODEL, "endpoint": "chat_completions", "stream": "true"}
+    labels = {"model": MODEL, "api": "chat_completions", "stream": "true"}
     errors_before = gateway.sample("llm_gateway_requests_total", **labels, outcome="error")
 
     response = httpx.post(

@@ -88,12 +88,16 @@ def pooled(three: list[Simulator]) -> Iterator[Gateway]:
 
 def served(gateway: Gateway, simulator: Simulator) -> float:
     return gateway.sample(
-        "llm_gateway_upstream_endpoint_requests_total", endpoint=simulator.url, outcome="success"
+        "llm_gateway_upstream_endpoint_requests_total",
+        upstream_url=simulator.url,
+        outcome="success",
     )
 
 
 def ejected(gateway: Gateway, simulator: Simulator) -> float:
-    return gateway.sample("llm_gateway_upstream_endpoint_ejected_addresses", endpoint=simulator.url)
+    return gateway.sample(
+        "llm_gateway_upstream_endpoint_ejected_addresses", upstream_url=simulator.url
+    )
 
 
 class Traffic:
@@ -166,7 +170,7 @@ def test_a_killed_endpoint_is_ejected_then_readmitted_with_no_error_reaching_cli
         statuses = traffic.stop()
 
     assert statuses.count(200) == len(statuses)
-    assert pooled.sample("llm_gateway_upstream_endpoint_ejections_total", endpoint=victim.url)
+    assert pooled.sample("llm_gateway_upstream_endpoint_ejections_total", upstream_url=victim.url)
 
 
 def test_a_slow_endpoint_gets_less_traffic() -> None:

@@ -160,7 +160,7 @@ class Gateway:
         remaining = self._deadline - measurement.elapsed()
         return asyncio.get_running_loop().time() + remaining
 
-    def _model(self, request: CompletionRequest | EmbeddingRequest) -> str:
+    def model_for(self, request: CompletionRequest | EmbeddingRequest) -> str:
         """The model id for the request, once its prompt's size is checked.
 
         The default model of the request's kind when the client named none; a 400 for a
@@ -199,7 +199,7 @@ class Gateway:
     ) -> tuple[Measurement, Reservation | None]:
         """The request's measurement and reservation, once it is valid and within its limits."""
         measurement = Measurement(
-            self._metrics, request, self._model(request), context, self._prices
+            self._metrics, request, self.model_for(request), context, self._prices
         )
         reservation = None
         try:

@@ -18,6 +18,7 @@ class Endpoint(enum.StrEnum):
     CHAT_COMPLETIONS = "chat_completions"
     COMPLETIONS = "completions"
     EMBEDDINGS = "embeddings"
+    MESSAGES = "messages"
 
 
 class ModelKind(enum.StrEnum):

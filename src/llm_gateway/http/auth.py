@@ -3,7 +3,8 @@
 Keys are configured as alias → key and held only as SHA-256 digests. A presented key is
 hashed and compared with every configured digest in constant time, so neither a match
 nor its position leaks through timing. ``Authorization: Bearer <key>`` is what the openai
-SDK and ``huggingface_hub`` send; ``X-API-Key`` is accepted too.
+SDK and ``huggingface_hub`` send; ``X-API-Key``, what the anthropic SDK sends, is accepted
+too, on every door.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class ApiKeyMiddleware:
         context = RequestContext.of(scope)
         if client is None:
             error = Unauthorized(
-                "An API key is required: send Authorization: Bearer <key>."
+                "An API key is required: send Authorization: Bearer <key> or X-API-Key: <key>."
                 if key is None
                 else "The API key is not valid.",
                 reason=AuthFailure.MISSING if key is None else AuthFailure.INVALID,

@@ -1,4 +1,5 @@
-"""Exception handlers: every error leaves the gateway in the one envelope of ``errors``."""
+"""Exception handlers: every error leaves the gateway in the envelope of its door
+(``envelopes``: the one of ``errors``, or Anthropic's on the Messages API)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from llm_gateway.errors import GatewayError, InvalidRequest, ValidationFailed
+from llm_gateway.http import envelopes
 from llm_gateway.http.context import RequestContext
 
 logger = logging.getLogger(__name__)
@@ -23,16 +25,20 @@ _HTTP_CODES = {
 }
 
 
-def error_response(error: GatewayError, context: RequestContext | None) -> JSONResponse:
-    """The error in its envelope, its code noted for the access line."""
+def error_response(
+    error: GatewayError, context: RequestContext | None, status: int | None = None
+) -> JSONResponse:
+    """The error in its door's envelope, its code noted for the access line; ``status``
+    overrides the error's own."""
     if context is not None:
         context.error_code = error.code
-    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+    status, body = envelopes.rendered(error, context, status or error.status)
+    return JSONResponse(body, status_code=status, headers=error.headers)
 
 
 def install(app: FastAPI, max_body_bytes: int) -> None:
-    def render(request: Request, exc: GatewayError) -> JSONResponse:
-        return error_response(exc, RequestContext.find(request.scope))
+    def render(request: Request, exc: GatewayError, status: int | None = None) -> JSONResponse:
+        return error_response(exc, RequestContext.find(request.scope), status)
 
     async def gateway_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GatewayError)
@@ -63,8 +69,7 @@ def install(app: FastAPI, max_body_bytes: int) -> None:
         message = template.format(
             path=request.url.path, method=request.method, limit=max_body_bytes, detail=exc.detail
         )
-        response = render(request, InvalidRequest(message, code=code))
-        response.status_code = exc.status_code
+        response = render(request, InvalidRequest(message, code=code), exc.status_code)
         response.headers.update(exc.headers or {})
         return response
 

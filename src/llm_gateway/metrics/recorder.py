@@ -181,7 +181,7 @@ class Recorder:
     def auth_failure(self, reason: AuthFailure) -> None:
         self._auth_failures(reason).inc()
 
-    # The upstream pool: each endpoint is a configured base URL.
+    # The upstream pool: each endpoint is a configured base URL, the `upstream_url` label.
 
     def endpoint_request_started(self, endpoint: str) -> None:
         self._endpoint_in_flight(endpoint).inc()

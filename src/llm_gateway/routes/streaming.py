@@ -16,7 +16,7 @@ path that builds the choice as a dict.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from fastapi.responses import StreamingResponse
@@ -183,22 +183,39 @@ class Closable(Protocol):
     async def aclose(self) -> None: ...
 
 
-def event_stream(frames: AsyncIterator[bytes], relay: Closable) -> StreamingResponse:
-    """An SSE response of ``frames``, closed by ``[DONE]`` even when the upstream fails.
+def _error_frame(error: GatewayError) -> bytes:
+    return frame(error.body())
+
+
+def event_stream(
+    frames: AsyncIterator[bytes],
+    relay: Closable,
+    on_error: Callable[[GatewayError], bytes] = _error_frame,
+    last: bytes = DONE,
+) -> StreamingResponse:
+    """An SSE response of ``frames``, closed by ``last`` (``[DONE]``) even when the upstream
+    fails; ``on_error`` renders that failure (``data: {"error": ...}`` by default).
 
     However the response ends, even abandoned by the client, the relay is closed: that
     ends the measurement and releases the upstream connection and slot.
     """
-    return StreamingResponse(_closed(frames, relay), media_type=MEDIA_TYPE, headers=HEADERS)
+    pieces = _closed(frames, relay, on_error, last)
+    return StreamingResponse(pieces, media_type=MEDIA_TYPE, headers=HEADERS)
 
 
-async def _closed(frames: AsyncIterator[bytes], relay: Closable) -> AsyncIterator[bytes]:
+async def _closed(
+    frames: AsyncIterator[bytes],
+    relay: Closable,
+    on_error: Callable[[GatewayError], bytes],
+    last: bytes,
+) -> AsyncIterator[bytes]:
     try:
         async for piece in frames:
             yield piece
     except GatewayError as exc:
         # The status line is long gone: the error travels as the stream's last frame.
-        yield frame(exc.body())
+        yield on_error(exc)
     finally:
         await relay.aclose()
-    yield DONE
+    if last:
+        yield last

@@ -51,7 +51,7 @@ def test_success_counts_tokens_and_leaves_nothing_in_flight(registry: CollectorR
 
     measurement.succeed(Usage(prompt_tokens=11, completion_tokens=5))
 
-    labels = {"model": MODEL, "endpoint": "generate"}
+    labels = {"model": MODEL, "api": "generate"}
     assert value(registry, "llm_gateway_prompt_tokens_total", **labels) == 11
     assert value(registry, "llm_gateway_completion_tokens_total", **labels) == 5
     assert value(registry, "llm_gateway_tokens_per_request_sum", **labels, type="prompt") == 11
@@ -98,7 +98,7 @@ def test_cancelled_stream_records_its_first_token(registry: CollectorRegistry) -
 
     measurement.fail(asyncio.CancelledError())
 
-    labels = {"model": MODEL, "endpoint": "generate"}
+    labels = {"model": MODEL, "api": "generate"}
     assert (
         value(registry, "llm_gateway_requests_total", **labels, stream="true", outcome="cancelled")
         == 1
@@ -124,7 +124,7 @@ def test_a_failed_attempt_then_a_fallback_counts_the_request_once_under_the_fall
             registry,
             "llm_gateway_requests_total",
             model=model,
-            endpoint="generate",
+            api="generate",
             stream="false",
             outcome=outcome,
         )
@@ -162,7 +162,7 @@ def test_embeddings_count_prompt_tokens_and_generate_none(registry: CollectorReg
 
     measurement.succeed(Usage(request.prompt_tokens, 0))
 
-    labels = {"model": MODEL, "endpoint": "embeddings"}
+    labels = {"model": MODEL, "api": "embeddings"}
     assert value(registry, "llm_gateway_prompt_tokens_total", **labels) == 3
     assert value(registry, "llm_gateway_completion_tokens_total", **labels) is None
     assert (
@@ -217,7 +217,7 @@ def test_overhead_is_the_time_outside_upstream_attempts_recorded_when_ready(
     measurement.ready()
     measurement.succeed(Usage(1, 1))
 
-    labels = {"endpoint": "generate", "stream": "false"}
+    labels = {"api": "generate", "stream": "false"}
     assert value(registry, "llm_gateway_overhead_seconds_count", **labels) == 1
     overhead = value(registry, "llm_gateway_overhead_seconds_sum", **labels)
     attempts = value(

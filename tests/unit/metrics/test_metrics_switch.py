@@ -42,5 +42,5 @@ def test_metrics_on_records_each_request_on_its_labelled_series() -> None:
     for _ in range(2):
         recorder.request_finished("m", Endpoint.GENERATE, False, Outcome.SUCCESS, 0.1, "r1")
 
-    labels = {"model": "m", "endpoint": "generate", "stream": "false", "outcome": "success"}
+    labels = {"model": "m", "api": "generate", "stream": "false", "outcome": "success"}
     assert registry.get_sample_value("llm_gateway_requests_total", labels) == 2

@@ -56,7 +56,7 @@ def send(pool: Pool, outcome: EndpointOutcome = OK, request_id: str | None = Non
 
 def ejected(registry: CollectorRegistry, url: str) -> float | None:
     return registry.get_sample_value(
-        "llm_gateway_upstream_endpoint_ejected_addresses", {"endpoint": url}
+        "llm_gateway_upstream_endpoint_ejected_addresses", {"upstream_url": url}
     )
 
 
@@ -68,7 +68,7 @@ def test_requests_spread_over_every_endpoint(pool: Pool, registry: CollectorRegi
     assert (
         registry.get_sample_value(
             "llm_gateway_upstream_endpoint_requests_total",
-            {"endpoint": URLS[0], "outcome": "success"},
+            {"upstream_url": URLS[0], "outcome": "success"},
         )
         == counts[URLS[0]]
     )
