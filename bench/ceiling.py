@@ -18,8 +18,8 @@ from starlette_exporter import handle_metrics
 from starlette_exporter.optional_metrics import request_body_size, response_body_size
 
 from llm_gateway.http.access import QUIET_PATHS
-from llm_gateway.metrics.definitions import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
 from llm_gateway.metrics.http import HttpMetricsMiddleware
+from llm_gateway.metrics.spec import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
 
 # A simulator answer to the benchmark's prompt, 32 tokens, as the gateway renders it.
 COMPLETION = (

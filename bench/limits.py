@@ -28,6 +28,7 @@ import run
 import scrape
 
 import servers
+from llm_gateway.ports import free_port
 
 KEY = "sk-bench-0123456789"
 UNLIMITED = str(10**9)  # per minute: a budget the run never spends
@@ -100,7 +101,7 @@ def main() -> None:
     body = run.OUT / "chat.json"
     body.write_text(json.dumps(run.CHAT_BODY))
     python = sys.executable
-    sim_port, redis_port = servers.free_port(), servers.free_port()
+    sim_port, redis_port = free_port(), free_port()
     sim = run.start_simulator(sim_port)
     redis = start_redis(redis_port)
     redis_cpu = servers.Server("redis", f"redis://127.0.0.1:{redis_port}/0", redis)
@@ -115,7 +116,7 @@ def main() -> None:
                     "LLM_GATEWAY_API_KEYS": json.dumps({"bench": KEY}),
                     **{k: v or redis_cpu.url for k, v in variant.items()},
                 }
-                gw_port = servers.free_port()
+                gw_port = free_port()
                 gateway = servers.start(
                     "gateway",
                     [python, "-m", "llm_gateway", "serve", "--port", str(gw_port),

@@ -24,6 +24,7 @@ import spy
 import streams
 
 import servers
+from llm_gateway.ports import free_port
 
 
 def say(text: str) -> None:
@@ -43,7 +44,7 @@ def main() -> None:
     body = run.OUT / "chat.json"
     body.write_text(json.dumps(run.CHAT_BODY))
     python = sys.executable
-    sim_port, gw_port = servers.free_port(), servers.free_port()
+    sim_port, gw_port = free_port(), free_port()
     sim = run.start_simulator(sim_port)
     env = {
         "LLM_GATEWAY_UPSTREAM_IS_SIMULATOR": "true",

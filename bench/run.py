@@ -30,6 +30,7 @@ import spy
 import streams
 
 import servers
+from llm_gateway.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -71,7 +72,7 @@ def start_simulator(port: int) -> servers.Server:
 
 def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
     python = sys.executable
-    ports = {name: servers.free_port() for name in report.LABELS}
+    ports = {name: free_port() for name in report.LABELS}
     common: dict[str, Any] = {"log_dir": OUT, "core": SERVER_CORE}
     started: dict[str, servers.Server] = {}
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -55,12 +54,6 @@ def core_busy_seconds(core: int) -> float:
             user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, line.split()[1:9])
             return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
     raise RuntimeError(f"no cpu{core} line in /proc/stat")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(

@@ -11,15 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from llm_gateway.core.types import (
-    AuthFailure,
-    Endpoint,
-    ErrorReason,
-    Outcome,
-    RateLimit,
-    ShedReason,
-)
-from llm_gateway.metrics.definitions import HTTP_METRICS, LLM_METRICS, TARGET_LABELS, MetricSpec
+from llm_gateway.core.types import Endpoint, Outcome
+from llm_gateway.errors import AuthFailure, ErrorReason, RateLimit, ShedReason
+from llm_gateway.metrics.definitions import LLM_METRICS
+from llm_gateway.metrics.families.http import HTTP_METRICS
+from llm_gateway.metrics.spec import TARGET_LABELS, MetricSpec
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import httpx
 import psutil
+
+from llm_gateway.ports import free_port
 
 BIN = Path(sys.executable).parent
 # Per request, at the simulator: one draw picks at most one of these.
@@ -36,12 +37,6 @@ FAULT_RATES = {
     "LLM_SIMULATOR_MALFORMED_RATE": "0.005",
 }
 SAMPLE_SECONDS = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from llm_gateway.ports import free_port
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
-from tests.helpers import Gateway, free_port, installed, start_gateway
+from tests.helpers import Gateway, installed, start_gateway
 from tests.hostile import HostileUpstream
 from tests.servers import RedisServer, run_redis, run_server
 

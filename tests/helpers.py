@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from prometheus_client import CollectorRegistry
 from llm_gateway.app import create_app
 from llm_gateway.http.server import http_protocol
 from llm_gateway.settings import Settings
+from llm_gateway.upstream.client import HuggingFaceUpstream
+from llm_gateway.upstream.openai import OpenAIUpstream
 from tests.servers import run_server
 
 MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -75,14 +76,13 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def free_port() -> int:
-    """A loopback TCP port nothing listens on (the OS's choice, released at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_gateway(upstream_url: str, **overrides: object) -> Iterator[Gateway]:
+def start_gateway(
+    upstream_url: str,
+    upstream: Callable[[Settings], HuggingFaceUpstream | OpenAIUpstream] | None = None,
+    **overrides: object,
+) -> Iterator[Gateway]:
+    """A gateway in front of ``upstream_url``; ``upstream`` builds its adapter (by default
+    the app's own, from the settings)."""
     options: dict[str, object] = {
         "upstream_url": upstream_url,
         "upstream_is_simulator": True,
@@ -97,7 +97,9 @@ def start_gateway(upstream_url: str, **overrides: object) -> Iterator[Gateway]:
     }
     settings = Settings(**{**options, **overrides})  # type: ignore[arg-type]
     registry = CollectorRegistry()
-    with run_server(create_app(settings, registry=registry), http=http_protocol(settings)) as url:
+    adapter = None if upstream is None else upstream(settings)
+    app = create_app(settings, registry=registry, upstream=adapter)
+    with run_server(app, http=http_protocol(settings)) as url:
         yield Gateway(url=url, registry=registry, settings=settings)
 
 

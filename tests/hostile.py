@@ -143,6 +143,30 @@ async def deep_json(writer: Writer, headers: dict[str, str]) -> None:
     await writer.drain()
 
 
+# Valid JSON of the wrong shape: a message that is a number, content that is a list of numbers.
+WRONG_SHAPE = {
+    "choices": [{"index": 0, "message": 5, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
+WRONG_SHAPE_FRAME = {"choices": [{"index": 0, "delta": {"content": [1, 2]}}]}
+
+
+async def wrong_shape(writer: Writer, headers: dict[str, str]) -> None:
+    body = json.dumps(WRONG_SHAPE).encode()
+    writer.write(
+        _head("200 OK", "Content-Type: application/json", f"Content-Length: {len(body)}") + body
+    )
+    await writer.drain()
+
+
+async def wrong_shape_stream(writer: Writer, headers: dict[str, str]) -> None:
+    body = b"data: %s\n\ndata: [DONE]\n\n" % json.dumps(WRONG_SHAPE_FRAME).encode()
+    writer.write(
+        _head("200 OK", "Content-Type: text/event-stream", f"Content-Length: {len(body)}") + body
+    )
+    await writer.drain()
+
+
 async def echo_headers(writer: Writer, headers: dict[str, str]) -> None:
     echoed = "; ".join(f"{name}: {value}" for name, value in headers.items())
     body = json.dumps({"error": {"message": f"bad request, you sent {echoed}"}}).encode()
@@ -268,6 +292,8 @@ BEHAVIOURS: dict[str, Behaviour] = {
         redirect_loop,
         non_ascii_retry_after,
         deep_json,
+        wrong_shape,
+        wrong_shape_stream,
         echo_headers,
         abandoned,
         cut_off,

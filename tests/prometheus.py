@@ -22,7 +22,8 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import free_port, installed
+from llm_gateway.ports import free_port
+from tests.helpers import installed
 
 T = TypeVar("T")
 

@@ -10,32 +10,38 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import REGISTRY, CollectorRegistry, disable_created_metrics, multiprocess
+from starlette.middleware import Middleware
 from starlette_exporter.optional_metrics import request_body_size, response_body_size
 
 from llm_gateway import __version__
+from llm_gateway.core.buckets import BucketStore
+from llm_gateway.core.config import GatewayConfig
 from llm_gateway.core.gateway import Gateway
-from llm_gateway.core.upstream import Upstream
+from llm_gateway.core.redis_buckets import RedisBuckets
+from llm_gateway.core.retry import RetryPolicy
 from llm_gateway.http import handlers
 from llm_gateway.http.access import QUIET_PATHS, AccessLogMiddleware
 from llm_gateway.http.auth import ApiKeyMiddleware
 from llm_gateway.http.body_limit import BodyLimitMiddleware
-from llm_gateway.http.drain import fail_readiness_on_sigterm
+from llm_gateway.http.drain import Readiness, fail_readiness_on_sigterm
 from llm_gateway.logs import configure_logging
-from llm_gateway.metrics.definitions import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
 from llm_gateway.metrics.exposition import Exposition, WorkersExposition
 from llm_gateway.metrics.http import HttpMetricsMiddleware
 from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.metrics.spec import APP_NAME, HTTP_DURATION_BUCKETS, HTTP_PREFIX
 from llm_gateway.routes import (
     chat,
     completions,
+    deps,
     embeddings,
     generate,
     messages,
     metrics,
     system,
 )
+from llm_gateway.routes.deps import Services
 from llm_gateway.settings import Settings, UpstreamApi
-from llm_gateway.upstream.client import Upstream as HuggingFaceUpstream
+from llm_gateway.upstream.client import HuggingFaceUpstream
 from llm_gateway.upstream.openai import OpenAIUpstream
 
 logger = logging.getLogger("llm_gateway")
@@ -48,7 +54,7 @@ def create_app(
     settings: Settings,
     registry: CollectorRegistry | None = None,
     *,
-    upstream: Upstream | None = None,
+    upstream: HuggingFaceUpstream | OpenAIUpstream | None = None,
 ) -> FastAPI:
     """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default);
     ``upstream`` is built from the settings unless given (tests give one a test network).
@@ -56,6 +62,7 @@ def create_app(
     With ``settings.metrics_enabled`` off, nothing is measured: no HTTP metrics middleware,
     no ``/metrics`` route, and a core whose every metric does nothing.
     """
+    # The services, each built once: the metrics, the upstream, the core.
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = registry if registry is not None else CollectorRegistry()
     recorder = Recorder(registry) if settings.metrics_enabled else Recorder.disabled()
@@ -66,38 +73,77 @@ def create_app(
             if settings.upstream_api is UpstreamApi.OPENAI
             else HuggingFaceUpstream(settings, recorder)
         )
-    gateway = Gateway(settings, upstream, recorder)
+    gateway = Gateway(
+        gateway_config(settings), upstream, recorder, _shared_buckets(settings, recorder)
+    )
+    services = Services(
+        settings=settings,
+        gateway=gateway,
+        readiness=Readiness(),
+        exposition=_exposition(registry, recorder) if settings.metrics_enabled else None,
+        created=int(time.time()),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upstream.start()
         logger.info("serving completions from %s", settings.describe_upstream())
         logger.info("rate limits: %s", settings.describe_rate_limits())
-        app.state.ready = True
+        services.readiness.ready = True
         fail_readiness_on_sigterm(
-            app, settings.shutdown_delay_seconds, settings.drain_seconds, gateway.cut_off
+            services.readiness,
+            settings.shutdown_delay_seconds,
+            settings.drain_seconds,
+            gateway.cut_off,
         )
         try:
             yield
         finally:
-            app.state.ready = False
+            services.readiness.ready = False
             await gateway.close()
             await upstream.close()
             if MULTIPROCESS_ENV in os.environ:
                 # Drops this worker's live gauges (in flight) from the aggregate.
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
+    # The middleware, outermost first: the order each request passes through them.
+    middleware = [
+        Middleware(AccessLogMiddleware),
+        Middleware(
+            BodyLimitMiddleware,
+            max_body_bytes=settings.max_body_bytes,
+            body_timeout_seconds=settings.request_body_timeout_seconds,
+        ),
+    ]
+    if settings.metrics_enabled:
+        middleware.append(
+            Middleware(
+                HttpMetricsMiddleware,  # type: ignore[arg-type]  # an untyped base class
+                app_name=APP_NAME,
+                prefix=HTTP_PREFIX,
+                buckets=HTTP_DURATION_BUCKETS,
+                skip_paths=sorted(QUIET_PATHS),
+                optional_metrics=[request_body_size, response_body_size],
+            )
+        )
+    if settings.api_keys:
+        middleware.append(
+            Middleware(
+                ApiKeyMiddleware,
+                digests=settings.api_keys,
+                protect_metrics=settings.protect_metrics,
+                metrics=recorder,
+            )
+        )
     app = FastAPI(
         title="llm-gateway",
         version=__version__,
         summary="An observable gateway to Mistral models on Hugging Face.",
         lifespan=lifespan,
+        middleware=middleware,
     )
-    app.state.settings = settings
-    # The models' `created`: when this gateway began serving them.
-    app.state.created = int(time.time())
-    app.state.gateway = gateway = Gateway(settings, upstream, recorder)
-    app.state.ready = False
+    deps.install(app, services)
+    # The doors, then the operations.
     for router in (
         generate.router,
         chat.router,
@@ -108,31 +154,8 @@ def create_app(
     ):
         app.include_router(router)
     if settings.metrics_enabled:
-        app.state.exposition = _exposition(registry, recorder)
         app.include_router(metrics.router)
     handlers.install(app, settings.max_body_bytes)
-    if settings.api_keys:
-        app.add_middleware(
-            ApiKeyMiddleware,
-            digests=settings.api_keys,
-            protect_metrics=settings.protect_metrics,
-            metrics=recorder,
-        )
-    if settings.metrics_enabled:
-        app.add_middleware(
-            HttpMetricsMiddleware,  # type: ignore[arg-type]  # an untyped base class
-            app_name=APP_NAME,
-            prefix=HTTP_PREFIX,
-            buckets=HTTP_DURATION_BUCKETS,
-            skip_paths=sorted(QUIET_PATHS),
-            optional_metrics=[request_body_size, response_body_size],
-        )
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        body_timeout_seconds=settings.request_body_timeout_seconds,
-    )
-    app.add_middleware(AccessLogMiddleware)
     return app
 
 
@@ -153,3 +176,40 @@ def _exposition(registry: CollectorRegistry, recorder: Recorder) -> Exposition:
         return WorkersExposition(os.environ[MULTIPROCESS_ENV])
     registry.register(REGISTRY)
     return Exposition(registry, recorder.all, REGISTRY)
+
+
+def gateway_config(settings: Settings) -> GatewayConfig:
+    """What the core reads of the settings."""
+    chat = settings.model_aliases
+    return GatewayConfig(
+        chat_models=chat,
+        embedding_models=settings.embedding_model_aliases,
+        fallback_models=[chat[name] for name in settings.fallback_models],
+        max_prompt_chars=settings.max_prompt_chars,
+        deadline_seconds=settings.request_deadline_seconds,
+        retry=RetryPolicy(
+            attempts=settings.retry_attempts,
+            backoff_seconds=settings.retry_backoff_seconds,
+            max_backoff_seconds=settings.retry_max_backoff_seconds,
+        ),
+        max_concurrency=settings.max_concurrency,
+        max_queue=settings.max_queue,
+        queue_timeout_seconds=settings.queue_timeout_seconds,
+        requests_per_minute=settings.rate_limit_requests_per_minute,
+        tokens_per_minute=settings.rate_limit_tokens_per_minute,
+        failure_mode=settings.rate_limit_failure_mode,
+        prices=settings.model_prices,
+    )
+
+
+def _shared_buckets(settings: Settings, metrics: Recorder) -> BucketStore | None:
+    """Redis, when configured: the rate limits then hold across workers and replicas."""
+    if settings.redis_url is None:
+        return None
+    password = settings.redis_password
+    return RedisBuckets(
+        settings.redis_url.get_secret_value(),
+        password.get_secret_value() if password is not None else None,
+        settings.redis_timeout_seconds,
+        metrics,
+    )

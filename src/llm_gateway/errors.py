@@ -28,15 +28,50 @@ Every error a client can see is a :class:`GatewayError`; its subclasses fix the 
 
 The body is always ``{"error": {"message", "type", "code", "param"}}``, the shape the
 OpenAI SDK and ``huggingface_hub`` already understand. The gateway's own refusals (401,
-429, 503) carry their reason, so each is counted once, where it is recorded.
+429, 503) carry their reason, so each is counted once, where it is recorded; the reasons'
+small fixed sets are defined here, with the errors that carry them.
+
+A leaf: this module imports nothing of the gateway's, so every layer (the HTTP layer,
+the routes, the core, the upstream adapters) can raise and render these errors without
+an import cycle (``tests/unit/test_imports.py`` keeps it so).
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from typing import ClassVar
 
-from llm_gateway.core.types import AuthFailure, ErrorReason, RateLimit, ShedReason
+
+class ErrorReason(enum.StrEnum):
+    """Why an upstream call failed."""
+
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    SERVER_ERROR = "server_error"
+    CONNECTION = "connection"
+    BAD_RESPONSE = "bad_response"
+    RESPONSE_TOO_LARGE = "response_too_large"
+    CLIENT_ERROR = "client_error"
+
+
+class RateLimit(enum.StrEnum):
+    """Which per-key budget a request exceeded."""
+
+    REQUESTS = "requests"
+    TOKENS = "tokens"
+
+
+class ShedReason(enum.StrEnum):
+    """Why the concurrency limiter turned a request away."""
+
+    QUEUE_FULL = "queue_full"
+    QUEUE_TIMEOUT = "queue_timeout"
+
+
+class AuthFailure(enum.StrEnum):
+    MISSING = "missing"
+    INVALID = "invalid"
 
 
 class GatewayError(Exception):

@@ -19,6 +19,10 @@ from typing import Any
 from llm_gateway.settings import LogFormat
 
 ACCESS_LOGGER = "llm_gateway.access"
+# Where uvicorn logs an exception that escaped the app.
+SERVER_ERROR_LOGGER = "uvicorn.error"
+# Marks an exception the gateway has logged with its traceback (see logged_once).
+_LOGGED_MARK = "llm_gateway_logged"
 # C0, DEL, C1 and the Unicode line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # A field value written as it is: printable ASCII without a quote, backslash or '='.
@@ -81,6 +85,31 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
     # huggingface_hub and its HTTP client log every upstream call; the access line says it all.
     for name in ("huggingface_hub", "httpx2"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def mark_logged(exc: BaseException) -> None:
+    """Note that ``exc`` was logged with its traceback: the server's log of it is dropped."""
+    setattr(exc, _LOGGED_MARK, True)
+
+
+class LoggedOnce(logging.Filter):
+    """Drops the server's record of an exception the gateway already logged.
+
+    Starlette re-raises an unexpected exception to the server once its 500 is sent, and
+    uvicorn logs it again ("Exception in ASGI application"); the gateway's own record of
+    it names the request, so that one is kept and the bug is logged once.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not getattr(exc, _LOGGED_MARK, False)
+
+
+def log_each_error_once() -> None:
+    """Install :class:`LoggedOnce` on the server's error logger (once per process)."""
+    server = logging.getLogger(SERVER_ERROR_LOGGER)
+    if not any(isinstance(f, LoggedOnce) for f in server.filters):
+        server.addFilter(LoggedOnce())
 
 
 def log_request(fields: Mapping[str, Any]) -> None:

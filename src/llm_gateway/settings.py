@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from llm_gateway.core.limits import FailureMode
 from llm_gateway.core.types import Price
 
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -41,13 +42,6 @@ class UpstreamApi(enum.StrEnum):
     HUGGINGFACE = "huggingface"
     # OpenAI's own routes (/v1/chat/completions, /v1/completions, /v1/embeddings).
     OPENAI = "openai"
-
-
-class FailureMode(enum.StrEnum):
-    """What the rate limiter does while its Redis store does not answer."""
-
-    OPEN = "open"  # fall back to per-worker buckets
-    CLOSED = "closed"  # refuse with 503
 
 
 class LogFormat(enum.StrEnum):

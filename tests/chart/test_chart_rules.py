@@ -21,7 +21,7 @@ from prometheus_client.utils import floatToGoString
 from scripts import render_rules
 from scripts.render_rules import RuleValues
 
-from llm_gateway.metrics.definitions import OPERATION_DURATION_BUCKETS
+from llm_gateway.metrics.spec import OPERATION_DURATION_BUCKETS
 from tests.chart.conftest import CHART, NAMESPACE, Rendered
 from tests.rules.promtool import retarget, run_unit_test
 

@@ -17,13 +17,13 @@ import httpx
 import pytest
 
 from llm_gateway.core.buckets import BucketStore, LocalBuckets
-from llm_gateway.core.limits import RateLimiter
+from llm_gateway.core.limits import FailureMode, RateLimiter
 from llm_gateway.core.redis_buckets import RedisBuckets
-from llm_gateway.core.types import CompletionRequest, Endpoint, RateLimit
-from llm_gateway.errors import RateLimited
+from llm_gateway.core.types import CompletionTask, Endpoint, Origin
+from llm_gateway.errors import RateLimit, RateLimited
 from llm_gateway.metrics.recorder import Recorder
-from llm_gateway.settings import FailureMode
-from tests.helpers import Gateway, free_port, installed, start_gateway
+from llm_gateway.ports import free_port
+from tests.helpers import Gateway, installed, start_gateway
 from tests.servers import RedisServer, run_redis
 
 LIMIT = 20  # requests per minute for each key
@@ -218,13 +218,12 @@ async def test_tokens_are_reserved_when_admitted_and_settled_to_the_usage(
 
     local = LocalBuckets()
     # 60 completion tokens and 8 prompt characters: 62 tokens reserved of 100.
-    request = CompletionRequest(
-        request_id="r",
+    request = CompletionTask(
+        origin=Origin("r", client=f"reserving-{where}"),
         endpoint=Endpoint.GENERATE,
         model=None,
         messages=[{"role": "user", "content": "x" * 8}],
         max_tokens=60,
-        client=f"reserving-{where}",
     )
     limiter = RateLimiter(0, 100, Recorder.disabled(), store=store())
     reservation = await limiter.admit(request)

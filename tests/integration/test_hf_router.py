@@ -34,7 +34,7 @@ from llm_gateway.simulator.providers import HUB_HOST, ROUTER_HOST, provider_mode
 from llm_gateway.simulator.providers import create_app as create_providers_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from llm_gateway.upstream import hub
-from llm_gateway.upstream.client import Upstream
+from llm_gateway.upstream.client import HuggingFaceUpstream
 from tests.helpers import MODEL, NEMO, Gateway, sse_payloads, wait_for
 from tests.servers import Loopback, run_server, silent_listener
 
@@ -142,7 +142,7 @@ def routed_gateway(
         retry_attempts=1,
     )
     resolver = Loopback(providers.port)
-    upstream = Upstream(settings, resolver=resolver, ssl_context=providers.trust)
+    upstream = HuggingFaceUpstream(settings, resolver=resolver, ssl_context=providers.trust)
     registry = CollectorRegistry()
     with run_server(create_app(settings, registry, upstream=upstream)) as url:
         yield RoutedGateway(url=url, registry=registry, settings=settings, resolver=resolver)

@@ -110,6 +110,21 @@ def test_a_redirect_loop_or_json_nested_too_deep_is_an_upstream_error(
     assert response.json()["error"]["code"] == "upstream_bad_response"
 
 
+@pytest.mark.parametrize(
+    ("behaviour", "body"), [("wrong_shape", CHAT), ("wrong_shape_stream", STREAM)]
+)
+def test_json_of_the_wrong_shape_is_a_502_counted_as_a_bad_response(
+    exposed: Gateway, behaviour: str, body: dict[str, object]
+) -> None:
+    counted = errors(exposed, "bad_response")
+
+    response = ask(exposed, body, behaviour)
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_bad_response"
+    assert errors(exposed, "bad_response") == counted + 1
+
+
 def test_a_non_ascii_retry_after_is_a_429_without_one(exposed: Gateway) -> None:
     response = ask(exposed, CHAT, "non_ascii_retry_after")
 

@@ -19,7 +19,8 @@ from llm_gateway.cli import main
 from llm_gateway.loadgen.plan import Arrival, Mix
 from llm_gateway.loadgen.report import Progress
 from llm_gateway.loadgen.runner import LoadConfig, run
-from tests.helpers import MODEL, NEMO, Gateway, free_port, start_gateway, wait_for
+from llm_gateway.ports import free_port
+from tests.helpers import MODEL, NEMO, Gateway, start_gateway, wait_for
 
 FAULTS = {
     "rate_limit": 0.1,

@@ -32,9 +32,10 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from llm_gateway.core.types import Endpoint
+from llm_gateway.ports import free_port
 from tests.chart.conftest import NAMESPACE, Rendered, chart_copy
 from tests.dashboards import grafana
-from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway, free_port, start_gateway
+from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway, start_gateway
 from tests.operator_scrape import discovered, scrape_job
 from tests.prometheus import Prometheus, eventually, run_prometheus, wait_until_scraped, without_for
 

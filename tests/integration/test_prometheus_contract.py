@@ -47,11 +47,12 @@ from scripts import render_rules
 from scripts.render_rules import RuleValues
 
 from llm_gateway.app import create_app
+from llm_gateway.ports import free_port
 from llm_gateway.settings import Settings
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.dashboards import grafana
-from tests.helpers import MODEL, NEMO, Gateway, free_port
+from tests.helpers import MODEL, NEMO, Gateway
 from tests.prometheus import (
     Prometheus,
     eventually,

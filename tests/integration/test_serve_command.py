@@ -20,7 +20,8 @@ import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import free_port, wait_for
+from llm_gateway.ports import free_port
+from tests.helpers import wait_for
 from tests.servers import silent_listener
 
 STARTUP_SECONDS = 20

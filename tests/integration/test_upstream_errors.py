@@ -1,13 +1,29 @@
-"""Every upstream fault, asked of the simulator by header, maps to an honest status and metric."""
+"""Every upstream fault, asked of the simulator by header, maps to an honest status and metric;
+a bug of ours in reading an answer is a 500, never counted as the upstream's."""
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
 
-from tests.helpers import EMBEDDING_MODEL, KINDS, MODEL, Gateway, either_kind, sse_payloads
+from llm_gateway.core.types import Completion, CompletionTask
+from llm_gateway.logs import SERVER_ERROR_LOGGER
+from llm_gateway.upstream.client import HuggingFaceUpstream
+from llm_gateway.upstream.openai import OpenAIUpstream
+from tests.helpers import (
+    EMBEDDING_MODEL,
+    KINDS,
+    MODEL,
+    Gateway,
+    either_kind,
+    sse_payloads,
+    start_gateway,
+)
 
 
 @pytest.fixture(params=KINDS)
@@ -133,3 +149,71 @@ def test_upstream_rejection_of_the_request_is_a_400_saying_why(gateway: Gateway)
     error = response.json()["error"]
     assert error["code"] == "invalid_request"  # the upstream's own code, relayed
     assert "4096" in error["message"]
+
+
+def misread(answer: Completion) -> Completion:
+    """A bug in reading an answer: one choice too far (an IndexError of ours)."""
+    return replace(answer, choices=(answer.choices[len(answer.choices)],))
+
+
+class MisreadingHuggingFace(HuggingFaceUpstream):
+    """The real adapter with a bug in reading chat answers: the call to the simulator is
+    real, then the reading misreads it."""
+
+    async def complete(self, request: CompletionTask, model: str) -> Completion:
+        return misread(await super().complete(request, model))
+
+
+class MisreadingOpenAI(OpenAIUpstream):
+    """The openai kind's adapter with the same bug."""
+
+    async def complete(self, request: CompletionTask, model: str) -> Completion:
+        return misread(await super().complete(request, model))
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def misreading_gateway(request: pytest.FixtureRequest, simulator_url: str) -> Iterator[Gateway]:
+    misreading = MisreadingOpenAI if request.param == "openai" else MisreadingHuggingFace
+    yield from start_gateway(simulator_url, upstream=misreading, upstream_api=request.param)
+
+
+def all_upstream_errors(gateway: Gateway) -> float:
+    return sum(
+        sample.value
+        for metric in gateway.registry.collect()
+        if metric.name == "llm_gateway_upstream_errors"
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
+
+
+def test_a_bug_in_reading_an_answer_is_a_500_logged_once_and_not_an_upstream_error(
+    misreading_gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    labels = {"model": MODEL, "api": "chat_completions", "stream": "false"}
+    failed = misreading_gateway.sample("llm_gateway_requests_total", **labels, outcome="error")
+    server_records: list[logging.LogRecord] = []
+    server_log = logging.getLogger(SERVER_ERROR_LOGGER)
+    keep = logging.Handler()
+    keep.emit = server_records.append  # type: ignore[method-assign]
+    server_log.addHandler(keep)
+    try:
+        with caplog.at_level(logging.ERROR, logger="llm_gateway"):
+            response = httpx.post(f"{misreading_gateway.url}/v1/chat/completions", json=CHAT)
+    finally:
+        server_log.removeHandler(keep)
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert all_upstream_errors(misreading_gateway) == 0
+    assert (
+        misreading_gateway.sample("llm_gateway_requests_total", **labels, outcome="error")
+        == failed + 1
+    )
+    tracebacks = [
+        record
+        for record in [*caplog.records, *server_records]
+        if record.exc_info and isinstance(record.exc_info[1], IndexError)
+    ]
+    assert len(tracebacks) == 1
+    assert response.headers["x-request-id"] in tracebacks[0].getMessage()

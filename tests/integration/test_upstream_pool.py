@@ -14,9 +14,10 @@ from contextlib import AbstractContextManager
 import httpx
 import pytest
 
+from llm_gateway.ports import free_port
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
-from tests.helpers import Gateway, free_port, start_gateway, wait_for
+from tests.helpers import Gateway, start_gateway, wait_for
 from tests.servers import run_server
 
 HELLO = {"prompt": "Hello", "max_new_tokens": 2}

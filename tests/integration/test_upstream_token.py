@@ -9,14 +9,14 @@ import httpx2
 import pytest
 from huggingface_hub import constants
 
-from llm_gateway.core.types import CompletionRequest, Endpoint
+from llm_gateway.core.types import CompletionTask, Endpoint, Origin
 from llm_gateway.settings import Settings
-from llm_gateway.upstream.client import Upstream
+from llm_gateway.upstream.client import HuggingFaceUpstream
 from llm_gateway.upstream.transport import AiohttpTransport
 from tests.helpers import MODEL
 
-REQUEST = CompletionRequest(
-    request_id=f"token-test-{uuid.uuid4().hex}",
+REQUEST = CompletionTask(
+    origin=Origin(f"token-test-{uuid.uuid4().hex}"),
     endpoint=Endpoint.GENERATE,
     model=MODEL,
     messages=[{"role": "user", "content": "Hello"}],
@@ -42,7 +42,7 @@ async def authorization_sent(
         return await send(self, request)  # type: ignore[arg-type]
 
     monkeypatch.setattr(AiohttpTransport, "handle_async_request", spy)
-    upstream = Upstream(settings)
+    upstream = HuggingFaceUpstream(settings)
     await upstream.start()
     try:
         await upstream.complete(REQUEST, MODEL)

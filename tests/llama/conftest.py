@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from gguf import PoolingType
 
-from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway, free_port, start_gateway
+from llm_gateway.ports import free_port
+from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway, start_gateway
 from tests.llama.model import write_model
 from tests.llama.server import LlamaServer, server_python
 from tests.servers import started

@@ -13,12 +13,28 @@ takes from several buckets at once, all or none:
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from llm_gateway.core.types import RateLimit, StoreFailure
+from llm_gateway.errors import RateLimit
+
+
+class StoreOperation(enum.StrEnum):
+    """A round trip to the rate-limit store: admit a request, or settle its tokens."""
+
+    TAKE = "take"
+    GIVE = "give"
+
+
+class StoreFailure(enum.StrEnum):
+    """Why a round trip to the rate-limit store failed."""
+
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    ERROR = "error"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """The gateway core: every door leads here.
 
 ``/generate``, ``/v1/chat/completions`` and ``/v1/completions`` turn their bodies into one
-:class:`~llm_gateway.core.types.CompletionRequest`, ``/v1/embeddings`` into an
-:class:`~llm_gateway.core.types.EmbeddingRequest`; :class:`Gateway` validates it and
+:class:`~llm_gateway.core.types.CompletionTask`, ``/v1/embeddings`` into an
+:class:`~llm_gateway.core.types.EmbeddingTask`; :class:`Gateway` validates it and
 resolves its model among those of its kind (here only), applies the client's rate limit
 and the concurrency limit, and calls the upstream with retries and fallbacks. Every
 request is measured by one :class:`~llm_gateway.core.measurement.Measurement`, so the
@@ -16,20 +16,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from llm_gateway.core.buckets import BucketStore
+from llm_gateway.core.config import GatewayConfig
 from llm_gateway.core.limits import ConcurrencyLimiter, RateLimiter, Reservation
-from llm_gateway.core.measurement import Measurement
-from llm_gateway.core.redis_buckets import RedisBuckets
+from llm_gateway.core.measurement import Measurement, Summary
+from llm_gateway.core.metrics import Metrics
 from llm_gateway.core.relay import Relay
-from llm_gateway.core.retry import RetryPolicy, retryable
+from llm_gateway.core.retry import retryable
 from llm_gateway.core.types import (
     Chunk,
     Completion,
-    CompletionRequest,
-    EmbeddingRequest,
+    CompletionTask,
     Embeddings,
+    EmbeddingTask,
     ModelKind,
     Outcome,
-    Usage,
+    TokenUsage,
 )
 from llm_gateway.core.upstream import Upstream
 from llm_gateway.errors import (
@@ -40,45 +41,46 @@ from llm_gateway.errors import (
     ShuttingDown,
     UpstreamError,
 )
-from llm_gateway.http.context import RequestContext
-from llm_gateway.metrics.recorder import Recorder
-from llm_gateway.settings import Settings
 
 T = TypeVar("T")
-R = TypeVar("R", CompletionRequest, EmbeddingRequest)
+R = TypeVar("R", CompletionTask, EmbeddingTask)
 A = TypeVar("A", Completion, Embeddings)
 Stream = tuple[Chunk, AsyncIterator[Chunk]]
 
 
 class Gateway:
-    def __init__(self, settings: Settings, upstream: Upstream, metrics: Recorder) -> None:
+    """The centre: the app hands it its config, an :class:`Upstream`, the metrics and,
+    with Redis, the shared store of the rate limits (each worker's own memory otherwise)."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        upstream: Upstream,
+        metrics: Metrics,
+        store: BucketStore | None = None,
+    ) -> None:
         self._aliases = {
-            ModelKind.CHAT: settings.model_aliases,
-            ModelKind.EMBEDDING: settings.embedding_model_aliases,
+            ModelKind.CHAT: config.chat_models,
+            ModelKind.EMBEDDING: config.embedding_models,
         }
-        chat = settings.model_aliases
         self._fallbacks = {
-            ModelKind.CHAT: [chat[name] for name in settings.fallback_models],
-            ModelKind.EMBEDDING: [],
+            ModelKind.CHAT: config.fallback_models,
+            ModelKind.EMBEDDING: (),
         }
-        self._max_prompt_chars = settings.max_prompt_chars
-        self._deadline = settings.request_deadline_seconds
-        self._retry = RetryPolicy(
-            attempts=settings.retry_attempts,
-            backoff_seconds=settings.retry_backoff_seconds,
-            max_backoff_seconds=settings.retry_max_backoff_seconds,
-        )
+        self._max_prompt_chars = config.max_prompt_chars
+        self._deadline = config.deadline_seconds
+        self._retry = config.retry
         self._limiter = ConcurrencyLimiter(
-            settings.max_concurrency, settings.max_queue, settings.queue_timeout_seconds, metrics
+            config.max_concurrency, config.max_queue, config.queue_timeout_seconds, metrics
         )
         self._quotas = RateLimiter(
-            settings.rate_limit_requests_per_minute,
-            settings.rate_limit_tokens_per_minute,
+            config.requests_per_minute,
+            config.tokens_per_minute,
             metrics,
-            store=_shared_buckets(settings, metrics),
-            failure_mode=settings.rate_limit_failure_mode,
+            store=store,
+            failure_mode=config.failure_mode,
         )
-        self._prices = settings.model_prices
+        self._prices = config.prices
         self._upstream = upstream
         self._metrics = metrics
         self._streams: set[Relay] = set()
@@ -89,17 +91,17 @@ class Gateway:
     async def close(self) -> None:
         await self._quotas.close()
 
-    async def complete(self, request: CompletionRequest, context: RequestContext) -> Completion:
-        return await self._answer(request, context, self._upstream.complete)
+    async def complete(self, request: CompletionTask, summary: Summary) -> Completion:
+        return await self._answer(request, summary, self._upstream.complete)
 
-    async def embed(self, request: EmbeddingRequest, context: RequestContext) -> Embeddings:
-        return await self._answer(request, context, self._upstream.embed)
+    async def embed(self, request: EmbeddingTask, summary: Summary) -> Embeddings:
+        return await self._answer(request, summary, self._upstream.embed)
 
     async def _answer(
-        self, request: R, context: RequestContext, call: Callable[[R, str], Awaitable[A]]
+        self, request: R, summary: Summary, call: Callable[[R, str], Awaitable[A]]
     ) -> A:
         """A whole answer (not streamed), measured and charged to the client's budget."""
-        measurement, reservation = await self._admit(request, context)
+        measurement, reservation = await self._admit(request, summary)
         try:
             answer = await self._attempts(
                 request, measurement, call, self._deadline_of(measurement)
@@ -117,13 +119,13 @@ class Gateway:
         measurement.succeed(answer.usage, tool_calls)
         return answer
 
-    async def stream(self, request: CompletionRequest, context: RequestContext) -> Relay:
+    async def stream(self, request: CompletionTask, summary: Summary) -> Relay:
         """Wait for the stream's first chunk, then hand back an iterator over all of them.
 
         Failures before the first token surface here, so they are retried, and otherwise
         become plain HTTP errors rather than a 200 whose body carries the error.
         """
-        measurement, reservation = await self._admit(request, context)
+        measurement, reservation = await self._admit(request, summary)
         deadline = self._deadline_of(measurement)
         try:
             first, chunks = await self._attempts(request, measurement, self._open_stream, deadline)
@@ -134,7 +136,7 @@ class Gateway:
             self._limiter.release()
             raise
 
-        def on_close(usage: Usage | None) -> None:
+        def on_close(usage: TokenUsage | None) -> None:
             self._streams.discard(relay)
             self._limiter.release()
             self._quotas.settle(reservation, usage.total_tokens if usage is not None else 0)
@@ -160,7 +162,7 @@ class Gateway:
         remaining = self._deadline - measurement.elapsed()
         return asyncio.get_running_loop().time() + remaining
 
-    def model_for(self, request: CompletionRequest | EmbeddingRequest) -> str:
+    def model_for(self, request: CompletionTask | EmbeddingTask) -> str:
         """The model id for the request, once its prompt's size is checked.
 
         The default model of the request's kind when the client named none; a 400 for a
@@ -195,11 +197,11 @@ class Gateway:
         )
 
     async def _admit(
-        self, request: CompletionRequest | EmbeddingRequest, context: RequestContext
+        self, request: CompletionTask | EmbeddingTask, summary: Summary
     ) -> tuple[Measurement, Reservation | None]:
         """The request's measurement and reservation, once it is valid and within its limits."""
         measurement = Measurement(
-            self._metrics, request, self.model_for(request), context, self._prices
+            self._metrics, request, self.model_for(request), summary, self._prices
         )
         reservation = None
         try:
@@ -263,7 +265,7 @@ class Gateway:
         assert error is not None
         raise error
 
-    async def _open_stream(self, request: CompletionRequest, model: str) -> Stream:
+    async def _open_stream(self, request: CompletionTask, model: str) -> Stream:
         chunks = aiter(self._upstream.stream(request, model))
         try:
             first = await anext(chunks, Chunk())
@@ -277,17 +279,4 @@ def _shutting_down() -> ShuttingDown:
     return ShuttingDown(
         "The gateway is shutting down and its drain time ran out; retry.",
         code="gateway_shutting_down",
-    )
-
-
-def _shared_buckets(settings: Settings, metrics: Recorder) -> BucketStore | None:
-    """Redis, when configured: the rate limits then hold across workers and replicas."""
-    if settings.redis_url is None:
-        return None
-    password = settings.redis_password
-    return RedisBuckets(
-        settings.redis_url.get_secret_value(),
-        password.get_secret_value() if password is not None else None,
-        settings.redis_timeout_seconds,
-        metrics,
     )

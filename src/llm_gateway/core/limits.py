@@ -18,24 +18,29 @@ measurement counts it, once.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llm_gateway.core.buckets import BucketStore, Draw, LocalBuckets, StoreUnavailable
-from llm_gateway.core.types import (
-    CompletionRequest,
-    EmbeddingRequest,
-    RateLimit,
-    ShedReason,
+from llm_gateway.core.buckets import (
+    BucketStore,
+    Draw,
+    LocalBuckets,
     StoreOperation,
-    estimate_tokens,
+    StoreUnavailable,
 )
-from llm_gateway.errors import Overloaded, RateLimited, RateLimitStoreUnavailable
-from llm_gateway.metrics.recorder import Recorder
-from llm_gateway.settings import FailureMode
+from llm_gateway.core.metrics import Metrics
+from llm_gateway.core.types import CompletionTask, EmbeddingTask, estimate_tokens
+from llm_gateway.errors import (
+    Overloaded,
+    RateLimit,
+    RateLimited,
+    RateLimitStoreUnavailable,
+    ShedReason,
+)
 
 logger = logging.getLogger("llm_gateway")
 
@@ -50,8 +55,15 @@ STORE_LOG_INTERVAL_SECONDS = 60.0
 DEFAULT_RESERVED_COMPLETION_TOKENS = 256
 
 
+class FailureMode(enum.StrEnum):
+    """What the rate limiter does while its Redis store does not answer."""
+
+    OPEN = "open"  # fall back to per-worker buckets
+    CLOSED = "closed"  # refuse with 503
+
+
 class ConcurrencyLimiter:
-    def __init__(self, limit: int, queue: int, queue_timeout: float, metrics: Recorder) -> None:
+    def __init__(self, limit: int, queue: int, queue_timeout: float, metrics: Metrics) -> None:
         self._slots = asyncio.Semaphore(limit)
         self._queue = queue
         self._queue_timeout = queue_timeout
@@ -105,7 +117,7 @@ class RateLimiter:
         self,
         requests_per_minute: int,
         tokens_per_minute: int,
-        metrics: Recorder,
+        metrics: Metrics,
         store: BucketStore | None = None,
         failure_mode: FailureMode = FailureMode.OPEN,
         clock: Callable[[], float] = time.monotonic,
@@ -122,7 +134,7 @@ class RateLimiter:
         self._logged_at: float | None = None
         self._failures_unlogged = 0
 
-    async def admit(self, request: CompletionRequest | EmbeddingRequest) -> Reservation | None:
+    async def admit(self, request: CompletionTask | EmbeddingTask) -> Reservation | None:
         """Spend one request and reserve the tokens of ``request``, or raise RateLimited (429)."""
         client = request.client
         if client is None or not (self._requests_per_minute or self._tokens_per_minute):
@@ -176,7 +188,7 @@ class RateLimiter:
         await self._store.close()
 
     def _draws(
-        self, client: str, request: CompletionRequest | EmbeddingRequest
+        self, client: str, request: CompletionTask | EmbeddingTask
     ) -> tuple[list[Draw], int]:
         draws = []
         if self._requests_per_minute:
@@ -186,7 +198,7 @@ class RateLimiter:
             # Embeddings generate nothing: only their prompt is reserved.
             completion = (
                 request.max_tokens or DEFAULT_RESERVED_COMPLETION_TOKENS
-                if isinstance(request, CompletionRequest)
+                if isinstance(request, CompletionTask)
                 else 0
             )
             tokens = completion + estimate_tokens(request.prompt_chars)

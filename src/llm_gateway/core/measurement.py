@@ -3,7 +3,9 @@
 Every metric of a request toward the upstream is recorded here, through the recorder's
 typed methods: attempts, upstream errors, retries, fallbacks, refusals (a client's rate
 limit, load shedding), tokens and their estimated cost by client, latencies, the time
-the gateway itself added, and the final outcome.
+the gateway itself added, and the final outcome. What the access line shows of the
+request, the measurement keeps in its :class:`Summary`, a record of the core's own that
+the HTTP layer holds and prints: the core knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -11,15 +13,35 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from llm_gateway.core.types import CompletionRequest, EmbeddingRequest, Outcome, Price, Usage
+from llm_gateway.core.metrics import Metrics
+from llm_gateway.core.types import CompletionTask, EmbeddingTask, Outcome, Price, TokenUsage
 from llm_gateway.errors import GatewayError, Overloaded, RateLimited, ShuttingDown, UpstreamError
-from llm_gateway.http.context import RequestContext
-from llm_gateway.metrics.recorder import Recorder
 
 # The client label of requests made while API keys are off.
 ANONYMOUS = "anonymous"
 NO_PRICES: Mapping[str, Price] = {}
+
+
+@dataclass(slots=True)
+class Summary:
+    """What the access line shows of one HTTP request's way through the core.
+
+    Created with the request's clock (``arrived``, its ``perf_counter()`` on arrival:
+    durations, the SLO metrics among them, run from it) and filled by the measurements
+    of its internal requests: the model that answered, the outcome, the tokens, the time
+    the gateway added (:meth:`Measurement.ready`).
+    """
+
+    arrived: float
+    model: str | None = None
+    stream: bool | None = None
+    outcome: Outcome | None = None
+    error_code: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    overhead_ms: float | None = None
 
 
 class Measurement:
@@ -32,7 +54,7 @@ class Measurement:
         "_arrived",
         "_attempt_started",
         "_client",
-        "_context",
+        "_summary",
         "_first_token_at",
         "_last_token_at",
         "_metrics",
@@ -45,18 +67,18 @@ class Measurement:
 
     def __init__(
         self,
-        metrics: Recorder,
-        request: CompletionRequest | EmbeddingRequest,
+        metrics: Metrics,
+        request: CompletionTask | EmbeddingTask,
         model: str,
-        context: RequestContext,
+        summary: Summary,
         prices: Mapping[str, Price] = NO_PRICES,
     ) -> None:
         self._metrics = metrics
         self._request = request
-        self._context = context
+        self._summary = summary
         self._prices = prices
         self._client = request.client or ANONYMOUS
-        self._arrived = context.arrived
+        self._arrived = summary.arrived
         self._attempt_started: float | None = None
         # Time spent in upstream attempts that have ended.
         self._upstream_seconds = 0.0
@@ -64,9 +86,8 @@ class Measurement:
         self._last_token_at = 0.0
         self.model = model
         self.tokens = 0
-        context.model = model
-        context.stream = request.stream
-        context.client = request.client
+        summary.model = model
+        summary.stream = request.stream
 
     def elapsed(self) -> float:
         return time.perf_counter() - self._arrived
@@ -74,7 +95,7 @@ class Measurement:
     def attempt(self, model: str, fallback: bool = False) -> None:
         if fallback:
             self._metrics.fallback(model)
-        self.model = self._context.model = model
+        self.model = self._summary.model = model
         self._metrics.attempt_started(model)
         self._attempt_started = time.perf_counter()
 
@@ -90,7 +111,7 @@ class Measurement:
         self._attempt_started = None
         if isinstance(exc, UpstreamError):
             self._metrics.upstream_error(self.model, exc.reason, exc.upstream_status)
-            self._context.error_code = exc.code
+            self._summary.error_code = exc.code
 
     def ready(self) -> None:
         """The response can start: the complete answer is in, or a stream's first token.
@@ -104,7 +125,7 @@ class Measurement:
             upstream += now - self._attempt_started
         overhead = max(0.0, now - self._arrived - upstream)
         self._metrics.overhead(self._request.endpoint, self._request.stream, overhead)
-        self._context.overhead_ms = round(overhead * 1000, 3)
+        self._summary.overhead_ms = round(overhead * 1000, 3)
 
     def token(self) -> None:
         now = time.perf_counter()
@@ -113,9 +134,9 @@ class Measurement:
         self._last_token_at = now
         self.tokens += 1
 
-    def estimated_usage(self, completion_chars: int) -> Usage:
-        """The usage of an answer the upstream reported none for (see Usage.settled)."""
-        return Usage.settled(None, self._request.prompt_chars, completion_chars, self.tokens)
+    def estimated_usage(self, completion_chars: int) -> TokenUsage:
+        """The usage of an answer the upstream reported none for (see TokenUsage.settled)."""
+        return TokenUsage.settled(None, self._request.prompt_chars, completion_chars, self.tokens)
 
     def reject(self, error: GatewayError) -> None:
         """The gateway turned the request away itself: counted with its reason."""
@@ -125,7 +146,7 @@ class Measurement:
             self._metrics.shed(error.reason)
         self._finish(Outcome.REJECTED, 0)
 
-    def succeed(self, usage: Usage, tool_calls: int = 0) -> None:
+    def succeed(self, usage: TokenUsage, tool_calls: int = 0) -> None:
         self.end_attempt(Outcome.SUCCESS)
         self._metrics.tokens_used(self.model, self._request.endpoint, usage)
         if tool_calls:
@@ -133,8 +154,8 @@ class Measurement:
         price = self._prices.get(self.model)
         cost = price.cost(usage) if price is not None else 0.0
         self._metrics.client_tokens_used(self._client, self.model, usage, cost)
-        self._context.prompt_tokens = usage.prompt_tokens
-        self._context.completion_tokens = usage.completion_tokens
+        self._summary.prompt_tokens = usage.prompt_tokens
+        self._summary.completion_tokens = usage.completion_tokens
         # A chunk may carry several tokens: the upstream's count is the true one.
         self._finish(Outcome.SUCCESS, max(self.tokens, usage.completion_tokens))
 
@@ -160,4 +181,4 @@ class Measurement:
             metrics.output_token_interval(
                 model, endpoint, (self._last_token_at - self._first_token_at) / (generated - 1)
             )
-        self._context.outcome = outcome
+        self._summary.outcome = outcome

@@ -27,9 +27,16 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from llm_gateway.core.buckets import Draw, Refusal, StoreUnavailable, wait_seconds
-from llm_gateway.core.types import RateLimit, StoreFailure, StoreOperation
-from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.core.buckets import (
+    Draw,
+    Refusal,
+    StoreFailure,
+    StoreOperation,
+    StoreUnavailable,
+    wait_seconds,
+)
+from llm_gateway.core.metrics import Metrics
+from llm_gateway.errors import RateLimit
 
 T = TypeVar("T")
 
@@ -93,7 +100,7 @@ def bucket_key(client: str, limit: RateLimit) -> str:
 
 
 class RedisBuckets:
-    def __init__(self, url: str, password: str | None, timeout: float, metrics: Recorder) -> None:
+    def __init__(self, url: str, password: str | None, timeout: float, metrics: Metrics) -> None:
         options: dict[str, Any] = {} if password is None else {"password": password}
         # A password in the URL wins over ``password``.
         self._redis = Redis.from_url(

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from llm_gateway.core.measurement import Measurement
-from llm_gateway.core.types import Chunk, Usage
+from llm_gateway.core.types import Chunk, TokenUsage
 from llm_gateway.errors import DeadlineExceeded, GatewayError
 
 # Chunks relayed between two yields to the event loop. An upstream that floods keeps
@@ -31,7 +31,7 @@ class Relay:
         first: Chunk,
         chunks: AsyncIterator[Chunk],
         measurement: Measurement,
-        on_close: Callable[[Usage | None], None],
+        on_close: Callable[[TokenUsage | None], None],
         deadline: float,
         deadline_seconds: float,
     ) -> None:
@@ -39,7 +39,7 @@ class Relay:
         self._chunks = chunks
         self._measurement = measurement
         self._on_close = on_close
-        self._usage: Usage | None = None
+        self._usage: TokenUsage | None = None
         self._tool_calls = 0
         # Characters generated, for an estimate of the usage an upstream does not report.
         self._chars = 0

@@ -1,12 +1,12 @@
-"""The core's vocabulary: the internal requests every door is turned into, what the
-upstream hands back, and the small fixed sets every metric label and error reason comes
-from. Imports nothing of the gateway's, so errors, metrics and the load generator can
-share it."""
+"""The core's vocabulary: the internal requests every door is turned into, the door and
+the outcome they are labelled with, and what the upstream hands back. Imports nothing of
+the gateway's, so metrics and the load generator can share it."""
 
 from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,63 +38,37 @@ class Outcome(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class ShedReason(enum.StrEnum):
-    """Why the concurrency limiter turned a request away."""
+@dataclass(slots=True, frozen=True)
+class Origin:
+    """Who asked: the HTTP request an internal request came from.
 
-    QUEUE_FULL = "queue_full"
-    QUEUE_TIMEOUT = "queue_timeout"
+    ``client`` is the API key alias it came with (None when keys are off);
+    ``simulator_headers`` the X-Simulator-* headers it sent, forwarded only when the
+    upstream is the simulator.
+    """
 
-
-class AuthFailure(enum.StrEnum):
-    MISSING = "missing"
-    INVALID = "invalid"
-
-
-class RateLimit(enum.StrEnum):
-    """Which per-key budget a request exceeded."""
-
-    REQUESTS = "requests"
-    TOKENS = "tokens"
+    request_id: str
+    client: str | None = None
+    simulator_headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class StoreOperation(enum.StrEnum):
-    """A round trip to the rate-limit store: admit a request, or settle its tokens."""
+class Asked:
+    """What every internal request reads from its origin."""
 
-    TAKE = "take"
-    GIVE = "give"
+    __slots__ = ()
+    origin: Origin
 
+    @property
+    def request_id(self) -> str:
+        return self.origin.request_id
 
-class StoreFailure(enum.StrEnum):
-    """Why a round trip to the rate-limit store failed."""
-
-    TIMEOUT = "timeout"
-    CONNECTION = "connection"
-    ERROR = "error"
-
-
-class EndpointOutcome(enum.StrEnum):
-    """How one request to one pool endpoint went, as far as the endpoint's health goes."""
-
-    SUCCESS = "success"  # any status below 500, 429 included: the endpoint answered
-    SERVER_ERROR = "server_error"
-    CONNECTION = "connection"
-    TIMEOUT = "timeout"
-
-
-class ErrorReason(enum.StrEnum):
-    """Why an upstream call failed."""
-
-    RATE_LIMITED = "rate_limited"
-    TIMEOUT = "timeout"
-    SERVER_ERROR = "server_error"
-    CONNECTION = "connection"
-    BAD_RESPONSE = "bad_response"
-    RESPONSE_TOO_LARGE = "response_too_large"
-    CLIENT_ERROR = "client_error"
+    @property
+    def client(self) -> str | None:
+        return self.origin.client
 
 
 @dataclass(slots=True, frozen=True)
-class CompletionRequest:
+class CompletionTask(Asked):
     """One completion, whichever endpoint it came through, as the client asked for it.
 
     ``model`` is the name the client sent (None: the default); the core resolves it, and
@@ -104,7 +78,7 @@ class CompletionRequest:
     gateway does not know, passed to the upstream unchanged.
     """
 
-    request_id: str
+    origin: Origin
     endpoint: Endpoint
     model: str | None
     messages: list[dict[str, Any]] = field(default_factory=list)
@@ -125,10 +99,6 @@ class CompletionRequest:
     n: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     stream: bool = False
-    # The API key alias the request came with; None when keys are off.
-    client: str | None = None
-    # X-Simulator-* headers, forwarded only when the upstream is the simulator.
-    simulator_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def kind(self) -> ModelKind:
@@ -158,15 +128,13 @@ EmbeddingInput = str | list[str] | list[int] | list[list[int]]
 
 
 @dataclass(slots=True, frozen=True)
-class EmbeddingRequest:
+class EmbeddingTask(Asked):
     """One embeddings request: texts, or token ids, to turn into vectors."""
 
-    request_id: str
+    origin: Origin
     model: str | None
     input: EmbeddingInput
     dimensions: int | None = None
-    client: str | None = None
-    simulator_headers: dict[str, str] = field(default_factory=dict)
     endpoint: Endpoint = Endpoint.EMBEDDINGS
     stream: bool = False
 
@@ -197,7 +165,7 @@ class EmbeddingRequest:
         )
 
 
-# Words and punctuation marks: how embedding prompts are counted (see EmbeddingRequest).
+# Words and punctuation marks: how embedding prompts are counted (see EmbeddingTask).
 TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 
 
@@ -212,7 +180,7 @@ def estimate_tokens(chars: int) -> int:
 
 
 @dataclass(slots=True, frozen=True)
-class Usage:
+class TokenUsage:
     prompt_tokens: int
     completion_tokens: int
     # Counts the gateway estimated (estimate_tokens), the upstream having reported none.
@@ -225,8 +193,8 @@ class Usage:
 
     @classmethod
     def settled(
-        cls, reported: Usage | None, prompt_chars: int, completion_chars: int, pieces: int = 0
-    ) -> Usage:
+        cls, reported: TokenUsage | None, prompt_chars: int, completion_chars: int, pieces: int = 0
+    ) -> TokenUsage:
         """The usage to count: the upstream's, where it reported a count for text that has
         any; the rest estimated. ``pieces``: stream frames that carried text, each at
         least one token, so a completion is never estimated below them."""
@@ -245,20 +213,20 @@ class Usage:
 
 
 @dataclass(slots=True, frozen=True)
-class ToolCall:
+class GeneratedToolCall:
     id: str
     name: str
     arguments: str  # JSON text, as OpenAI sends it
 
 
 @dataclass(slots=True, frozen=True)
-class Choice:
+class GeneratedChoice:
     """One generated answer; ``logprobs`` is the upstream's, in OpenAI's shape."""
 
     index: int
     text: str | None
     finish_reason: str | None
-    tool_calls: tuple[ToolCall, ...] = ()
+    tool_calls: tuple[GeneratedToolCall, ...] = ()
     logprobs: dict[str, Any] | None = None
 
 
@@ -269,7 +237,7 @@ class Price:
     prompt: float
     completion: float
 
-    def cost(self, usage: Usage) -> float:
+    def cost(self, usage: TokenUsage) -> float:
         """The USD an answer with `usage` costs at this price: an estimate, since the
         upstream's own billing (rounding, minimums, cached tokens) is not known here."""
         return (usage.prompt_tokens * self.prompt + usage.completion_tokens * self.completion) / 1e6
@@ -278,8 +246,8 @@ class Price:
 @dataclass(slots=True, frozen=True)
 class Completion:
     model: str  # the model that answered: the requested one, or a fallback
-    choices: tuple[Choice, ...]
-    usage: Usage
+    choices: tuple[GeneratedChoice, ...]
+    usage: TokenUsage
 
     @property
     def text(self) -> str:
@@ -295,7 +263,7 @@ class Completion:
 
 
 @dataclass(slots=True, frozen=True)
-class ToolCallDelta:
+class ToolCallPiece:
     """A piece of a streamed tool call: the first of a call carries its id and name, the
     rest pieces of its arguments. None: absent from the frame (never sent as null)."""
 
@@ -312,9 +280,9 @@ class Chunk:
 
     text: str = ""
     finish_reason: str | None = None
-    usage: Usage | None = None
+    usage: TokenUsage | None = None
     index: int = 0
-    tool_calls: tuple[ToolCallDelta, ...] = ()
+    tool_calls: tuple[ToolCallPiece, ...] = ()
     logprobs: dict[str, Any] | None = None
 
     @property
@@ -328,4 +296,4 @@ class Embeddings:
     model: str
     # One per input: float32 values, little-endian, as OpenAI's base64 encoding holds them.
     vectors: tuple[bytes, ...]
-    usage: Usage
+    usage: TokenUsage

@@ -1,6 +1,10 @@
-"""What the core needs of an upstream, whichever kind the app wires in (``huggingface``:
-:class:`llm_gateway.upstream.client.Upstream`; ``openai``:
-:class:`llm_gateway.upstream.openai.OpenAIUpstream`)."""
+"""What the core needs of an upstream: the one seam it calls, as httpx's client knows only
+``BaseTransport``. The app hands in the concrete adapter
+(:class:`~llm_gateway.upstream.client.HuggingFaceUpstream`); the core imports none.
+
+Each call is one attempt for one resolved model id (the core resolves aliases, retries
+and falls back); failures arrive as :class:`~llm_gateway.errors.UpstreamError`.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,17 @@ from typing import Protocol
 from llm_gateway.core.types import (
     Chunk,
     Completion,
-    CompletionRequest,
-    EmbeddingRequest,
+    CompletionTask,
     Embeddings,
+    EmbeddingTask,
 )
 
 
 class Upstream(Protocol):
-    async def start(self) -> None: ...
+    async def complete(self, request: CompletionTask, model: str) -> Completion: ...
 
-    async def close(self) -> None: ...
-
-    async def complete(self, request: CompletionRequest, model: str) -> Completion: ...
-
-    def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[Chunk]:
-        """The answer's chunks; a stream that ends without finishing raises."""
+    def stream(self, request: CompletionTask, model: str) -> AsyncIterator[Chunk]:
+        """The chunks as the upstream sends them; the response is released when it ends."""
         ...
 
-    async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings: ...
+    async def embed(self, request: EmbeddingTask, model: str) -> Embeddings: ...

@@ -13,8 +13,7 @@ import hmac
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from llm_gateway.core.types import AuthFailure
-from llm_gateway.errors import Unauthorized
+from llm_gateway.errors import AuthFailure, Unauthorized
 from llm_gateway.http.context import RequestContext
 from llm_gateway.http.handlers import error_response
 from llm_gateway.metrics.recorder import Recorder

@@ -2,7 +2,9 @@
 
 :class:`~llm_gateway.http.access.AccessLogMiddleware` creates it when a request arrives
 and writes the access line from it when the request ends; authentication sets the
-client's alias, the core's measurement the LLM fields, the error handlers the error code.
+client's alias, the error handlers the error code. A completion route attaches the
+core's :class:`~llm_gateway.core.measurement.Summary` of the request (model, outcome,
+tokens, the time the gateway added), whose fields the access line shows too.
 ``arrived`` is the request's clock: durations, the SLO metrics among them, run from it.
 """
 
@@ -10,10 +12,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from starlette.types import Scope
+
+from llm_gateway.core.measurement import Summary
 
 # Where the context lives in the ASGI scope; read and written only through this module.
 _SCOPE_KEY = "llm_gateway.context"
@@ -21,8 +24,8 @@ _SCOPE_KEY = "llm_gateway.context"
 
 @dataclass(slots=True)
 class RequestContext:
-    """What the gateway knows of one request; the access line shows every field but
-    ``arrived``."""
+    """What the gateway knows of one request; the access line shows its fields (but
+    ``arrived``) with those of its summary."""
 
     request_id: str
     method: str = ""
@@ -30,16 +33,16 @@ class RequestContext:
     status: int = 0
     duration_ms: float = 0.0
     client: str | None = None
-    model: str | None = None
-    stream: bool | None = None
-    outcome: str | None = None
     error_code: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    # The time the gateway added before the response could start (core.measurement).
-    overhead_ms: float | None = None
+    # Set by a completion route: the core's account of the request.
+    summary: Summary | None = field(default=None, repr=False)
     # perf_counter() when the request arrived; durations are measured from here.
     arrived: float = field(default_factory=time.perf_counter, repr=False)
+
+    @property
+    def overhead_ms(self) -> float | None:
+        """The time the gateway added before the response could start (core.measurement)."""
+        return None if self.summary is None else self.summary.overhead_ms
 
     def attach(self, scope: Scope) -> None:
         """Make this the context of the request ``scope`` belongs to."""
@@ -58,9 +61,25 @@ class RequestContext:
         return scope.get(_SCOPE_KEY)
 
     def fields(self) -> dict[str, Any]:
-        return {
-            name: value for name in _LOGGED_FIELDS if (value := getattr(self, name)) is not None
+        summary = self.summary or _NO_SUMMARY
+        values = {
+            "request_id": self.request_id,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "client": self.client,
+            "model": summary.model,
+            "stream": summary.stream,
+            "outcome": summary.outcome,
+            # The error rendered wins over an upstream error a fallback recovered from.
+            "error_code": self.error_code or summary.error_code,
+            "prompt_tokens": summary.prompt_tokens,
+            "completion_tokens": summary.completion_tokens,
+            "overhead_ms": summary.overhead_ms,
         }
+        return {name: value for name, value in values.items() if value is not None}
 
 
-_LOGGED_FIELDS = tuple(f.name for f in dataclass_fields(RequestContext) if f.name != "arrived")
+# Read only: the summary fields of a request that reached no completion route.
+_NO_SUMMARY = Summary(arrived=0.0)

@@ -19,9 +19,8 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FrameType
-
-from fastapi import FastAPI
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +28,15 @@ logger = logging.getLogger(__name__)
 CUT_OFF_GRACE_SECONDS = 1
 
 
+@dataclass(slots=True)
+class Readiness:
+    """What ``/readyz`` answers: ready once started, not while starting or draining."""
+
+    ready: bool = False
+
+
 def fail_readiness_on_sigterm(
-    app: FastAPI, delay: float, drain_seconds: float, cut_off: Callable[[], None]
+    readiness: Readiness, delay: float, drain_seconds: float, cut_off: Callable[[], None]
 ) -> None:
     # Signals reach the main thread only; servers run in threads (tests) keep uvicorn's.
     if threading.current_thread() is not threading.main_thread():
@@ -41,10 +47,10 @@ def fail_readiness_on_sigterm(
         return
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if not app.state.ready:  # a second SIGTERM: drain now
+        if not readiness.ready:  # a second SIGTERM: drain now
             drain(signum, frame)
             return
-        app.state.ready = False
+        readiness.ready = False
         logger.info("SIGTERM: /readyz now fails; draining in %g s", delay)
         loop.call_later(delay, drain, signum, frame)
         loop.call_later(delay + drain_seconds, cut_off)

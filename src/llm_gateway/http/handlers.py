@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from llm_gateway.errors import GatewayError, InvalidRequest, ValidationFailed
 from llm_gateway.http import envelopes
 from llm_gateway.http.context import RequestContext
+from llm_gateway.logs import log_each_error_once, mark_logged
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +75,25 @@ def install(app: FastAPI, max_body_bytes: int) -> None:
         return response
 
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        logger.error("unhandled error while serving %s", request.url.path, exc_info=exc)
+        # A bug of ours: logged here, once, with the request it broke (see logs.LoggedOnce).
+        context = RequestContext.find(request.scope)
+        request_id = context.request_id if context is not None else None
+        logger.error(
+            "unhandled error while serving %s (request %s)",
+            request.url.path,
+            request_id,
+            exc_info=exc,
+        )
+        mark_logged(exc)
         response = render(
             request, GatewayError("The gateway failed unexpectedly.", code="internal_error")
         )
         # This response bypasses the request-context middleware, which adds the id elsewhere.
-        context = RequestContext.find(request.scope)
-        if context is not None:
-            response.headers["X-Request-Id"] = context.request_id
+        if request_id is not None:
+            response.headers["X-Request-Id"] = request_id
         return response
+
+    log_each_error_once()
 
     app.add_exception_handler(GatewayError, gateway_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from llm_gateway.core.types import Endpoint
-from llm_gateway.simulator.faults import Fault
+from llm_gateway.faults import Fault
 
 # What a request may ask of the simulator; "none" is what happens without the header.
 FAULTS = tuple(fault.value for fault in Fault if fault is not Fault.NONE)

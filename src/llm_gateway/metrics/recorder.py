@@ -13,19 +13,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from llm_gateway.core.types import (
-    AuthFailure,
-    Endpoint,
-    EndpointOutcome,
-    ErrorReason,
-    Outcome,
-    RateLimit,
-    ShedReason,
-    StoreFailure,
-    StoreOperation,
-    Usage,
-)
+from llm_gateway.core.buckets import StoreFailure, StoreOperation
+from llm_gateway.core.types import Endpoint, Outcome, TokenUsage
+from llm_gateway.errors import AuthFailure, ErrorReason, RateLimit, ShedReason
 from llm_gateway.metrics.definitions import LLM_METRICS
+from llm_gateway.metrics.labels import EndpointOutcome
 
 
 class _Children:
@@ -130,7 +122,7 @@ class Recorder:
         )
         self._requests(model, endpoint, streamed, outcome).inc()
 
-    def tokens_used(self, model: str, endpoint: Endpoint, usage: Usage) -> None:
+    def tokens_used(self, model: str, endpoint: Endpoint, usage: TokenUsage) -> None:
         self._prompt_tokens(model, endpoint).inc(usage.prompt_tokens)
         self._tokens_per_request(model, endpoint, "prompt").observe(usage.prompt_tokens)
         if usage.prompt_estimated:
@@ -148,7 +140,9 @@ class Recorder:
     def client_finished(self, client: str, model: str, outcome: Outcome) -> None:
         self._client_requests(client, model, outcome).inc()
 
-    def client_tokens_used(self, client: str, model: str, usage: Usage, cost_usd: float) -> None:
+    def client_tokens_used(
+        self, client: str, model: str, usage: TokenUsage, cost_usd: float
+    ) -> None:
         self._client_tokens(client, model, "prompt").inc(usage.prompt_tokens)
         self._client_tokens(client, model, "completion").inc(usage.completion_tokens)
         if cost_usd:

@@ -1,5 +1,5 @@
-"""Anthropic's Messages API in the core's terms: a request becomes the fields of a
-:class:`~llm_gateway.core.types.CompletionRequest` (OpenAI's chat shape, which every
+"""Anthropic's Messages API in the core's terms: a request becomes a
+:class:`~llm_gateway.core.types.CompletionTask` (OpenAI's chat shape, which every
 upstream reads), and an answer becomes Anthropic's message.
 
 Where the two dialects differ:
@@ -23,9 +23,10 @@ Where the two dialects differ:
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
-from llm_gateway.core.types import Completion, CompletionRequest, estimate_tokens
+from llm_gateway.core.types import Completion, CompletionTask, Endpoint, Origin, estimate_tokens
 from llm_gateway.errors import UpstreamBadResponse
 from llm_gateway.protocol.anthropic import (
     AnthropicAssistantMessage,
@@ -57,21 +58,24 @@ _STOP_REASONS: dict[str | None, StopReason] = {
 }
 
 
-def request_fields(body: MessagesRequest) -> dict[str, Any]:
-    """The core's fields of a request to answer: the prompt's, and how to sample."""
-    fields = prompt_fields(body)
-    if body.top_k is not None:
-        fields["extra"]["top_k"] = body.top_k
-    return {
-        **fields,
-        "max_tokens": body.max_tokens,
-        "temperature": body.temperature,
-        "top_p": body.top_p,
-    }
+def completion_task(body: MessagesRequest, origin: Origin) -> CompletionTask:
+    """The core's request to answer ``body``: its prompt's, and how to sample."""
+    prompt = prompt_task(body, origin)
+    extra = prompt.extra if body.top_k is None else {**prompt.extra, "top_k": body.top_k}
+    return replace(
+        prompt,
+        stop=body.stop_sequences,
+        stream=body.stream,
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        extra=extra,
+    )
 
 
-def prompt_fields(body: CountTokensRequest) -> dict[str, Any]:
-    """The core's messages, tools and tool choice, and the fields it does not know."""
+def prompt_task(body: CountTokensRequest, origin: Origin) -> CompletionTask:
+    """The core's request of ``body``'s prompt: its messages, tools and tool choice, and
+    the fields the core does not know."""
     extra: dict[str, Any] = {}
     choice = body.tool_choice
     serial = None if isinstance(choice, ToolChoiceNone | None) else choice.disable_parallel_tool_use
@@ -80,16 +84,19 @@ def prompt_fields(body: CountTokensRequest) -> dict[str, Any]:
     # An empty list of tools is no tools, and a choice among none means nothing.
     tools = [_tool(tool) for tool in body.tools or ()] or None
     output = body.output_config.format if body.output_config is not None else None
-    return {
-        "messages": _messages(body),
-        "tools": tools,
-        "tool_choice": None if tools is None else _tool_choice(choice),
-        "response_format": None if output is None else _response_format(output),
-        "extra": extra,
-    }
+    return CompletionTask(
+        origin=origin,
+        endpoint=Endpoint.MESSAGES,
+        model=body.model,
+        messages=_messages(body),
+        tools=tools,
+        tool_choice=None if tools is None else _tool_choice(choice),
+        response_format=None if output is None else _response_format(output),
+        extra=extra,
+    )
 
 
-def input_tokens(request: CompletionRequest) -> int:
+def input_tokens(request: CompletionTask) -> int:
     """The prompt's tokens as the gateway estimates them for its rate limits
     (:func:`estimate_tokens`), tool definitions included: an estimate, since no tokenizer
     runs in the gateway."""

@@ -10,8 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from llm_gateway.core.relay import Relay
-from llm_gateway.core.types import Choice as CoreChoice
-from llm_gateway.core.types import Endpoint
+from llm_gateway.core.types import CompletionTask, Endpoint, GeneratedChoice
 from llm_gateway.protocol import (
     AssistantMessage,
     ChatCompletion,
@@ -22,7 +21,7 @@ from llm_gateway.protocol import (
     TextPart,
     ToolCallOut,
 )
-from llm_gateway.routes.deps import CallDep
+from llm_gateway.routes.deps import CallDep, stop_sequences
 from llm_gateway.routes.openapi import completion_responses
 from llm_gateway.routes.streaming import ChatFrames, event_stream, wire_usage
 
@@ -40,11 +39,12 @@ async def chat_completions(body: ChatCompletionRequest, call: CallDep) -> Respon
     if body.parallel_tool_calls is not None:
         # Not a parameter of InferenceClient's: it travels with the unknown fields.
         extra["parallel_tool_calls"] = body.parallel_tool_calls
-    request = call.completion_request(
-        Endpoint.CHAT_COMPLETIONS,
-        body.model,
-        body.stop,
-        body.stream,
+    request = CompletionTask(
+        origin=call.origin,
+        endpoint=Endpoint.CHAT_COMPLETIONS,
+        model=body.model,
+        stop=stop_sequences(body.stop),
+        stream=body.stream,
         messages=[_upstream_message(m) for m in body.messages],
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
@@ -99,7 +99,7 @@ def _dumped(value: Any) -> Any:
     )
 
 
-def _choice(choice: CoreChoice) -> Choice:
+def _choice(choice: GeneratedChoice) -> Choice:
     calls = [
         ToolCallOut(id=c.id, function=FunctionCallOut(name=c.name, arguments=c.arguments))
         for c in choice.tool_calls

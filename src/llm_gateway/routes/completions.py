@@ -15,16 +15,14 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from llm_gateway.core.relay import Relay
-from llm_gateway.core.types import Completion, CompletionRequest, Endpoint, Usage
+from llm_gateway.core.types import Completion, CompletionTask, Endpoint, TokenUsage
 from llm_gateway.protocol import (
     CompletionChoice,
     CompletionLogprobs,
+    CompletionRequest,
     TextCompletion,
 )
-from llm_gateway.protocol import (
-    CompletionRequest as WireRequest,
-)
-from llm_gateway.routes.deps import Call, CallDep
+from llm_gateway.routes.deps import Call, CallDep, stop_sequences
 from llm_gateway.routes.openapi import completion_responses
 from llm_gateway.routes.streaming import CompletionFrames, event_stream, wire_usage
 
@@ -37,11 +35,11 @@ router = APIRouter(tags=["completions"])
     responses=completion_responses("TextCompletion"),
     summary="Create a text completion (OpenAI's legacy completions)",
 )
-async def completions(body: WireRequest, call: CallDep) -> Response:
+async def completions(body: CompletionRequest, call: CallDep) -> Response:
     prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
     requests = [_request(call, body, prompt) for prompt in prompts]
     echoes = prompts if body.echo else [""] * len(prompts)
-    completion_id = f"cmpl-{call.context.request_id}"
+    completion_id = f"cmpl-{call.origin.request_id}"
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
@@ -58,7 +56,7 @@ async def completions(body: WireRequest, call: CallDep) -> Response:
             for index, (echo, answer) in enumerate(zip(echoes, answers, strict=True))
         ],
         usage=wire_usage(
-            Usage(
+            TokenUsage(
                 sum(a.usage.prompt_tokens for a in answers),
                 sum(a.usage.completion_tokens for a in answers),
             )
@@ -67,12 +65,13 @@ async def completions(body: WireRequest, call: CallDep) -> Response:
     return Response(response.model_dump_json(exclude_none=True), media_type="application/json")
 
 
-def _request(call: Call, body: WireRequest, prompt: str) -> CompletionRequest:
-    return call.completion_request(
-        Endpoint.COMPLETIONS,
-        body.model,
-        body.stop,
-        body.stream,
+def _request(call: Call, body: CompletionRequest, prompt: str) -> CompletionTask:
+    return CompletionTask(
+        origin=call.origin,
+        endpoint=Endpoint.COMPLETIONS,
+        model=body.model,
+        stop=stop_sequences(body.stop),
+        stream=body.stream,
         prompt=prompt,
         max_tokens=body.max_tokens,
         temperature=body.temperature,
@@ -118,7 +117,7 @@ async def _frames(
     completion_id: str,
     created: int,
     relays: _Relays,
-    requests: list[CompletionRequest],
+    requests: list[CompletionTask],
     echoes: list[str],
     include_usage: bool,
 ) -> AsyncIterator[bytes]:

@@ -1,91 +1,113 @@
-"""The dependency every completion route takes: its :class:`Call`.
+"""The routes' dependencies: the app's services, typed, and each completion route's :class:`Call`.
+
+``create_app`` builds every service once and sets them on the app once, as one typed
+:class:`Services` (:func:`install`); routes reach them through typed dependencies
+(``GatewayDep``, ``SettingsDep``, ...), never through ``app.state``.
 
 ``async def``: FastAPI runs a plain ``def`` dependency in a thread pool, a thread hop
-per dependency per request for what are dictionary lookups.
+per dependency per request for what are attribute lookups.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 
 from llm_gateway.core.gateway import Gateway
+from llm_gateway.core.measurement import Summary
 from llm_gateway.core.relay import Relay
 from llm_gateway.core.types import (
     Completion,
-    CompletionRequest,
-    EmbeddingInput,
-    EmbeddingRequest,
+    CompletionTask,
     Embeddings,
-    Endpoint,
+    EmbeddingTask,
+    Origin,
 )
 from llm_gateway.errors import ValidationFailed
+from llm_gateway.faults import MAX_FAULT_TIMES, Fault, FaultRequest, UnknownFaultError
 from llm_gateway.http.context import RequestContext
 from llm_gateway.http.disconnect import unless_disconnected
-from llm_gateway.simulator.faults import Fault, FaultRequest, UnknownFaultError
+from llm_gateway.http.drain import Readiness
+from llm_gateway.metrics.exposition import Exposition
+from llm_gateway.settings import Settings
 
-# The most attempts X-Simulator-Fault-Times may name.
-MAX_FAULT_TIMES = 100
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the routes use, each built once by ``create_app``."""
+
+    settings: Settings
+    gateway: Gateway
+    readiness: Readiness
+    # What /metrics renders; None with metrics off (then /metrics is not routed).
+    exposition: Exposition | None
+    # The models' `created`: when this gateway began serving them.
+    created: int
+
+
+def install(app: FastAPI, services: Services) -> None:
+    app.state.services = services
+
+
+async def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+async def get_gateway(services: ServicesDep) -> Gateway:
+    return services.gateway
+
+
+async def get_exposition(services: ServicesDep) -> Exposition:
+    assert services.exposition is not None, "/metrics is routed only with metrics on"
+    return services.exposition
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+ExpositionDep = Annotated[Exposition, Depends(get_exposition)]
 
 
 @dataclass(slots=True)
 class Call:
-    """What a completion route needs besides its body: the core, the request's context
-    (with the caller's API key alias, None when keys are off), the X-Simulator-* headers
-    it sent, and the HTTP request itself."""
+    """What a completion route needs besides its body: the core, who asked (``origin``:
+    the request id, the caller's API key alias, the X-Simulator-* headers it sent), the
+    core's summary of the request for the access line, and the HTTP request itself,
+    watched for the client leaving."""
 
     gateway: Gateway
-    context: RequestContext
-    simulator_headers: dict[str, str]
+    origin: Origin
+    summary: Summary
     http: Request
 
-    def completion_request(
-        self,
-        endpoint: Endpoint,
-        model: str | None,
-        stop: str | list[str] | None,
-        stream: bool,
-        **fields: Any,
-    ) -> CompletionRequest:
-        """The internal request, as the client asked for it; the core validates it."""
-        return CompletionRequest(
-            request_id=self.context.request_id,
-            endpoint=endpoint,
-            model=model,
-            stop=[stop] if isinstance(stop, str) else stop,
-            stream=stream,
-            client=self.context.client,
-            simulator_headers=self.simulator_headers,
-            **fields,
-        )
+    async def complete(self, request: CompletionTask) -> Completion:
+        return await unless_disconnected(self.http, self.gateway.complete(request, self.summary))
 
-    def embedding_request(
-        self, model: str | None, input: EmbeddingInput, dimensions: int | None
-    ) -> EmbeddingRequest:
-        return EmbeddingRequest(
-            request_id=self.context.request_id,
-            model=model,
-            input=input,
-            dimensions=dimensions,
-            client=self.context.client,
-            simulator_headers=self.simulator_headers,
-        )
+    async def embed(self, request: EmbeddingTask) -> Embeddings:
+        return await unless_disconnected(self.http, self.gateway.embed(request, self.summary))
 
-    async def complete(self, request: CompletionRequest) -> Completion:
-        return await unless_disconnected(self.http, self.gateway.complete(request, self.context))
-
-    async def embed(self, request: EmbeddingRequest) -> Embeddings:
-        return await unless_disconnected(self.http, self.gateway.embed(request, self.context))
-
-    async def stream(self, request: CompletionRequest) -> Relay:
+    async def stream(self, request: CompletionTask) -> Relay:
         # Until the first chunk; from then on the streaming response watches the client.
-        return await unless_disconnected(self.http, self.gateway.stream(request, self.context))
+        return await unless_disconnected(self.http, self.gateway.stream(request, self.summary))
+
+
+def stop_sequences(stop: str | list[str] | None) -> list[str] | None:
+    """The stop sequences as a list, as the core takes them (clients may send one string)."""
+    return [stop] if isinstance(stop, str) else stop
 
 
 async def get_simulator_headers(
     request: Request,
+    settings: SettingsDep,
     # Declared for the schema only (typed without None, so it offers no "null"): checked
     # below, and only when the upstream is the simulator; to any other, nothing is sent.
     fault: Annotated[
@@ -107,7 +129,7 @@ async def get_simulator_headers(
         ),
     ] = None,  # type: ignore[assignment]
 ) -> dict[str, str]:
-    if not request.app.state.settings.upstream_is_simulator:
+    if not settings.upstream_is_simulator:
         return {}
     headers = {k: v for k, v in request.headers.items() if k.startswith("x-simulator-")}
     try:
@@ -125,12 +147,15 @@ async def get_simulator_headers(
 
 async def get_call(
     request: Request,
+    gateway: GatewayDep,
     simulator_headers: Annotated[dict[str, str], Depends(get_simulator_headers)],
 ) -> Call:
+    context = RequestContext.of(request.scope)
+    context.summary = summary = Summary(arrived=context.arrived)
     return Call(
-        gateway=request.app.state.gateway,
-        context=RequestContext.of(request.scope),
-        simulator_headers=simulator_headers,
+        gateway=gateway,
+        origin=Origin(context.request_id, context.client, simulator_headers),
+        summary=summary,
         http=request,
     )
 

@@ -9,6 +9,7 @@ from array import array
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from llm_gateway.core.types import EmbeddingTask
 from llm_gateway.protocol import Embedding, EmbeddingList, EmbeddingRequest, EmbeddingUsage
 from llm_gateway.routes.deps import CallDep
 from llm_gateway.routes.openapi import error_responses
@@ -23,8 +24,11 @@ router = APIRouter(tags=["embeddings"])
     summary="Create embeddings (OpenAI-compatible)",
 )
 async def embeddings(body: EmbeddingRequest, call: CallDep) -> Response:
-    request = call.embedding_request(body.model, body.input, body.dimensions)
-    answer = await call.embed(request)
+    answer = await call.embed(
+        EmbeddingTask(
+            origin=call.origin, model=body.model, input=body.input, dimensions=body.dimensions
+        )
+    )
     encode = _base64 if body.encoding_format == "base64" else _floats
     response = EmbeddingList(
         data=[

@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from llm_gateway.core.relay import Relay
-from llm_gateway.core.types import CompletionRequest, Endpoint
+from llm_gateway.core.types import CompletionTask, Endpoint
 from llm_gateway.protocol import GenerateRequest, GenerateResponse
-from llm_gateway.routes.deps import CallDep
+from llm_gateway.routes.deps import CallDep, stop_sequences
 from llm_gateway.routes.openapi import completion_responses
 from llm_gateway.routes.streaming import GenerateFrames, event_stream, wire_usage
 
@@ -24,11 +24,12 @@ router = APIRouter(tags=["completions"])
     summary="Generate text from a prompt",
 )
 async def generate(body: GenerateRequest, call: CallDep) -> Response:
-    request = call.completion_request(
-        Endpoint.GENERATE,
-        body.model,
-        body.stop,
-        body.stream,
+    request = CompletionTask(
+        origin=call.origin,
+        endpoint=Endpoint.GENERATE,
+        model=body.model,
+        stop=stop_sequences(body.stop),
+        stream=body.stream,
         messages=[{"role": "user", "content": body.prompt}],
         max_tokens=body.max_new_tokens,
         temperature=body.temperature,
@@ -49,7 +50,7 @@ async def generate(body: GenerateRequest, call: CallDep) -> Response:
     return Response(response.model_dump_json(), media_type="application/json")
 
 
-async def _frames(request: CompletionRequest, relay: Relay) -> AsyncIterator[bytes]:
+async def _frames(request: CompletionTask, relay: Relay) -> AsyncIterator[bytes]:
     frames = GenerateFrames(request.request_id, relay.model)
     async for chunk in relay:
         yield frames.event(chunk)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llm_gateway.core.types import Chunk, Usage
+from llm_gateway.core.types import Chunk, TokenUsage
 from llm_gateway.errors import GatewayError
 from llm_gateway.http import envelopes
 from llm_gateway.protocol import anthropic as wire
@@ -65,7 +65,7 @@ class MessageEvents:
         self._open: int | None = None  # the open block's key (_TEXT, or a call's index)
         self._blocks: dict[int, int] = {}  # a tool call's upstream index -> its block
         self._finish_reason: str | None = None
-        self._usage: Usage | None = None
+        self._usage: TokenUsage | None = None
         self._tokens = 0
 
     def start(self) -> bytes:
@@ -103,7 +103,7 @@ class MessageEvents:
 
     def end(self) -> bytes:
         reason, sequence = stop_reason(self._finish_reason, bool(self._blocks), self._stop)
-        usage = self._usage or Usage(self._input_tokens, self._tokens)
+        usage = self._usage or TokenUsage(self._input_tokens, self._tokens)
         totals = {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens}
         delta = {
             "type": "message_delta",

@@ -11,7 +11,6 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from llm_gateway.core.relay import Relay
-from llm_gateway.core.types import Endpoint
 from llm_gateway.protocol.anthropic import (
     AnthropicError,
     CountTokensRequest,
@@ -53,13 +52,7 @@ def _responses(answer: str, streamed: bool) -> dict[int | str, dict[str, Any]]:
     summary="Create a message (Anthropic's Messages API)",
 )
 async def messages(body: MessagesRequest, call: CallDep) -> Response:
-    request = call.completion_request(
-        Endpoint.MESSAGES,
-        body.model,
-        body.stop_sequences,
-        body.stream,
-        **anthropic.request_fields(body),
-    )
+    request = anthropic.completion_task(body, call.origin)
     message_id = f"msg_{request.request_id}"
     if body.stream:
         relay = await call.stream(request)
@@ -79,9 +72,7 @@ async def messages(body: MessagesRequest, call: CallDep) -> Response:
     summary="Count a message's input tokens (Anthropic's Messages API)",
 )
 async def count_tokens(body: CountTokensRequest, call: CallDep) -> TokenCount:
-    request = call.completion_request(
-        Endpoint.MESSAGES, body.model, None, False, **anthropic.prompt_fields(body)
-    )
+    request = anthropic.prompt_task(body, call.origin)
     # The checks of a request to answer: a model not served is a 404, too long a prompt a 400.
     call.gateway.model_for(request)
     return TokenCount(input_tokens=anthropic.input_tokens(request))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from llm_gateway.metrics.exposition import Exposition
+from llm_gateway.routes.deps import ExpositionDep
 
 router = APIRouter(tags=["operations"])
 
@@ -15,7 +15,6 @@ router = APIRouter(tags=["operations"])
     summary="Prometheus metrics (OpenMetrics, with exemplars, when the scraper asks for it)",
     response_class=Response,
 )
-async def metrics(request: Request) -> Response:
-    exposition: Exposition = request.app.state.exposition
+async def metrics(request: Request, exposition: ExpositionDep) -> Response:
     body, content_type = exposition.render(request.headers.get("accept", ""))
     return Response(body, media_type=content_type)

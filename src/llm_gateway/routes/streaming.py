@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from fastapi.responses import StreamingResponse
 
 from llm_gateway import protocol
-from llm_gateway.core.types import Chunk, ToolCallDelta, Usage
+from llm_gateway.core.types import Chunk, TokenUsage, ToolCallPiece
 from llm_gateway.errors import GatewayError
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
@@ -38,7 +38,7 @@ def frame(payload: dict[str, Any]) -> bytes:
     return b"data: " + _encode(payload).encode() + _END
 
 
-def _usage(usage: Usage) -> bytes:
+def _usage(usage: TokenUsage) -> bytes:
     return b'{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}' % (
         usage.prompt_tokens,
         usage.completion_tokens,
@@ -79,7 +79,7 @@ class ChatFrames:
             + _END
         )
 
-    def usage(self, usage: Usage) -> bytes:
+    def usage(self, usage: TokenUsage) -> bytes:
         return self._prefix + b'[],"usage":' + _usage(usage) + b"}" + _END
 
 
@@ -106,7 +106,7 @@ def _chat_choice(chunk: Chunk) -> dict[str, Any]:
     return choice
 
 
-def _tool_call(call: ToolCallDelta) -> dict[str, Any]:
+def _tool_call(call: ToolCallPiece) -> dict[str, Any]:
     piece: dict[str, Any] = {"index": call.index}
     if call.id is not None:
         piece["id"] = call.id
@@ -144,7 +144,7 @@ class CompletionFrames:
             + _END
         )
 
-    def usage(self, usage: Usage) -> bytes:
+    def usage(self, usage: TokenUsage) -> bytes:
         return self._prefix + b'[],"usage":' + _usage(usage) + b"}" + _END
 
 
@@ -171,7 +171,7 @@ class GenerateFrames:
         )
 
 
-def wire_usage(usage: Usage) -> protocol.Usage:
+def wire_usage(usage: TokenUsage) -> protocol.Usage:
     return protocol.Usage(
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from llm_gateway.errors import ModelNotFound
 from llm_gateway.protocol import ErrorResponse, ModelCard, ModelList
-from llm_gateway.settings import Settings
+from llm_gateway.routes.deps import Services, ServicesDep
 
 router = APIRouter(tags=["operations"])
 
@@ -22,16 +22,17 @@ async def healthz() -> dict[str, str]:
     summary="Readiness: ready to take traffic (503 while starting or draining)",
     responses={503: {"description": "Not ready: starting up or draining for shutdown."}},
 )
-async def readyz(request: Request) -> Response:
-    if request.app.state.ready:
+async def readyz(services: ServicesDep) -> Response:
+    if services.readiness.ready:
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "draining"}, status_code=503)
 
 
 @router.get("/v1/models", response_model=ModelList, summary="Models clients may ask for")
-async def models(request: Request) -> ModelList:
-    settings: Settings = request.app.state.settings
-    return ModelList(data=list(_cards(request).values()), upstream=settings.describe_upstream())
+async def models(services: ServicesDep) -> ModelList:
+    return ModelList(
+        data=list(_cards(services).values()), upstream=services.settings.describe_upstream()
+    )
 
 
 @router.get(
@@ -40,8 +41,8 @@ async def models(request: Request) -> ModelList:
     responses={404: {"model": ErrorResponse, "description": "The model is not served."}},
     summary="One model, by id or alias",
 )
-async def model(model: str, request: Request) -> ModelCard:
-    cards = _cards(request)
+async def model(model: str, services: ServicesDep) -> ModelCard:
+    cards = _cards(services)
     try:
         return cards[model]
     except KeyError:
@@ -53,9 +54,8 @@ async def model(model: str, request: Request) -> ModelCard:
         ) from None
 
 
-def _cards(request: Request) -> dict[str, ModelCard]:
-    settings: Settings = request.app.state.settings
-    created: int = request.app.state.created
+def _cards(services: Services) -> dict[str, ModelCard]:
+    settings, created = services.settings, services.created
     kinds = (("chat", settings.model_aliases), ("embedding", settings.embedding_model_aliases))
     return {
         name: ModelCard(

@@ -19,12 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from llm_gateway.faults import Fault, FaultRequest, UnknownFaultError
 from llm_gateway.simulator.answers import Answer, logprobs, write_answer
-from llm_gateway.simulator.faults import (
-    Fault,
-    FaultRequest,
-    UnknownFaultError,
-)
 from llm_gateway.simulator.protocol import ChatCompletionRequest
 from llm_gateway.simulator.responses import (
     DelayedResponse,

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from llm_gateway.simulator.faults import Fault
+from llm_gateway.faults import Fault
 from llm_gateway.simulator.openai_api import (
     DONE_FRAME,
     MALFORMED_BODY,

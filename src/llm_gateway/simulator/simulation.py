@@ -11,14 +11,8 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_gateway.simulator.faults import (
-    RETRY_AFTER_FAULTS,
-    STATUS_FAULTS,
-    Fault,
-    FaultPicker,
-    FaultRequest,
-    UnknownFaultError,
-)
+from llm_gateway.faults import Fault, FaultRequest, UnknownFaultError
+from llm_gateway.simulator.faults import RETRY_AFTER_FAULTS, STATUS_FAULTS, FaultPicker
 from llm_gateway.simulator.pacing import Pacer
 from llm_gateway.simulator.responses import DropResponse, HangResponse
 from llm_gateway.simulator.settings import SimulatorSettings

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from llm_gateway.simulator.faults import Fault
+from llm_gateway.faults import Fault
 from llm_gateway.simulator.protocol import EmbedRequest
 from llm_gateway.simulator.responses import DelayedResponse, json_body
 from llm_gateway.simulator.simulation import Simulation

@@ -16,11 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from llm_gateway.simulator.faults import (
-    Fault,
-    FaultRequest,
-    UnknownFaultError,
-)
+from llm_gateway.faults import Fault, FaultRequest, UnknownFaultError
 from llm_gateway.simulator.protocol import GenerateRequest
 from llm_gateway.simulator.responses import (
     DelayedResponse,

@@ -14,8 +14,9 @@ Routed through Inference Providers (no upstream URL), the client's first request
 may ask the Hub where to send it: :mod:`llm_gateway.upstream.hub` does that off the event loop
 first. Errors become ours in :mod:`llm_gateway.upstream.errors`.
 
-What ``huggingface_hub`` needs set process-wide, all of it here, set in :meth:`Upstream.start`
-(the ``openai`` kind, :mod:`llm_gateway.upstream.openai`, needs none of it):
+What ``huggingface_hub`` needs set process-wide, all of it here, set in
+:meth:`HuggingFaceUpstream.start` (the ``openai`` kind, :mod:`llm_gateway.upstream.openai`,
+needs none of it):
 
 * ``set_async_client_factory``: InferenceClient builds its own httpx2 client per call; the
   factory hands it the gateway's pool instead, lent through the ``_lent_pool`` contextvar
@@ -58,16 +59,17 @@ from huggingface_hub import (
 from llm_gateway.core.types import (
     Chunk,
     Completion,
-    CompletionRequest,
-    EmbeddingRequest,
+    CompletionTask,
     Embeddings,
-    Usage,
+    EmbeddingTask,
+    TokenUsage,
 )
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import hub, wire
-from llm_gateway.upstream.errors import mapped_errors, unroutable
+from llm_gateway.upstream.errors import mapped, mapped_errors, unroutable
 from llm_gateway.upstream.pool_transport import open_transport
+from llm_gateway.upstream.stream_check import StreamCheck
 from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits, read_as_stream
 
 logger = logging.getLogger(__name__)
@@ -114,7 +116,7 @@ async def _read_error_body(response: httpx2.Response) -> None:
         await response.aread()
 
 
-class Upstream:
+class HuggingFaceUpstream:
     """Completions and embeddings from Hugging Face, a dedicated endpoint or the simulator.
 
     Chat goes through ``chat_completion``, a legacy text completion (a request with a
@@ -191,49 +193,71 @@ class Upstream:
         if self._pool is not None:
             await self._pool.aclose()
 
-    async def complete(self, request: CompletionRequest, model: str) -> Completion:
+    async def complete(self, request: CompletionTask, model: str) -> Completion:
         client = self._client(request)
         try:
+            # Only huggingface_hub's calls inside the boundary; what they return is read
+            # outside it, so a bug in reading it is not taken for the upstream's fault.
             with mapped_errors(self._secrets):
                 await self._route(model)
-                if request.prompt is not None:
-                    return await self._generate(client, request, model)
-                output = await client.chat_completion(**wire.chat_arguments(request, model))
-                choices = tuple(wire.chat_choice(choice) for choice in output.choices)
-                reported = output.usage
-                if reported is not None:
-                    reported = Usage(reported.prompt_tokens, reported.completion_tokens)
-                return Completion(
-                    model=model,
-                    choices=choices,
-                    usage=wire.settled_usage(reported, request, choices),
-                )
+                if request.prompt is None:
+                    output = await client.chat_completion(**wire.chat_arguments(request, model))
+                else:
+                    output = await client.text_generation(
+                        request.prompt,
+                        **wire.generation_arguments(request),
+                        decoder_input_details=True,
+                        model=self._task_model(model),
+                    )
+            if request.prompt is None:
+                return wire.chat_completion(output, request, model)
+            return wire.generated_completion(output, request, model)
         finally:
             await _close(client)
 
-    async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[Chunk]:
+    async def stream(self, request: CompletionTask, model: str) -> AsyncIterator[Chunk]:
         """Chunks as the upstream sends them; the response is released when this ends."""
         client = self._client(request)
         try:
             with mapped_errors(self._secrets):
                 await self._route(model)
-                if request.prompt is not None:
-                    async for chunk in self._generate_stream(client, request, model):
-                        yield chunk
-                    return
                 with read_as_stream():
-                    outputs = await client.chat_completion(
-                        **wire.chat_arguments(request, model), stream=True
-                    )
-                check = wire.StreamCheck(request.prompt_chars)
-                async for frame in stream_frames(outputs):
-                    for chunk in check.checked(wire.chat_chunks(frame)):
-                        yield chunk
-                yield check.end()
+                    if request.prompt is not None:
+                        outputs = await client.text_generation(
+                            request.prompt,
+                            **wire.generation_arguments(request),
+                            stream=True,
+                            model=self._task_model(model),
+                        )
+                    else:
+                        outputs = await client.chat_completion(
+                            **wire.chat_arguments(request, model), stream=True
+                        )
+            frames = outputs if request.prompt is not None else stream_frames(outputs)
+            logprobs, offset = bool(request.logprobs), 0
+            check = StreamCheck(request.prompt_chars)
+            while True:
+                try:
+                    frame = await anext(frames, None)
+                except Exception as exc:  # the boundary, per frame: see mapped_errors
+                    error = mapped(exc, self._secrets)
+                    if error is exc:
+                        raise
+                    raise error from exc
+                if frame is None:
+                    break
+                if request.prompt is None:
+                    chunks = wire.chat_chunks(frame)
+                else:
+                    chunks = wire.generated_chunks(frame, offset, logprobs)
+                    offset += sum(len(chunk.text) for chunk in chunks)
+                for chunk in check.checked(chunks):
+                    yield chunk
+            yield check.end()
         finally:
             await _close(client)
 
-    async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
+    async def embed(self, request: EmbeddingTask, model: str) -> Embeddings:
         client = self._client(request)
         try:
             with mapped_errors(self._secrets):
@@ -243,54 +267,16 @@ class Upstream:
                 array = await client.feature_extraction(
                     inputs, dimensions=request.dimensions, model=self._task_model(model)
                 )
-                if array.ndim == 1:
-                    array = array.reshape(1, -1)
-                if array.ndim != 2 or len(array) != len(request.inputs):
-                    raise ValueError(f"embeddings of shape {array.shape} for {len(inputs)} inputs")
-                vectors = tuple(row.astype("<f4").tobytes() for row in array)
-                # Counted here (see EmbeddingRequest.prompt_tokens): TEI reports none.
-                usage = Usage(request.prompt_tokens, 0, prompt_estimated=True)
-                return Embeddings(model, vectors, usage)
+            if array.ndim == 1:
+                array = array.reshape(1, -1)
+            if array.ndim != 2 or len(array) != len(request.inputs):
+                raise wire.malformed()
+            vectors = tuple(row.astype("<f4").tobytes() for row in array)
+            # Counted here (see EmbeddingTask.prompt_tokens): TEI reports none.
+            usage = TokenUsage(request.prompt_tokens, 0, prompt_estimated=True)
+            return Embeddings(model, vectors, usage)
         finally:
             await _close(client)
-
-    async def _generate(
-        self, client: AsyncInferenceClient, request: CompletionRequest, model: str
-    ) -> Completion:
-        assert request.prompt is not None
-        output = await client.text_generation(
-            request.prompt,
-            **wire.generation_arguments(request),
-            decoder_input_details=True,
-            model=self._task_model(model),
-        )
-        choice, usage = wire.generated_choice(output, bool(request.logprobs))
-        return Completion(
-            model=model, choices=(choice,), usage=wire.settled_usage(usage, request, (choice,))
-        )
-
-    async def _generate_stream(
-        self, client: AsyncInferenceClient, request: CompletionRequest, model: str
-    ) -> AsyncIterator[Chunk]:
-        assert request.prompt is not None
-        with read_as_stream():
-            outputs = await client.text_generation(
-                request.prompt,
-                **wire.generation_arguments(request),
-                stream=True,
-                model=self._task_model(model),
-            )
-        offset = 0
-        check = wire.StreamCheck(request.prompt_chars)
-        async for output in outputs:
-            chunk = wire.generated_chunk(output, offset, bool(request.logprobs))
-            offset += len(chunk.text)
-            yield check.seen(chunk)
-            details = output.details
-            if details is not None:
-                # TGI before 2.1 sends no input_length: 0, estimated at the end.
-                check.reported(Usage(details.input_length or 0, details.generated_tokens))
-        yield check.end()
 
     def _task_model(self, model: str) -> str | None:
         """The model argument of text_generation and feature_extraction: none for a base
@@ -316,11 +302,11 @@ class Upstream:
                 raise unroutable(exc, self._secrets) from exc
             self._routed.add(model)
 
-    def _client(self, request: CompletionRequest | EmbeddingRequest) -> AsyncInferenceClient:
+    def _client(self, request: CompletionTask | EmbeddingTask) -> AsyncInferenceClient:
         _lent_pool.set(self._pool)
         headers = {"X-Request-Id": request.request_id}
         if self._forward_faults:
-            headers.update(request.simulator_headers)
+            headers.update(request.origin.simulator_headers)
         if self._base_url is not None:
             return AsyncInferenceClient(
                 base_url=self._base_url, token=self._token, timeout=self._timeout, headers=headers

@@ -14,10 +14,13 @@ balancing, breakers, health checks) over aiohttp's connections
 start and closed with the app. Nothing process-wide is set: no client factory, no lent
 pool, no contextvar (a stream is read line by line because its request says so).
 
-Errors are mapped here, from a closed table: an error status with the upstream's own
-message and code (:mod:`llm_gateway.upstream.statuses`); a failure of the exchange
-(timeout, refused or dropped connection, undecodable body); and an answer whose JSON
-is not the shape OpenAI's API gives, read inside :func:`_unreadable` only.
+Errors are mapped here, from a closed table (:mod:`llm_gateway.upstream.statuses`): an
+error status, with the upstream's own message and code; and what httpx2 raises for a
+failed exchange (timeout, refused or dropped connection, undecodable body). A body that
+is not JSON, or JSON not of the shape OpenAI's API gives, is an
+:class:`~llm_gateway.errors.UpstreamBadResponse` from the reading itself
+(:mod:`llm_gateway.upstream.wire`); anything else raised is a bug of ours, and stays
+one (a 500 ``internal_error``).
 """
 
 from __future__ import annotations
@@ -34,16 +37,16 @@ import httpx2
 from llm_gateway.core.types import (
     Chunk,
     Completion,
-    CompletionRequest,
-    EmbeddingRequest,
+    CompletionTask,
     Embeddings,
+    EmbeddingTask,
 )
-from llm_gateway.errors import UpstreamBadResponse
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import openai_wire, wire
 from llm_gateway.upstream.pool_transport import open_transport
 from llm_gateway.upstream.statuses import from_status, from_transport
+from llm_gateway.upstream.stream_check import StreamCheck
 from llm_gateway.upstream.transport import READ_AS_STREAM, AiohttpTransport, ResponseLimits
 
 _JSON = "application/json"
@@ -86,37 +89,31 @@ class OpenAIUpstream:
         if self._client is not None:
             await self._client.aclose()
 
-    async def complete(self, request: CompletionRequest, model: str) -> Completion:
+    async def complete(self, request: CompletionTask, model: str) -> Completion:
         route, body = openai_wire.completion_call(request, model)
         answer = await self._answer(route, body, request)
-        with _unreadable():
-            return openai_wire.completion(answer, request, model)
+        return openai_wire.completion(answer, request, model)
 
-    async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
+    async def embed(self, request: EmbeddingTask, model: str) -> Embeddings:
         body = openai_wire.embedding_body(request, model)
         answer = await self._answer(openai_wire.EMBEDDINGS_ROUTE, body, request)
-        with _unreadable():
-            return openai_wire.embeddings(answer, request, model)
+        return openai_wire.embeddings(answer, request, model)
 
-    async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[Chunk]:
+    async def stream(self, request: CompletionTask, model: str) -> AsyncIterator[Chunk]:
         """Chunks as the upstream sends them; the response is released when this ends."""
         route, body = openai_wire.completion_call(request, model)
         read = wire.chat_chunks if request.prompt is None else openai_wire.completion_chunks
-        check = wire.StreamCheck(request.prompt_chars)
+        check = StreamCheck(request.prompt_chars)
         response = await self._send(route, body, request, stream=True)
         try:
             with _transport_errors():
                 async for line in response.aiter_lines():
                     if line == wire.DONE_LINE:
                         break
-                    # Not _unreadable(): a try costs nothing per line, a context manager does.
-                    try:
-                        frame = wire.sse_payload(line, self._secrets)
-                        chunks = () if frame is None else check.checked(read(frame))
-                    except _SHAPE_ERRORS as exc:
-                        raise _bad_response() from exc
-                    for chunk in chunks:
-                        yield chunk
+                    frame = wire.sse_payload(line, self._secrets)
+                    if frame is not None:
+                        for chunk in check.checked(read(frame)):
+                            yield chunk
             yield check.end()
         finally:
             # Shielded: a client that left cancels this task, and the response must still
@@ -125,17 +122,19 @@ class OpenAIUpstream:
                 await response.aclose()
 
     async def _answer(
-        self, route: str, body: dict[str, Any], request: CompletionRequest | EmbeddingRequest
+        self, route: str, body: dict[str, Any], request: CompletionTask | EmbeddingTask
     ) -> Any:
         response = await self._send(route, body, request, stream=False)
-        with _unreadable():
+        try:
             return json.loads(response.content)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json goes
+            raise wire.malformed() from None
 
     async def _send(
         self,
         route: str,
         body: dict[str, Any],
-        request: CompletionRequest | EmbeddingRequest,
+        request: CompletionTask | EmbeddingTask,
         *,
         stream: bool,
     ) -> httpx2.Response:
@@ -144,7 +143,7 @@ class OpenAIUpstream:
         assert self._client is not None, "start() first"
         headers = {**self._headers, "X-Request-Id": request.request_id}
         if self._forward_faults:
-            headers.update(request.simulator_headers)
+            headers.update(request.origin.simulator_headers)
         sent = self._client.build_request(
             "POST",
             self._root + route,
@@ -184,24 +183,3 @@ def _transport_errors() -> Iterator[None]:
         yield
     except (httpx2.HTTPError, httpx2.StreamError) as exc:
         raise from_transport(exc) from exc
-
-
-# What json.loads and item access on its result raise for a body of another shape.
-_SHAPE_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError)
-
-
-@contextmanager
-def _unreadable() -> Iterator[None]:
-    """An answer that is not JSON, or not the shape OpenAI's API gives, as a 502; around
-    the reading of the upstream's answer only."""
-    try:
-        yield
-    except _SHAPE_ERRORS as exc:
-        raise _bad_response() from exc
-
-
-def _bad_response() -> UpstreamBadResponse:
-    return UpstreamBadResponse(
-        "The upstream answered with a response the gateway cannot read.",
-        code="upstream_bad_response",
-    )

@@ -6,8 +6,10 @@ only where the client set them, and every field it does not know (``top_k``,
 upstream's. Two additions of the gateway's own: a stream asks for
 ``stream_options: {"include_usage": true}``, so the server counts the tokens, and a
 legacy completion's ``echo`` is not sent (the gateway prepends the prompt itself).
-Answers are read as plain JSON into the core's types; stream frames are read with
-:mod:`llm_gateway.upstream.wire`, as the ``huggingface`` kind's are.
+Answers are read as plain JSON into the core's types, checked as
+:mod:`llm_gateway.upstream.wire` checks the ``huggingface`` kind's (which also reads
+chat answers and stream frames for both): JSON of another shape raises
+:class:`~llm_gateway.errors.UpstreamBadResponse`.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ import struct
 from typing import Any
 
 from llm_gateway.core.types import (
-    Choice,
     Chunk,
     Completion,
-    CompletionRequest,
-    EmbeddingRequest,
+    CompletionTask,
     Embeddings,
-    ToolCall,
-    Usage,
+    EmbeddingTask,
+    GeneratedChoice,
+    TokenUsage,
 )
 from llm_gateway.upstream import wire
 
@@ -58,14 +59,14 @@ def api_root(base_url: str) -> str:
     return base_url if base_url.endswith("/v1") else f"{base_url}/v1"
 
 
-def completion_call(request: CompletionRequest, model: str) -> tuple[str, dict[str, Any]]:
+def completion_call(request: CompletionTask, model: str) -> tuple[str, dict[str, Any]]:
     """The route and body of a completion: chat, or a legacy one (a request with a prompt)."""
     if request.prompt is None:
         return CHAT_ROUTE, chat_body(request, model)
     return COMPLETIONS_ROUTE, completion_body(request, model)
 
 
-def chat_body(request: CompletionRequest, model: str) -> dict[str, Any]:
+def chat_body(request: CompletionTask, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "messages": request.messages}
     for name in _CHAT_FIELDS:
         value = getattr(request, name)
@@ -75,7 +76,7 @@ def chat_body(request: CompletionRequest, model: str) -> dict[str, Any]:
     return _streamed(body, request)
 
 
-def completion_body(request: CompletionRequest, model: str) -> dict[str, Any]:
+def completion_body(request: CompletionTask, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "prompt": request.prompt}
     for name in _COMPLETION_FIELDS:
         value = getattr(request, name)
@@ -86,95 +87,82 @@ def completion_body(request: CompletionRequest, model: str) -> dict[str, Any]:
     return _streamed(body, request)
 
 
-def embedding_body(request: EmbeddingRequest, model: str) -> dict[str, Any]:
+def embedding_body(request: EmbeddingTask, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "input": request.input}
     if request.dimensions is not None:
         body["dimensions"] = request.dimensions
     return body
 
 
-def _streamed(body: dict[str, Any], request: CompletionRequest) -> dict[str, Any]:
+def _streamed(body: dict[str, Any], request: CompletionTask) -> dict[str, Any]:
     if request.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
 
 
-def completion(answer: Any, request: CompletionRequest, model: str) -> Completion:
+def completion(answer: Any, request: CompletionTask, model: str) -> Completion:
     """A chat or legacy completion, as the server answered it (a JSON object)."""
-    choices = tuple(
-        _chat_choice(choice) if request.prompt is None else _text_choice(choice)
-        for choice in sorted(answer["choices"], key=lambda choice: choice.get("index") or 0)
-    )
-    if not choices:
-        raise ValueError("an answer without choices")
-    usage = wire.settled_usage(_usage(answer), request, choices)
+    if request.prompt is None:
+        return wire.chat_completion(answer, request, model)
+    answer = wire.as_object(answer)
+    choices = wire.answered(_text_choice(choice) for choice in wire.as_array(answer.get("choices")))
+    usage = wire.settled_usage(wire.reported_usage(answer.get("usage")), request, choices)
     return Completion(model=model, choices=choices, usage=usage)
 
 
 def completion_chunks(frame: dict[str, Any]) -> list[Chunk]:
     """The chunks of one legacy completion stream frame, its usage included."""
     chunks = []
-    for choice in frame.get("choices") or ():
-        text = choice.get("text") or ""
-        logprobs = choice.get("logprobs")
-        reason = choice.get("finish_reason")
+    for choice in wire.as_array(frame.get("choices") or []):
+        choice = wire.as_object(choice)
+        text = wire.as_text(choice.get("text")) or ""
+        logprobs = _logprobs(choice.get("logprobs"))
+        reason = wire.as_text(choice.get("finish_reason"))
         if text or logprobs or reason:
             chunks.append(Chunk(text=text, finish_reason=reason, logprobs=logprobs))
-    usage = _usage(frame)
+    usage = wire.reported_usage(frame.get("usage"))
     if usage is not None:
         chunks.append(Chunk(usage=usage))
     return chunks
 
 
-def embeddings(answer: Any, request: EmbeddingRequest, model: str) -> Embeddings:
+def embeddings(answer: Any, request: EmbeddingTask, model: str) -> Embeddings:
     """The vectors, as float32 bytes, in the order of the inputs."""
-    data = sorted(answer["data"], key=lambda item: item["index"])
+    answer = wire.as_object(answer)
+    data = sorted(
+        map(wire.as_object, wire.as_array(answer.get("data"))),
+        key=lambda item: wire.as_count(item.get("index")),
+    )
     if len(data) != len(request.inputs):
-        raise ValueError(f"{len(data)} embeddings for {len(request.inputs)} inputs")
-    vectors = tuple(_float32(item["embedding"]) for item in data)
-    reported = _usage(answer)
+        raise wire.malformed()
+    vectors = tuple(_float32(wire.as_array(item.get("embedding"))) for item in data)
+    reported = wire.reported_usage(answer.get("usage"))
     if reported is not None and reported.prompt_tokens:
-        usage = Usage(reported.prompt_tokens, 0)
-    else:  # counted as the huggingface kind counts them (EmbeddingRequest.prompt_tokens)
-        usage = Usage(request.prompt_tokens, 0, prompt_estimated=True)
+        usage = TokenUsage(reported.prompt_tokens, 0)
+    else:  # counted as the huggingface kind counts them (EmbeddingTask.prompt_tokens)
+        usage = TokenUsage(request.prompt_tokens, 0, prompt_estimated=True)
     return Embeddings(model, vectors, usage)
 
 
-def _float32(values: list[float]) -> bytes:
-    return struct.pack(f"<{len(values)}f", *values)
+def _float32(values: list[Any]) -> bytes:
+    if not all(type(value) in (int, float) for value in values):
+        raise wire.malformed()
+    try:
+        return struct.pack(f"<{len(values)}f", *values)
+    except OverflowError:  # a number beyond float32's range
+        raise wire.malformed() from None
 
 
-def _chat_choice(choice: dict[str, Any]) -> Choice:
-    message = choice["message"]
-    calls = tuple(
-        ToolCall(
-            id=call.get("id") or "",
-            name=call["function"]["name"],
-            arguments=wire.arguments_text(call["function"].get("arguments", "")),
-        )
-        for call in message.get("tool_calls") or ()
-    )
-    return Choice(
-        index=choice.get("index") or 0,
-        text=message.get("content"),
-        finish_reason=choice.get("finish_reason"),
-        tool_calls=calls,
-        logprobs=choice.get("logprobs"),
+def _text_choice(choice: Any) -> GeneratedChoice:
+    choice = wire.as_object(choice)
+    return GeneratedChoice(
+        index=wire.as_count(choice.get("index") or 0),
+        text=wire.as_text(choice.get("text")) or "",
+        finish_reason=wire.as_text(choice.get("finish_reason")),
+        logprobs=_logprobs(choice.get("logprobs")),
     )
 
 
-def _text_choice(choice: dict[str, Any]) -> Choice:
-    return Choice(
-        index=0,
-        text=choice.get("text") or "",
-        finish_reason=choice.get("finish_reason"),
-        logprobs=choice.get("logprobs"),
-    )
-
-
-def _usage(answer: dict[str, Any]) -> Usage | None:
-    usage = answer.get("usage")
-    if not isinstance(usage, dict):
-        return None
-    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+def _logprobs(value: Any) -> dict[str, Any] | None:
+    return None if value is None else wire.as_object(value)

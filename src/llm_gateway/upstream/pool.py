@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from llm_gateway.core.types import EndpointOutcome
+from llm_gateway.metrics.labels import EndpointOutcome
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import safe_url
 

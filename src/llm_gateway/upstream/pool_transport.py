@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx2
 
-from llm_gateway.core.types import EndpointOutcome
+from llm_gateway.metrics.labels import EndpointOutcome
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
 from llm_gateway.upstream.pool import Address, Pool

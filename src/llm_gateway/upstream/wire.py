@@ -4,25 +4,31 @@
 a later tool-call delta arrives as ``{"id": null, "function": {"name": null, ...}}``, and
 the OpenAI SDK's stream accumulator breaks on keys that are present but null. So nothing
 is relayed as parsed: each output becomes the core's own types here, absent fields left
-out. Read by attribute only; nothing here imports ``huggingface_hub``.
+out. Nothing here imports ``huggingface_hub``.
+
+An answer is read as data, never trusted: every value is read by key (the outputs are
+dicts too) and checked for its type, and an answer of the wrong shape raises
+:class:`~llm_gateway.errors.UpstreamBadResponse` (502) from here. Anything else raised
+here is a bug of ours, and stays one: :func:`~llm_gateway.upstream.errors.mapped_errors`
+maps only what the client library raises, so it ends as a 500 ``internal_error``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
-from dataclasses import replace
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from llm_gateway.core.types import (
-    Choice,
     Chunk,
-    CompletionRequest,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
+    Completion,
+    CompletionTask,
+    GeneratedChoice,
+    GeneratedToolCall,
+    TokenUsage,
+    ToolCallPiece,
 )
-from llm_gateway.errors import UpstreamRejected, UpstreamServerError
+from llm_gateway.errors import UpstreamBadResponse, UpstreamRejected, UpstreamServerError
 from llm_gateway.upstream.statuses import error_of
 
 # The last line of an OpenAI-style stream, as huggingface_hub hands lines on (stripped).
@@ -31,7 +37,7 @@ DONE_LINE = "data: [DONE]"
 _FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
 
-def chat_arguments(request: CompletionRequest, model: str) -> dict[str, Any]:
+def chat_arguments(request: CompletionTask, model: str) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "model": model,
         "messages": request.messages,
@@ -57,7 +63,7 @@ def chat_arguments(request: CompletionRequest, model: str) -> dict[str, Any]:
     return arguments
 
 
-def generation_arguments(request: CompletionRequest) -> dict[str, Any]:
+def generation_arguments(request: CompletionTask) -> dict[str, Any]:
     """``text_generation``'s parameters, within TGI's bounds: a temperature of 0 is greedy
     decoding, and a top_p of 1 is no nucleus sampling."""
     temperature = request.temperature
@@ -75,6 +81,50 @@ def generation_arguments(request: CompletionRequest) -> dict[str, Any]:
     }
 
 
+def malformed() -> UpstreamBadResponse:
+    """An answer of a shape the gateway cannot read."""
+    return UpstreamBadResponse(
+        "The upstream answered with a response the gateway cannot read.",
+        code="upstream_bad_response",
+    )
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    raise malformed()
+
+
+def as_array(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    raise malformed()
+
+
+def as_count(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise malformed()
+
+
+def as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise malformed()
+
+
+def reported_usage(usage: Any) -> TokenUsage | None:
+    """The usage an answer reports, None if none; a count left out is 0 (embedding
+    routes report no completion tokens), estimated later where text was read or written
+    (:meth:`TokenUsage.settled`)."""
+    if usage is None:
+        return None
+    usage = as_object(usage)
+    return TokenUsage(
+        as_count(usage.get("prompt_tokens") or 0), as_count(usage.get("completion_tokens") or 0)
+    )
+
+
 def plain(value: Any) -> Any:
     """A parsed output as plain JSON values, null fields left out."""
     if isinstance(value, dict):
@@ -84,22 +134,46 @@ def plain(value: Any) -> Any:
     return value
 
 
-def chat_choice(choice: Any) -> Choice:
-    message = choice.message
-    calls = tuple(
-        ToolCall(
-            id=call.id,
-            name=call.function.name,
-            arguments=arguments_text(call.function.arguments),
+def _logprobs(value: Any) -> dict[str, Any] | None:
+    return None if value is None else plain(as_object(value))
+
+
+def chat_completion(output: Any, request: CompletionTask, model: str) -> Completion:
+    """A whole chat answer (``chat_completion``'s, or the JSON of OpenAI's route), for
+    ``model``."""
+    answer = as_object(output)
+    choices = answered(chat_choice(choice) for choice in as_array(answer.get("choices")))
+    usage = settled_usage(reported_usage(answer.get("usage")), request, choices)
+    return Completion(model=model, choices=choices, usage=usage)
+
+
+def answered(choices: Iterable[GeneratedChoice]) -> tuple[GeneratedChoice, ...]:
+    """An answer's choices in the order of their index; an answer needs one."""
+    ordered = tuple(sorted(choices, key=lambda choice: choice.index))
+    if not ordered:
+        raise malformed()
+    return ordered
+
+
+def chat_choice(choice: Any) -> GeneratedChoice:
+    choice = as_object(choice)
+    message = as_object(choice.get("message"))
+    calls = []
+    for call in _listed(message.get("tool_calls")):
+        function = as_object(as_object(call).get("function"))
+        name, arguments = function.get("name"), function.get("arguments")
+        if not isinstance(call.get("id"), str) or not isinstance(name, str):
+            raise malformed()
+        # TGI sends the arguments as a JSON object; OpenAI as JSON text.
+        calls.append(
+            GeneratedToolCall(id=call["id"], name=name, arguments=arguments_text(arguments))
         )
-        for call in _listed(message.tool_calls)
-    )
-    return Choice(
-        index=choice.index or 0,
-        text=message.content,
-        finish_reason=choice.finish_reason,
-        tool_calls=calls,
-        logprobs=None if choice.logprobs is None else plain(choice.logprobs),
+    return GeneratedChoice(
+        index=as_count(choice.get("index") or 0),
+        text=as_text(message.get("content")),
+        finish_reason=as_text(choice.get("finish_reason")),
+        tool_calls=tuple(calls),
+        logprobs=_logprobs(choice.get("logprobs")),
     )
 
 
@@ -111,42 +185,41 @@ def chat_chunks(frame: dict[str, Any]) -> list[Chunk]:
     absent): item access reads both alike.
     """
     chunks = []
-    for choice in frame.get("choices") or ():
-        delta = choice.get("delta") or {}
-        text = delta.get("content") or ""
+    for choice in as_array(frame.get("choices") or []):
+        choice = as_object(choice)
+        delta = as_object(choice.get("delta") or {})
+        text = as_text(delta.get("content")) or ""
         calls = tuple(
-            _tool_call_delta(call, position)
+            _tool_call_piece(call, position)
             for position, call in enumerate(_listed(delta.get("tool_calls")))
         )
-        logprobs = choice.get("logprobs")
-        if logprobs is not None:
-            logprobs = plain(logprobs)
-        reason = choice.get("finish_reason")
+        logprobs = _logprobs(choice.get("logprobs"))
+        reason = as_text(choice.get("finish_reason"))
         if text or calls or logprobs or reason:
             chunks.append(
                 Chunk(
                     text=text,
                     finish_reason=reason,
-                    index=choice.get("index") or 0,
+                    index=as_count(choice.get("index") or 0),
                     tool_calls=calls,
                     logprobs=logprobs,
                 )
             )
     usage = frame.get("usage")
     if usage is not None:
-        chunks.append(Chunk(usage=Usage(usage["prompt_tokens"], usage["completion_tokens"])))
+        chunks.append(Chunk(usage=reported_usage(usage)))
     return chunks
 
 
 def settled_usage(
-    reported: Usage | None, request: CompletionRequest, choices: tuple[Choice, ...]
-) -> Usage:
+    reported: TokenUsage | None, request: CompletionTask, choices: tuple[GeneratedChoice, ...]
+) -> TokenUsage:
     """A whole answer's usage: the upstream's, estimated where it reported none."""
     chars = sum(
         len(choice.text or "") + sum(len(call.arguments) for call in choice.tool_calls)
         for choice in choices
     )
-    return Usage.settled(reported, request.prompt_chars, chars)
+    return TokenUsage.settled(reported, request.prompt_chars, chars)
 
 
 def sse_payload(line: str, secrets: Collection[str] = ()) -> dict[str, Any] | None:
@@ -158,9 +231,12 @@ def sse_payload(line: str, secrets: Collection[str] = ()) -> dict[str, Any] | No
     data = line[5:].strip()
     if data == "[DONE]":
         return None
-    payload = json.loads(data)
+    try:
+        payload = json.loads(data)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json goes
+        raise malformed() from None
     if not isinstance(payload, dict):
-        raise ValueError("a stream frame that is not a JSON object")
+        raise malformed()
     error = payload.get("error")
     if error is not None:
         said, code = error_of(error, secrets)
@@ -173,85 +249,15 @@ def sse_payload(line: str, secrets: Collection[str] = ()) -> dict[str, Any] | No
     return payload
 
 
-class StreamCheck:
-    """What the gateway makes sure of in a stream it relays, whichever the upstream.
-
-    * A tool call is named once: a server that repeats a call's id and name in each of
-      its deltas (llama.cpp does) has the repeats dropped, so clients (the OpenAI SDK
-      concatenates what it is sent) and ``llm_gateway_tool_calls_total`` see one call.
-    * It finished: a stream that ends without a finish reason (cut off, or abandoned
-      with no frame at all) is an upstream error, never a success.
-    * Its usage is counted: the upstream's, held back to the end, estimated where it
-      reported none (see :meth:`Usage.settled`).
-    """
-
-    __slots__ = ("_calls", "_chars", "_pieces", "_prompt_chars", "_usage", "finished")
-
-    def __init__(self, prompt_chars: int) -> None:
-        self._prompt_chars = prompt_chars
-        self._calls: set[tuple[int, int]] = set()
-        self._chars = 0
-        self._pieces = 0
-        self._usage: Usage | None = None
-        self.finished = False
-
-    def checked(self, chunks: list[Chunk]) -> list[Chunk]:
-        """A stream frame's chunks, checked; its usage is held back for :meth:`end`."""
-        checked = []
-        for chunk in chunks:
-            if chunk.usage is not None:
-                self.reported(chunk.usage)
-            else:
-                checked.append(self.seen(chunk))
-        return checked
-
-    def reported(self, usage: Usage) -> None:
-        self._usage = usage
-
-    def seen(self, chunk: Chunk) -> Chunk:
-        """The chunk to relay, a piece of text or tool calls, or a finish."""
-        if chunk.finish_reason is not None:
-            self.finished = True
-        if chunk.text:
-            self._chars += len(chunk.text)
-            self._pieces += 1
-        if chunk.tool_calls:
-            self._pieces += 1
-            chunk = replace(chunk, tool_calls=tuple(self._named_once(chunk)))
-        return chunk
-
-    def end(self) -> Chunk:
-        """The stream's last chunk, its usage; raises if it never finished."""
-        if not self.finished:
-            raise UpstreamServerError(
-                "The upstream ended the stream before it finished (no finish reason).",
-                code="upstream_stream_incomplete",
-            )
-        usage = Usage.settled(self._usage, self._prompt_chars, self._chars, self._pieces)
-        return Chunk(usage=usage)
-
-    def _named_once(self, chunk: Chunk) -> Iterator[ToolCallDelta]:
-        for call in chunk.tool_calls:
-            self._chars += len(call.arguments or "")
-            key = (chunk.index, call.index)
-            if key not in self._calls:
-                if call.name is not None:
-                    self._calls.add(key)
-                yield call
-            elif call.id is not None or call.name is not None:
-                yield replace(call, id=None, name=None)
-            else:
-                yield call
-
-
-def _tool_call_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
-    function = call.get("function") or {}
+def _tool_call_piece(call: Any, position: int) -> ToolCallPiece:
+    call = as_object(call)
+    function = as_object(call.get("function") or {})
     index = call.get("index")
-    return ToolCallDelta(
-        index=position if index is None else index,
-        id=call.get("id") or None,
-        name=function.get("name") or None,
-        arguments=function.get("arguments"),
+    return ToolCallPiece(
+        index=position if index is None else as_count(index),
+        id=as_text(call.get("id")) or None,
+        name=as_text(function.get("name")) or None,
+        arguments=as_text(function.get("arguments")),
     )
 
 
@@ -267,48 +273,75 @@ def arguments_text(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
-def generated_choice(output: Any, logprobs: bool) -> tuple[Choice, Usage]:
-    """A non-streamed ``text_generation`` answer (with details) as a choice and its usage."""
-    details = output.details
-    tokens = [token for token in details.tokens if not token.special]
-    choice = Choice(
+def generated_completion(output: Any, request: CompletionTask, model: str) -> Completion:
+    """A whole ``text_generation`` answer (with details), for ``model``."""
+    answer = as_object(output)
+    details = as_object(answer.get("details"))
+    tokens = [
+        token
+        for token in map(as_object, as_array(details.get("tokens")))
+        if not token.get("special")
+    ]
+    choice = GeneratedChoice(
         index=0,
-        text=output.generated_text,
-        finish_reason=finish_reason(details.finish_reason),
-        logprobs=_text_logprobs(tokens, details.top_tokens) if logprobs else None,
+        text=as_text(answer.get("generated_text")),
+        finish_reason=finish_reason(details.get("finish_reason")),
+        logprobs=_text_logprobs(tokens, details.get("top_tokens")) if request.logprobs else None,
     )
-    return choice, Usage(len(details.prefill), details.generated_tokens)
+    # An empty prefill (no decoder_input_details): the prompt's tokens are estimated.
+    reported = TokenUsage(
+        len(as_array(details.get("prefill"))), as_count(details.get("generated_tokens"))
+    )
+    usage = settled_usage(reported, request, (choice,))
+    return Completion(model=model, choices=(choice,), usage=usage)
 
 
-def generated_chunk(output: Any, offset: int, logprobs: bool) -> Chunk:
-    """One ``text_generation`` stream frame; the last carries the finish reason."""
-    token = output.token
-    text = "" if token.special else token.text
-    reason = None if output.details is None else finish_reason(output.details.finish_reason)
+def generated_chunks(output: Any, offset: int, logprobs: bool) -> list[Chunk]:
+    """One ``text_generation`` stream frame, its text at ``offset``; the last carries the
+    finish reason, then the usage."""
+    frame = as_object(output)
+    token = as_object(frame.get("token"))
+    text = "" if token.get("special") else as_text(token.get("text")) or ""
+    details = frame.get("details")
     pieces = None
     if logprobs and text:
-        top = None if output.top_tokens is None else [output.top_tokens]
-        pieces = _text_logprobs([token], top, offset)
-    return Chunk(text=text, finish_reason=reason, logprobs=pieces)
+        top = frame.get("top_tokens")
+        pieces = _text_logprobs([token], None if top is None else [top], offset)
+    if details is None:
+        return [Chunk(text=text, logprobs=pieces)]
+    details = as_object(details)
+    reason = finish_reason(details.get("finish_reason"))
+    # TGI before 2.1 sends no input_length.
+    prompt_tokens = as_count(details.get("input_length") or 0)
+    usage = TokenUsage(prompt_tokens, as_count(details.get("generated_tokens")))
+    return [Chunk(text=text, finish_reason=reason, logprobs=pieces), Chunk(usage=usage)]
 
 
 def finish_reason(reason: Any) -> str | None:
     return None if reason is None else _FINISH_REASONS.get(str(reason), str(reason))
 
 
-def _text_logprobs(tokens: list[Any], top_tokens: Any, offset: int = 0) -> dict[str, Any]:
+def _text_logprobs(
+    tokens: list[dict[str, Any]], top_tokens: Any, offset: int = 0
+) -> dict[str, Any]:
     """OpenAI's legacy logprobs: tokens, their logprobs, the top alternatives, offsets."""
+    texts = [as_text(token.get("text")) or "" for token in tokens]
     offsets = []
-    for token in tokens:
+    for text in texts:
         offsets.append(offset)
-        offset += len(token.text)
+        offset += len(text)
     top = None
     if top_tokens is not None:
-        # Item access: huggingface_hub leaves the inner lists' tokens as plain dicts.
-        top = [{alt["text"]: alt["logprob"] for alt in alts} for alts in top_tokens[: len(tokens)]]
+        top = [
+            {
+                as_text(alt.get("text")) or "": alt.get("logprob")
+                for alt in map(as_object, as_array(alts))
+            }
+            for alts in as_array(top_tokens)[: len(tokens)]
+        ]
     return {
-        "tokens": [token.text for token in tokens],
-        "token_logprobs": [token.logprob for token in tokens],
+        "tokens": texts,
+        "token_logprobs": [token.get("logprob") for token in tokens],
         "top_logprobs": top,
         "text_offset": offsets,
     }

@@ -6,8 +6,8 @@ import openai
 import pytest
 from huggingface_hub import AsyncInferenceClient
 
+from llm_gateway.faults import FAULT_HEADER
 from llm_gateway.simulator.app import create_app
-from llm_gateway.simulator.faults import FAULT_HEADER
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.servers import run_server
 

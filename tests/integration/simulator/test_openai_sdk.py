@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from llm_gateway.simulator.faults import FAULT_HEADER
+from llm_gateway.faults import FAULT_HEADER
 from llm_gateway.simulator.settings import DEFAULT_MODELS
 from llm_gateway.simulator.textmodel import count_tokens
 

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from llm_gateway.core.measurement import Measurement
+from llm_gateway.core.measurement import Measurement, Summary
 from llm_gateway.core.types import (
-    CompletionRequest,
-    EmbeddingRequest,
+    CompletionTask,
+    EmbeddingTask,
     Endpoint,
+    Origin,
     Outcome,
     Price,
-    Usage,
+    TokenUsage,
 )
 from llm_gateway.errors import UpstreamRateLimited, UpstreamServerError
-from llm_gateway.http.context import RequestContext
 from llm_gateway.metrics.recorder import Recorder
 
 MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -29,13 +30,11 @@ def registry() -> CollectorRegistry:
     return CollectorRegistry()
 
 
-def measure(
-    registry: CollectorRegistry, stream: bool = False
-) -> tuple[Measurement, RequestContext]:
-    request = CompletionRequest(
-        request_id="r1", endpoint=Endpoint.GENERATE, model=MODEL, messages=[], stream=stream
+def measure(registry: CollectorRegistry, stream: bool = False) -> tuple[Measurement, Summary]:
+    request = CompletionTask(
+        origin=Origin("r1"), endpoint=Endpoint.GENERATE, model=MODEL, messages=[], stream=stream
     )
-    log = RequestContext(request_id="r1")
+    log = Summary(arrived=time.perf_counter())
     measurement = Measurement(Recorder(registry), request, MODEL, log)
     measurement.attempt(MODEL)
     return measurement, log
@@ -49,7 +48,7 @@ def test_success_counts_tokens_and_leaves_nothing_in_flight(registry: CollectorR
     measurement, log = measure(registry)
     assert value(registry, "llm_gateway_upstream_requests_in_flight", model=MODEL) == 1
 
-    measurement.succeed(Usage(prompt_tokens=11, completion_tokens=5))
+    measurement.succeed(TokenUsage(prompt_tokens=11, completion_tokens=5))
 
     labels = {"model": MODEL, "api": "generate"}
     assert value(registry, "llm_gateway_prompt_tokens_total", **labels) == 11
@@ -117,7 +116,7 @@ def test_a_failed_attempt_then_a_fallback_counts_the_request_once_under_the_fall
     )
     measurement.attempt(FALLBACK)
 
-    measurement.succeed(Usage(prompt_tokens=1, completion_tokens=1))
+    measurement.succeed(TokenUsage(prompt_tokens=1, completion_tokens=1))
 
     def requests(model: str, outcome: str) -> float | None:
         return value(
@@ -150,17 +149,19 @@ def test_a_failed_attempt_then_a_fallback_counts_the_request_once_under_the_fall
 def test_tool_calls_returned_are_counted_by_model(registry: CollectorRegistry) -> None:
     measurement, _ = measure(registry)
 
-    measurement.succeed(Usage(prompt_tokens=3, completion_tokens=9), tool_calls=2)
+    measurement.succeed(TokenUsage(prompt_tokens=3, completion_tokens=9), tool_calls=2)
 
     assert value(registry, "llm_gateway_tool_calls_total", model=MODEL) == 2
 
 
 def test_embeddings_count_prompt_tokens_and_generate_none(registry: CollectorRegistry) -> None:
-    request = EmbeddingRequest(request_id="r2", model=None, input=["a b", "c"])
-    measurement = Measurement(Recorder(registry), request, MODEL, RequestContext(request_id="r2"))
+    request = EmbeddingTask(origin=Origin("r2"), model=None, input=["a b", "c"])
+    measurement = Measurement(
+        Recorder(registry), request, MODEL, Summary(arrived=time.perf_counter())
+    )
     measurement.attempt(MODEL)
 
-    measurement.succeed(Usage(request.prompt_tokens, 0))
+    measurement.succeed(TokenUsage(request.prompt_tokens, 0))
 
     labels = {"model": MODEL, "api": "embeddings"}
     assert value(registry, "llm_gateway_prompt_tokens_total", **labels) == 3
@@ -174,16 +175,19 @@ def test_embeddings_count_prompt_tokens_and_generate_none(registry: CollectorReg
 def test_a_request_with_known_usage_adds_exactly_usage_times_price(
     registry: CollectorRegistry,
 ) -> None:
-    request = CompletionRequest(
-        request_id="r1", endpoint=Endpoint.GENERATE, model=MODEL, messages=[], client="team-a"
+    request = CompletionTask(
+        origin=Origin("r1", client="team-a"),
+        endpoint=Endpoint.GENERATE,
+        model=MODEL,
+        messages=[],
     )
     prices = {MODEL: Price(prompt=0.25, completion=1.5), FALLBACK: Price(prompt=9, completion=9)}
     measurement = Measurement(
-        Recorder(registry), request, MODEL, RequestContext(request_id="r1"), prices
+        Recorder(registry), request, MODEL, Summary(arrived=time.perf_counter()), prices
     )
     measurement.attempt(MODEL)
 
-    measurement.succeed(Usage(prompt_tokens=1200, completion_tokens=300))
+    measurement.succeed(TokenUsage(prompt_tokens=1200, completion_tokens=300))
 
     # 1200 x 0.25 + 300 x 1.5 USD per million tokens.
     cost = value(registry, "llm_gateway_cost_usd_total", client="team-a", model=MODEL)
@@ -199,7 +203,7 @@ def test_without_api_keys_usage_is_counted_for_the_anonymous_client_and_unpriced
     registry: CollectorRegistry,
 ) -> None:
     measurement, _ = measure(registry)
-    measurement.succeed(Usage(prompt_tokens=7, completion_tokens=3))
+    measurement.succeed(TokenUsage(prompt_tokens=7, completion_tokens=3))
     labels = {"client": "anonymous", "model": MODEL}
     assert value(registry, "llm_gateway_client_requests_total", **labels, outcome="success") == 1
     assert value(registry, "llm_gateway_client_tokens_total", **labels, type="prompt") == 7
@@ -215,7 +219,7 @@ def test_overhead_is_the_time_outside_upstream_attempts_recorded_when_ready(
     )
     measurement.attempt(MODEL)
     measurement.ready()
-    measurement.succeed(Usage(1, 1))
+    measurement.succeed(TokenUsage(1, 1))
 
     labels = {"api": "generate", "stream": "false"}
     assert value(registry, "llm_gateway_overhead_seconds_count", **labels) == 1

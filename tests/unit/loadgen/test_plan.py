@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from llm_gateway.faults import Fault
 from llm_gateway.loadgen.plan import (
     FAULTS,
     Arrival,
@@ -18,7 +19,6 @@ from llm_gateway.loadgen.plan import (
     arrival_offsets,
     parse_faults,
 )
-from llm_gateway.simulator.faults import Fault
 
 
 def test_fault_names_are_the_simulators_faults() -> None:

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Summary, disabl
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.samples import Sample
 
-from llm_gateway.core.types import Endpoint, Outcome, Usage
+from llm_gateway.core.types import Endpoint, Outcome, TokenUsage
 from llm_gateway.metrics.exposition import Exposition
 from llm_gateway.metrics.recorder import Recorder
 
@@ -42,7 +42,7 @@ def populated() -> tuple[CollectorRegistry, Recorder, CollectorRegistry]:
                 )
             metrics.output_token_interval(model, Endpoint.GENERATE, 0.05)
         metrics.attempt_started(model)
-        metrics.tokens_used(model, Endpoint.GENERATE, Usage(12, 3))
+        metrics.tokens_used(model, Endpoint.GENERATE, TokenUsage(12, 3))
     for _ in range(3):
         metrics.queue_entered()
     metrics.queue_left(0.002)

@@ -14,7 +14,9 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 from llm_gateway.app import create_app
-from llm_gateway.metrics.definitions import HTTP_METRICS, LLM_METRICS, TARGET_LABELS, MetricSpec
+from llm_gateway.metrics.definitions import LLM_METRICS
+from llm_gateway.metrics.families.http import HTTP_METRICS
+from llm_gateway.metrics.spec import TARGET_LABELS, MetricSpec
 from llm_gateway.settings import Settings
 
 SPECS = [*LLM_METRICS.values(), *HTTP_METRICS]

@@ -6,9 +6,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from llm_gateway.app import create_app
-from llm_gateway.core.measurement import Measurement
-from llm_gateway.core.types import CompletionRequest, Endpoint, Outcome
-from llm_gateway.http.context import RequestContext
+from llm_gateway.core.measurement import Measurement, Summary
+from llm_gateway.core.types import CompletionTask, Endpoint, Origin, Outcome
 from llm_gateway.metrics.http import HttpMetricsMiddleware
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
@@ -26,10 +25,10 @@ def test_metrics_off_has_no_metrics_route_and_no_http_metrics_middleware() -> No
 
 
 def test_metrics_off_measurement_records_nothing_and_fails_nowhere() -> None:
-    request = CompletionRequest(
-        request_id="r1", endpoint=Endpoint.GENERATE, model="m", messages=[], stream=True
+    request = CompletionTask(
+        origin=Origin("r1"), endpoint=Endpoint.GENERATE, model="m", messages=[], stream=True
     )
-    measurement = Measurement(Recorder.disabled(), request, "m", RequestContext(request_id="r1"))
+    measurement = Measurement(Recorder.disabled(), request, "m", Summary(arrived=0.0))
     measurement.attempt("m")
     measurement.token()
     measurement.fail(RuntimeError("boom"))

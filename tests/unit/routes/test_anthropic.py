@@ -10,21 +10,22 @@ from typing import Any
 import pytest
 
 from llm_gateway.core.types import (
-    Choice,
     Chunk,
     Completion,
-    CompletionRequest,
+    CompletionTask,
     Endpoint,
-    ShedReason,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
+    GeneratedChoice,
+    GeneratedToolCall,
+    Origin,
+    TokenUsage,
+    ToolCallPiece,
 )
 from llm_gateway.errors import (
     DeadlineExceeded,
     GatewayError,
     ModelNotFound,
     Overloaded,
+    ShedReason,
     UpstreamBadResponse,
     UpstreamServerError,
     ValidationFailed,
@@ -36,6 +37,7 @@ from llm_gateway.routes import anthropic
 from llm_gateway.routes.message_events import MessageEvents, event
 
 TOOL = {"name": "get_weather", "input_schema": {"type": "object"}}
+ORIGIN = Origin("r")
 
 
 def request(**fields: Any) -> MessagesRequest:
@@ -84,7 +86,7 @@ def test_a_conversation_becomes_openai_chat_messages() -> None:
         ],
     )
 
-    assert anthropic.request_fields(body)["messages"] == [
+    assert anthropic.completion_task(body, ORIGIN).messages == [
         {"role": "system", "content": "Be brief.\nBe kind."},
         {
             "role": "user",
@@ -119,7 +121,7 @@ def test_an_assistant_turn_of_tool_calls_alone_has_no_content() -> None:
 
     body = request(messages=[{"role": "user", "content": "x"}, turn])
 
-    (_, sent) = anthropic.request_fields(body)["messages"]
+    (_, sent) = anthropic.completion_task(body, ORIGIN).messages
 
     assert sent["content"] is None and sent["tool_calls"][0]["function"]["arguments"] == "{}"
 
@@ -145,17 +147,17 @@ def test_an_assistant_turn_of_tool_calls_alone_has_no_content() -> None:
 def test_tool_choice_becomes_openai_s(
     choice: dict[str, Any] | None, sent: object, extra: dict[str, Any]
 ) -> None:
-    fields = anthropic.request_fields(request(tools=[TOOL], tool_choice=choice, top_k=5))
+    task = anthropic.completion_task(request(tools=[TOOL], tool_choice=choice, top_k=5), ORIGIN)
 
-    assert fields["tools"] == [
+    assert task.tools == [
         {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
     ]
-    assert fields["tool_choice"] == sent
-    assert fields["extra"] == {**extra, "top_k": 5}
+    assert task.tool_choice == sent
+    assert task.extra == {**extra, "top_k": 5}
 
 
 def test_no_tools_means_no_tool_choice() -> None:
-    fields = anthropic.prompt_fields(
+    task = anthropic.prompt_task(
         CountTokensRequest.model_validate(
             {
                 "model": "m",
@@ -163,22 +165,24 @@ def test_no_tools_means_no_tool_choice() -> None:
                 "tools": [],
                 "tool_choice": {"type": "any"},
             }
-        )
+        ),
+        ORIGIN,
     )
 
-    assert fields["tools"] is None and fields["tool_choice"] is None
+    assert task.tools is None and task.tool_choice is None
 
 
 def test_structured_output_becomes_a_json_schema_format() -> None:
     schema = {"type": "object", "properties": {"age": {"type": "integer"}}}
 
-    fields = anthropic.request_fields(
+    task = anthropic.completion_task(
         request(
             output_config={"effort": "low", "format": {"type": "json_schema", "schema": schema}}
-        )
+        ),
+        ORIGIN,
     )
 
-    assert fields["response_format"] == {
+    assert task.response_format == {
         "type": "json_schema",
         "json_schema": {"name": "output", "schema": schema},
     }
@@ -209,8 +213,10 @@ def test_finish_reasons_become_stop_reasons(
 
 
 def test_an_answer_with_tool_calls_has_their_input_parsed() -> None:
-    call = ToolCall("call_1", "f", '{"city": "Oslo"}')
-    completion = Completion("m", (Choice(0, "Let me check.", "tool_calls", (call,)),), Usage(7, 9))
+    call = GeneratedToolCall("call_1", "f", '{"city": "Oslo"}')
+    completion = Completion(
+        "m", (GeneratedChoice(0, "Let me check.", "tool_calls", (call,)),), TokenUsage(7, 9)
+    )
 
     message = anthropic.message(completion, "msg_1", None)
 
@@ -236,7 +242,7 @@ def test_tool_arguments_that_are_no_json_object_are_a_bad_response(arguments: st
 
 
 def test_an_empty_answer_is_one_empty_text_block() -> None:
-    completion = Completion("m", (Choice(0, None, "stop"),), Usage(1, 0))
+    completion = Completion("m", (GeneratedChoice(0, None, "stop"),), TokenUsage(1, 0))
 
     assert [b.model_dump() for b in anthropic.message(completion, "msg_1", None).content] == [
         {"type": "text", "text": ""}
@@ -245,7 +251,7 @@ def test_an_empty_answer_is_one_empty_text_block() -> None:
 
 def test_input_tokens_are_a_quarter_of_the_characters_tools_included() -> None:
     def estimate(**fields: Any) -> int:
-        return anthropic.input_tokens(CompletionRequest("r", Endpoint.MESSAGES, "m", **fields))
+        return anthropic.input_tokens(CompletionTask(ORIGIN, Endpoint.MESSAGES, "m", **fields))
 
     assert estimate(messages=[{"role": "user", "content": "Hello there"}]) == 3
     tools = [{"name": "x" * 40}]
@@ -266,10 +272,10 @@ def test_a_stream_of_text_then_a_tool_call_becomes_anthropic_events() -> None:
     events = MessageEvents("msg_1", "m", 5, None)
     chunks = [
         Chunk(text="Hi"),
-        Chunk(tool_calls=(ToolCallDelta(0, id="call_1", name="f", arguments=""),)),
-        Chunk(tool_calls=(ToolCallDelta(0, arguments='{"a":'),)),
-        Chunk(tool_calls=(ToolCallDelta(0, arguments="1}"),), finish_reason="tool_calls"),
-        Chunk(usage=Usage(6, 4)),
+        Chunk(tool_calls=(ToolCallPiece(0, id="call_1", name="f", arguments=""),)),
+        Chunk(tool_calls=(ToolCallPiece(0, arguments='{"a":'),)),
+        Chunk(tool_calls=(ToolCallPiece(0, arguments="1}"),), finish_reason="tool_calls"),
+        Chunk(usage=TokenUsage(6, 4)),
     ]
 
     pieces = events.start() + b"".join(events.chunk(c) for c in chunks) + events.end()

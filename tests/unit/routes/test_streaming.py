@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_gateway.core.types import Chunk, ToolCallDelta, Usage
+from llm_gateway.core.types import Chunk, TokenUsage, ToolCallPiece
 from llm_gateway.protocol import (
     ChatCompletionChunk,
     ChunkChoice,
@@ -14,17 +14,17 @@ from llm_gateway.protocol import (
     FunctionDelta,
     GenerateStreamEvent,
     TextCompletion,
+    ToolCallDelta,
+    Usage,
 )
-from llm_gateway.protocol import ToolCallDelta as WireToolCallDelta
-from llm_gateway.protocol import Usage as WireUsage
 from llm_gateway.routes.streaming import ChatFrames, CompletionFrames, GenerateFrames, frame
 
 TEXTS = ["", "Hello", ' "quoted" \\ back', "naïve ünïcode ✓ 🚀", "line\nbreak\ttab\x00"]
 MODEL = 'mistralai/Mistral-7B "v0.3"'
 
 
-def wire_usage(usage: Usage) -> WireUsage:
-    return WireUsage(
+def wire_usage(usage: TokenUsage) -> Usage:
+    return Usage(
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         total_tokens=usage.total_tokens,
@@ -56,7 +56,7 @@ def test_chat_opening_and_usage_frames_match_the_wire_model() -> None:
         model=MODEL,
         choices=[ChunkChoice(delta=Delta(role="assistant", content=""))],
     )
-    usage = Usage(12, 34)
+    usage = TokenUsage(12, 34)
     closing = ChatCompletionChunk(
         id="chatcmpl-abc", created=1700000000, model=MODEL, choices=[], usage=wire_usage(usage)
     )
@@ -66,9 +66,9 @@ def test_chat_opening_and_usage_frames_match_the_wire_model() -> None:
 
 @pytest.mark.parametrize("text", TEXTS)
 @pytest.mark.parametrize("finish_reason", [None, "stop"])
-@pytest.mark.parametrize("usage", [None, Usage(5, 7)])
+@pytest.mark.parametrize("usage", [None, TokenUsage(5, 7)])
 def test_generate_frame_matches_the_wire_model(
-    text: str, finish_reason: str | None, usage: Usage | None
+    text: str, finish_reason: str | None, usage: TokenUsage | None
 ) -> None:
     frames = GenerateFrames("req-1", MODEL)
     expected = GenerateStreamEvent(
@@ -84,8 +84,8 @@ def test_generate_frame_matches_the_wire_model(
 
 def test_tool_call_frames_match_the_wire_model_and_carry_no_null_keys() -> None:
     frames = ChatFrames("chatcmpl-abc", 1700000000, MODEL)
-    first = Chunk(tool_calls=(ToolCallDelta(0, id="call_1", name="get_weather", arguments=""),))
-    later = Chunk(tool_calls=(ToolCallDelta(0, arguments='{"city": '),), index=1)
+    first = Chunk(tool_calls=(ToolCallPiece(0, id="call_1", name="get_weather", arguments=""),))
+    later = Chunk(tool_calls=(ToolCallPiece(0, arguments='{"city": '),), index=1)
     logprobs = {"content": [{"token": "Hi", "logprob": -0.5, "top_logprobs": []}]}
 
     expected_first = ChatCompletionChunk(
@@ -96,7 +96,7 @@ def test_tool_call_frames_match_the_wire_model_and_carry_no_null_keys() -> None:
             ChunkChoice(
                 delta=Delta(
                     tool_calls=[
-                        WireToolCallDelta(
+                        ToolCallDelta(
                             index=0,
                             id="call_1",
                             type="function",
@@ -116,7 +116,7 @@ def test_tool_call_frames_match_the_wire_model_and_carry_no_null_keys() -> None:
                 index=1,
                 delta=Delta(
                     tool_calls=[
-                        WireToolCallDelta(index=0, function=FunctionDelta(arguments='{"city": '))
+                        ToolCallDelta(index=0, function=FunctionDelta(arguments='{"city": '))
                     ]
                 ),
             )

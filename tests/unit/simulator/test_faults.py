@@ -5,13 +5,8 @@ from collections import Counter
 
 import pytest
 
-from llm_gateway.simulator.faults import (
-    Fault,
-    FaultPicker,
-    FaultRequest,
-    UnknownFaultError,
-    parse_fault,
-)
+from llm_gateway.faults import Fault, FaultRequest, UnknownFaultError, parse_fault
+from llm_gateway.simulator.faults import FaultPicker
 from llm_gateway.simulator.settings import SimulatorSettings
 
 

@@ -7,7 +7,7 @@ from huggingface_hub import constants
 from huggingface_hub.utils import build_hf_headers
 
 from llm_gateway.settings import Settings
-from llm_gateway.upstream.client import Upstream
+from llm_gateway.upstream.client import HuggingFaceUpstream
 
 
 async def test_no_implicit_token_is_sent_once_the_upstream_started(
@@ -15,7 +15,7 @@ async def test_no_implicit_token_is_sent_once_the_upstream_started(
 ) -> None:
     monkeypatch.setenv("HF_TOKEN", "hf_host_token_not_for_the_gateway")
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_IMPLICIT_TOKEN", False)
-    upstream = Upstream(Settings(upstream_url="http://127.0.0.1:9", hf_token=None))
+    upstream = HuggingFaceUpstream(Settings(upstream_url="http://127.0.0.1:9", hf_token=None))
     assert "authorization" in build_hf_headers()  # huggingface_hub's own default
 
     await upstream.start()

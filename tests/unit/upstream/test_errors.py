@@ -1,9 +1,14 @@
-"""What an upstream sends is read as data: headers parsed strictly, messages scrubbed."""
+"""What an upstream sends is read as data: headers parsed strictly, messages scrubbed; the
+boundary maps what the client library raises, and nothing of ours."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from llm_gateway.errors import ErrorReason, UpstreamBadResponse
+from llm_gateway.upstream.errors import mapped_errors
 from llm_gateway.upstream.statuses import retry_after_seconds
 
 
@@ -15,3 +20,25 @@ def test_an_unreadable_retry_after_reads_as_none(value: str) -> None:
 def test_a_retry_after_reads_as_seconds_or_a_date() -> None:
     assert retry_after_seconds(" 3 ") == 3.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+@pytest.mark.parametrize("bug", [KeyError("choices"), TypeError("x"), AttributeError("x")])
+def test_an_exception_of_ours_crosses_the_boundary_as_it_is(bug: Exception) -> None:
+    def misread() -> None:
+        raise bug
+
+    with pytest.raises(type(bug)) as raised, mapped_errors():
+        misread()
+
+    assert raised.value is bug
+
+
+@pytest.mark.parametrize("body", ["{", "[" * 100_000])
+def test_what_the_client_library_raises_on_an_unreadable_body_is_a_bad_response(
+    body: str,
+) -> None:
+    with pytest.raises(UpstreamBadResponse) as raised, mapped_errors():
+        json.loads(body)
+
+    assert raised.value.code == "upstream_bad_response"
+    assert raised.value.reason is ErrorReason.BAD_RESPONSE

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from prometheus_client import CollectorRegistry
 
-from llm_gateway.core.types import EndpointOutcome
+from llm_gateway.metrics.labels import EndpointOutcome
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.upstream.pool import Address, Pool, preferred_addresses
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from huggingface_hub import ChatCompletionOutput, ChatCompletionStreamOutput
 
-from llm_gateway.core.types import Chunk, CompletionRequest, Endpoint, ToolCallDelta, Usage
+from llm_gateway.core.types import (
+    Chunk,
+    CompletionTask,
+    Endpoint,
+    Origin,
+    TokenUsage,
+    ToolCallPiece,
+)
+from llm_gateway.errors import UpstreamBadResponse
 from llm_gateway.upstream import wire
 
 LATER_DELTA = json.dumps(
@@ -32,7 +41,7 @@ def test_a_later_tool_call_delta_has_no_id_or_name_though_hf_fills_them_with_nul
 
     (chunk,) = wire.chat_chunks(output)
 
-    assert chunk.tool_calls == (ToolCallDelta(0, arguments='{"a": 1'),)
+    assert chunk.tool_calls == (ToolCallPiece(0, arguments='{"a": 1'),)
 
 
 def test_an_older_tgi_tool_call_object_and_a_usage_frame_are_read() -> None:
@@ -46,8 +55,8 @@ def test_an_older_tgi_tool_call_object_and_a_usage_frame_are_read() -> None:
     chunks = wire.chat_chunks(ChatCompletionStreamOutput.parse_obj_as_instance(tgi))
 
     assert chunks == [
-        Chunk(tool_calls=(ToolCallDelta(0, id="call_1", name="f", arguments="{"),)),
-        Chunk(usage=Usage(3, 4)),
+        Chunk(tool_calls=(ToolCallPiece(0, id="call_1", name="f", arguments="{"),)),
+        Chunk(usage=TokenUsage(3, 4)),
     ]
 
 
@@ -67,9 +76,12 @@ def test_tool_call_arguments_sent_as_an_object_become_json_text() -> None:
     assert choice.logprobs == {"content": [{"token": "x", "logprob": -1.0, "top_logprobs": []}]}
 
 
+CHAT = CompletionTask(Origin("r"), Endpoint.CHAT_COMPLETIONS, None, messages=[])
+
+
 def test_generation_arguments_stay_within_tgi_bounds() -> None:
-    request = CompletionRequest(
-        "r", Endpoint.COMPLETIONS, None, prompt="x", temperature=0.0, top_p=1.0
+    request = CompletionTask(
+        Origin("r"), Endpoint.COMPLETIONS, None, prompt="x", temperature=0.0, top_p=1.0
     )
 
     arguments = wire.generation_arguments(request)
@@ -80,8 +92,44 @@ def test_generation_arguments_stay_within_tgi_bounds() -> None:
 
 
 def test_unknown_fields_ride_in_extra_body() -> None:
-    request = CompletionRequest(
-        "r", Endpoint.CHAT_COMPLETIONS, None, messages=[], extra={"top_k": 5}
+    request = CompletionTask(
+        Origin("r"), Endpoint.CHAT_COMPLETIONS, None, messages=[], extra={"top_k": 5}
     )
 
     assert wire.chat_arguments(request, "m")["extra_body"] == {"top_k": 5}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        [],
+        {"choices": "none", "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
+        {"choices": [{"message": 5}], "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
+        {"choices": [{"message": {"content": 5}}], "usage": {"prompt_tokens": 1}},
+        {"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
+        {"choices": [{"message": {}}], "usage": {"prompt_tokens": -1, "completion_tokens": 1}},
+        {"choices": [{"message": {}}], "usage": {"prompt_tokens": 1, "completion_tokens": "1"}},
+    ],
+)
+def test_an_answer_of_the_wrong_shape_is_a_bad_response(answer: object) -> None:
+    with pytest.raises(UpstreamBadResponse):
+        wire.chat_completion(answer, CHAT, "m")
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"choices": [{"delta": {"content": [1]}}]},
+        {"choices": [{"delta": {"tool_calls": [{"index": "first"}]}}]},
+        {"choices": [], "usage": {"prompt_tokens": "3", "completion_tokens": 1}},
+    ],
+)
+def test_a_stream_frame_of_the_wrong_shape_is_a_bad_response(frame: dict[str, object]) -> None:
+    with pytest.raises(UpstreamBadResponse):
+        wire.chat_chunks(frame)
+
+
+@pytest.mark.parametrize("line", ["data: {", "data: [1]", "data: " + "[" * 100_000])
+def test_an_unreadable_stream_line_is_a_bad_response(line: str) -> None:
+    with pytest.raises(UpstreamBadResponse):
+        wire.sse_payload(line)
