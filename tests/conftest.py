@@ -15,6 +15,7 @@ from llm_gateway.ports import free_port
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import Gateway, installed, start_gateway
+from tests.hostile import HostileUpstream
 from tests.servers import RedisServer, run_redis, run_server
 
 
@@ -46,6 +47,12 @@ def gateway(simulator_url: str) -> Iterator[Gateway]:
 
 
 @pytest.fixture(scope="session")
+def openai_gateway(simulator_url: str) -> Iterator[Gateway]:
+    """The same simulator through the openai upstream kind (OpenAI's own routes)."""
+    yield from start_gateway(simulator_url, upstream_api="openai")
+
+
+@pytest.fixture(scope="session")
 def slow_simulator_url() -> Iterator[str]:
     """A simulator whose streams last seconds, for tests that abandon them midway."""
     settings = SimulatorSettings(
@@ -58,6 +65,13 @@ def slow_simulator_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def slow_gateway(slow_simulator_url: str) -> Iterator[Gateway]:
     yield from start_gateway(slow_simulator_url, upstream_timeout_seconds=5.0)
+
+
+@pytest.fixture(scope="session")
+def hostile() -> Iterator[HostileUpstream]:
+    """A hostile upstream on loopback; each request picks its behaviour by request id."""
+    with HostileUpstream().running() as upstream:
+        yield upstream
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from llm_gateway.protocol import MAX_TOKENS
 from llm_gateway.protocol.embeddings import MAX_DIMENSIONS
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
@@ -30,7 +29,8 @@ def gateway() -> Iterator[Gateway]:
     upstream = SimulatorSettings(
         time_to_first_token_seconds=0.0,
         time_per_token_seconds=0.0,
-        max_tokens_limit=MAX_TOKENS,
+        # The gateway caps no max_tokens: nor does this upstream (within JSON).
+        max_tokens_limit=2**53 - 1,
         embedding_dimensions=MAX_DIMENSIONS,
     )
     with run_server(create_simulator_app(upstream)) as url:

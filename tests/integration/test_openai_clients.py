@@ -13,8 +13,15 @@ import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from pydantic import BaseModel, Field
 
-from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway
+from tests.helpers import EMBEDDING_MODEL, KINDS, MODEL, Gateway, either_kind
 from tests.langchain_tools import assert_streamed_tool_call, assert_tool_round_trip
+
+
+@pytest.fixture(params=KINDS)
+def gateway(request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway) -> Gateway:
+    """Each test on both upstream kinds."""
+    return either_kind(request, gateway, openai_gateway)
+
 
 WEATHER = {
     "type": "function",
