@@ -165,7 +165,7 @@ class RoutingTable(_Entry):
                     raise ValueError(f"{where}: fallback {name!r} is not a model of the table")
                 if fallback.kind != model.kind:
                     raise ValueError(
-                        f"{where}: fallback {name!r} is a {fallback.kind} model, not {model.kind}"
+                        f"{where}: fallback {name!r} is of kind {fallback.kind}, not {model.kind}"
                     )
         for model in self.models:
             _no_cycle(model, models, [])
