@@ -44,6 +44,13 @@ class Gateway:
         """A metric sample's current value, 0 when the series does not exist yet."""
         return self.registry.get_sample_value(name, labels) or 0.0
 
+    def estimated_tokens(self, model: str) -> tuple[float, float]:
+        """The prompt and completion tokens of ``model`` counted so far as estimates."""
+        name = "llm_gateway_estimated_tokens_total"
+        return self.sample(name, model=model, type="prompt"), self.sample(
+            name, model=model, type="completion"
+        )
+
 
 # The upstream kinds, for tests that run on each (see either_kind).
 KINDS = ("huggingface", "openai")
