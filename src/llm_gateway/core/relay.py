@@ -41,6 +41,7 @@ class Relay:
         self._on_close = on_close
         self._usage: TokenUsage | None = None
         self._tool_calls = 0
+        self._finish_reasons: list[str] = []
         self._closed = False
         self._relayed = 0
         self._interruption: GatewayError | None = None
@@ -85,6 +86,8 @@ class Relay:
         # A call's first delta names its function; the rest carry argument pieces.
         self._tool_calls += sum(1 for call in chunk.tool_calls if call.name is not None)
         self._usage = chunk.usage or self._usage
+        if chunk.finish_reason is not None:
+            self._finish_reasons.append(chunk.finish_reason)
         return chunk
 
     async def _next(self) -> Chunk:
@@ -116,7 +119,7 @@ class Relay:
         if exc is None:
             usage = self._usage or TokenUsage(0, self._measurement.tokens)
             self._on_close(usage)
-            self._measurement.succeed(usage, self._tool_calls)
+            self._measurement.succeed(usage, self._tool_calls, self._finish_reasons)
         else:
             self._on_close(None)
             self._measurement.fail(exc)

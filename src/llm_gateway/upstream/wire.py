@@ -136,6 +136,8 @@ def chat_completion(output: Any, model: str) -> Completion:
         model=model,
         choices=tuple(chat_choice(choice) for choice in _array(answer.get("choices"))),
         usage=_usage(answer.get("usage")),
+        # Only for the trace (gen_ai.response.id): never a reason to refuse an answer.
+        response_id=answer.get("id") if isinstance(answer.get("id"), str) else None,
     )
 
 
