@@ -14,12 +14,15 @@ LABELS = {
     "direct": "direct to simulator",
     "gateway": "gateway (all metrics)",
     "gateway_metrics_off": "gateway, metrics off",
+    "gateway_traced": "gateway, traced (100 % sampled, OTLP/HTTP)",
 }
 # Limits from issue 14 (p99 at c=64 from issue 7).
 CPU_RATIO_LIMIT = 6.0
 ADDED_P50_C1_MS = 1.5
 ADDED_P99_C64_MS = 100.0
 STREAM_CPU_RELAY_RATIO = 2.0
+# Issue 22: what OpenTelemetry traces may cost, every request sampled and exported.
+TRACING_CPU_MS = 0.1
 STREAM_TTFB_ADDED_MS = 10.0
 METRICS_CPU_MS = 0.15
 SCRAPE_MS = 20.0
@@ -190,6 +193,19 @@ def targets(s: dict[str, Any], results: dict[str, Any]) -> list[tuple[str, str, 
                 f"all metrics add ≤ {METRICS_CPU_MS} ms CPU per request",
                 f"{cost:.3f} ms at c=64 ({per_c}; gateway minus metrics off)",
                 cost <= METRICS_CPU_MS,
+            )
+        )
+    traced = wrk.get("gateway_traced", {})
+    if "64" in gw and "64" in traced:
+        cost = traced["64"]["cpu_ms"] - gw["64"]["cpu_ms"]
+        per_c = ", ".join(
+            f"c={c}: {traced[c]['cpu_ms'] - gw[c]['cpu_ms']:.3f}" for c in gw if c in traced
+        )
+        out.append(
+            (
+                f"traces at 100 % sampling add ≤ {TRACING_CPU_MS} ms CPU per request",
+                f"{cost:.3f} ms at c=64 ({per_c}; traced minus gateway)",
+                cost <= TRACING_CPU_MS,
             )
         )
     text = results.get("scrape", {}).get("text")

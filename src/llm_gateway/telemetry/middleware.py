@@ -13,12 +13,14 @@ from __future__ import annotations
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llm_gateway.http.access import QUIET_PATHS
 from llm_gateway.http.context import RequestContext
-from llm_gateway.telemetry.spans import PROPAGATOR, error_type
+from llm_gateway.telemetry.spans import error_type
 
+PROPAGATOR = TraceContextTextMapPropagator()
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})
 
 
@@ -64,14 +66,16 @@ class TraceMiddleware:
 
 
 def _finish(span: trace.Span, scope: Scope, status: int) -> None:
+    attributes: dict[str, str | int] = {}
     route = getattr(scope.get("route"), "path", None)
     if route is not None:
         span.update_name(f"{scope['method']} {route}")
-        span.set_attribute("http.route", route)
+        attributes["http.route"] = route
     if status:
-        span.set_attribute("http.response.status_code", status)
+        attributes["http.response.status_code"] = status
     if status >= 500:
-        span.set_attribute("error.type", str(status))
+        attributes["error.type"] = str(status)
+    span.set_attributes(attributes)
     if not status or status >= 500:  # no status: an exception, its type already set
         span.set_status(Status(StatusCode.ERROR))
     span.end()

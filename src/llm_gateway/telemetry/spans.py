@@ -17,12 +17,10 @@ from typing import NamedTuple
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from llm_gateway.core.types import CompletionTask, EmbeddingTask, Outcome, TokenUsage
 from llm_gateway.errors import GatewayError, Overloaded, RateLimited
 
-PROPAGATOR = TraceContextTextMapPropagator()
 FIRST_TOKEN_EVENT = "first_token"
 CONTENT_EVENT = "gen_ai.client.inference.operation.details"
 
@@ -40,9 +38,7 @@ class OtelAttemptSpan:
 
     def __init__(self, span: trace.Span) -> None:
         self._span = span
-        headers: dict[str, str] = {}
-        PROPAGATOR.inject(headers, context=trace.set_span_in_context(span))
-        self._headers = headers
+        self._headers = traceparent(span.get_span_context())
 
     def headers(self) -> Mapping[str, str]:
         return self._headers
@@ -56,12 +52,15 @@ class OtelAttemptSpan:
         span = self._span
         if not span.is_recording():
             return
-        span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens)
-        span.set_attribute("gen_ai.usage.output_tokens", usage.completion_tokens)
+        attributes: dict[str, int | str | list[str]] = {
+            "gen_ai.usage.input_tokens": usage.prompt_tokens,
+            "gen_ai.usage.output_tokens": usage.completion_tokens,
+        }
         if finish_reasons:
-            span.set_attribute("gen_ai.response.finish_reasons", list(finish_reasons))
+            attributes["gen_ai.response.finish_reasons"] = list(finish_reasons)
         if response_id is not None:
-            span.set_attribute("gen_ai.response.id", response_id)
+            attributes["gen_ai.response.id"] = response_id
+        span.set_attributes(attributes)
 
     def end(self, outcome: Outcome, error: BaseException | None) -> None:
         span = self._span
@@ -129,6 +128,16 @@ class OtelTracer:
         elif isinstance(error, Overloaded):
             attributes["llm_gateway.shed_reason"] = str(error.reason)
         trace.get_current_span().add_event("refused", attributes)
+
+
+def traceparent(context: trace.SpanContext) -> dict[str, str]:
+    """W3C trace context headers for a span (what the propagator's ``inject`` writes, without
+    building a context to carry the span: this runs for every attempt)."""
+    flags = int(context.trace_flags)
+    headers = {"traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags:02x}"}
+    if context.trace_state:
+        headers["tracestate"] = context.trace_state.to_header()
+    return headers
 
 
 def operation_name(request: CompletionTask | EmbeddingTask) -> str:
