@@ -1,6 +1,6 @@
 """What traces cost per request, measured in one process, without HTTP's noise.
 
-    python bench/tracing.py [--requests 20000] [--rounds 5]
+    python bench/tracing.py [--requests 20000] [--rounds 5] [--ratio 0.1]
 
 Runs exactly the tracing work of one traced request, N times: the request's SERVER span
 (``telemetry.middleware``, continuing a client's ``traceparent``), one attempt through
@@ -10,8 +10,10 @@ reasons), the trace id read for the exemplars; then the batch processor's export
 OTLP/HTTP to ``otlp_sink.py`` on loopback, flushed inside the measured window. The same
 loop with traces off (no middleware, the no-op tracer) is the baseline. CPU time is the
 process's (every thread: the exporter's included), so the difference is what tracing
-adds per request at 100 % sampling. ``run.py``'s ``gateway_traced`` target measures the
-same through the whole server, where a loaded machine's noise can hide it.
+adds per request at 100 % sampling. With ``--ratio``, a ``traceidratio`` sampler keeps
+that share of new traces (the requests then carry no client ``traceparent``).
+``run.py``'s ``gateway_traced`` target measures the same through the whole server, where
+a loaded machine's noise can hide it.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def say(text: str) -> None:
     sys.stdout.flush()
 
 
-async def requests(count: int, tracer: Tracer, middleware: Any | None) -> None:
+async def requests(
+    count: int, tracer: Tracer, middleware: Any | None, client_context: bool = True
+) -> None:
     metrics = Recorder.disabled()
 
     async def core(scope: Any, receive: Any, send: Any) -> None:
@@ -72,20 +76,20 @@ async def requests(count: int, tracer: Tracer, middleware: Any | None) -> None:
             "method": "POST",
             "path": "/v1/chat/completions",
             "scheme": "http",
-            "headers": [(b"traceparent", TRACEPARENT)],
+            "headers": [(b"traceparent", TRACEPARENT)] if client_context else [],
         }
         context = RequestContext(request_id=f"bench-{number}", status=200)
         context.attach(scope)
         await app(scope, None, None)
 
 
-def measure(count: int, tracing: Tracing | None) -> float:
+def measure(count: int, tracing: Tracing | None, client_context: bool = True) -> float:
     """CPU milliseconds per request, the export included."""
     started = time.process_time()
     if tracing is None:
         asyncio.run(requests(count, NO_TRACER, None))
     else:
-        asyncio.run(requests(count, tracing.tracer, tracing.middleware))
+        asyncio.run(requests(count, tracing.tracer, tracing.middleware, client_context))
         tracing.provider.force_flush()
     return (time.process_time() - started) * 1000 / count
 
@@ -94,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--ratio", type=float, default=None, help="sample this share only")
     args = parser.parse_args()
     run.OUT.mkdir(exist_ok=True)
     port = free_port()
@@ -104,7 +109,8 @@ def main() -> None:
     )  # fmt: skip
     environ = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
-        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_TRACES_SAMPLER": "always_on" if args.ratio is None else "traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "" if args.ratio is None else str(args.ratio),
         # As many spans a batch as the queue holds, so none is dropped at this rate.
         "OTEL_BSP_MAX_QUEUE_SIZE": str(4 * args.requests),
     }
@@ -116,13 +122,14 @@ def main() -> None:
         on: list[float] = []
         for _ in range(args.rounds):
             off.append(measure(args.requests, None))
-            on.append(measure(args.requests, tracing))
+            on.append(measure(args.requests, tracing, client_context=args.ratio is None))
         tracing.shutdown()
         with urllib.request.urlopen(sink.url + "/spans", timeout=10) as received:
             spans = int(received.read())
         added = [b - a for a, b in zip(off, on, strict=True)]
         say(f"off  {statistics.median(off):.4f} ms CPU/request (median of {args.rounds})")
-        say(f"on   {statistics.median(on):.4f} ms CPU/request, 2 spans each, exported")
+        sampled = "every request" if args.ratio is None else f"{args.ratio:.0%} of requests"
+        say(f"on   {statistics.median(on):.4f} ms CPU/request, 2 spans, {sampled} sampled")
         spread = f"min {min(added):.4f}, max {max(added):.4f}"
         median = statistics.median(added)
         say(f"added {median:.4f} ms CPU/request ({spread}); the sink got {spans} spans")

@@ -33,6 +33,7 @@ SERVER, CLIENT = 2, 3  # the OTLP span kinds
 ERROR = 2  # the OTLP status code
 # A client's trace context, which an untraced gateway neither continues nor forwards.
 CLIENT_CONTEXT = f"00-{'9' * 32}-{'1' * 16}-01"
+ANSWERED = {"model": MODEL, "api": "chat_completions", "stream": "false", "outcome": "success"}
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3}
 
 
@@ -115,13 +116,7 @@ def test_a_request_continues_the_clients_trace_and_sends_its_attempt_upstream(
     caplog.set_level(logging.INFO, logger="llm_gateway.access")
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     body = {**CHAT, "temperature": 0.5, "top_p": 0.9}
-    before = traced.sample(
-        "llm_gateway_requests_total",
-        model=MODEL,
-        api="chat_completions",
-        stream="false",
-        outcome="success",
-    )
+    before = traced.sample("llm_gateway_requests_total", **ANSWERED)
 
     headers = {**AUTH, **traceparent(trace_id), "X-Request-Id": "traced-chat-1"}
     response = httpx.post(f"{traced.url}/v1/chat/completions", json=body, headers=headers)
@@ -163,13 +158,7 @@ def test_a_request_continues_the_clients_trace_and_sends_its_attempt_upstream(
     assert sent["tracestate"] == "vendor=kept"
     [line] = [r for r in caplog.records if r.fields["request_id"] == "traced-chat-1"]  # type: ignore[attr-defined]
     assert line.fields["trace_id"] == trace_id  # type: ignore[attr-defined]
-    after = traced.sample(
-        "llm_gateway_requests_total",
-        model=MODEL,
-        api="chat_completions",
-        stream="false",
-        outcome="success",
-    )
+    after = traced.sample("llm_gateway_requests_total", **ANSWERED)
     assert after == before + 1
 
 
