@@ -232,7 +232,7 @@ def test_a_stream_marks_its_first_token_and_the_exemplars_carry_its_trace_id(
         assert f'request_id="traced-stream-1",trace_id="{trace_id}"' in exemplars, metric
 
 
-def test_refusals_and_prompts_show_on_the_request_span_only_as_configured(
+def test_refusals_show_on_the_request_span_and_content_only_when_asked_for(
     receiver: Receiver, upstream: tuple[str, HeaderLog]
 ) -> None:
     environment = otel_environment(
@@ -240,29 +240,45 @@ def test_refusals_and_prompts_show_on_the_request_span_only_as_configured(
     )
     trace_id = "7bf92f3577b34da6a3ce929d0e0e4736"
     headers = {**AUTH, **traceparent(trace_id)}
+    streamed = {**CHAT, "stream": True}
     for gateway in start_gateway(
         upstream[0],
         environment=environment,
         api_keys={"team": API_KEY},
-        rate_limit_requests_per_minute=1,
+        rate_limit_requests_per_minute=2,
     ):
         url = f"{gateway.url}/v1/chat/completions"
-        statuses = [httpx.post(url, json=CHAT, headers=headers).status_code for _ in range(2)]
-        assert statuses == [200, 429]
+        answered, stream, refused = (
+            httpx.post(url, json=body, headers=headers) for body in (CHAT, streamed, CHAT)
+        )
+        assert [r.status_code for r in (answered, stream, refused)] == [200, 200, 429]
+        assert refused.json()["error"]["code"] == "requests_per_minute_exceeded"
         limited = gateway.sample(
             "llm_gateway_rate_limited_requests_total", client="team", limit="requests"
         )
         assert limited == 1
-    spans = spans_of(receiver, trace_id, 3)
-    refused = [span for span in spans if span.kind == SERVER and span.events]
+    spans = spans_of(receiver, trace_id, 5)
+    refusals = [span.events for span in spans if span.kind == SERVER and span.events]
     refusal = {"error.type": "requests_per_minute_exceeded", "llm_gateway.rate_limit": "requests"}
-    assert [span.events for span in refused] == [[("refused", refusal)]]
-    [attempt] = attempts(spans)
-    [(name, content)] = attempt.events
-    assert name == "gen_ai.client.inference.operation.details"
-    assert json.loads(content["gen_ai.input.messages"]) == [
-        {"role": "user", "parts": [{"type": "text", "content": "Hello"}]}
+    assert refusals == [[("refused", refusal)]]
+    frames = [json.loads(p) for p in sse_payloads(stream.text)[:-1]]
+    texts = {
+        answered.json()["choices"][0]["message"]["content"],
+        "".join(f["choices"][0]["delta"].get("content") or "" for f in frames if f["choices"]),
+    }
+    contents = [
+        dict(a.events)["gen_ai.client.inference.operation.details"] for a in attempts(spans)
     ]
+    assert len(contents) == 2
+    for content in contents:
+        assert json.loads(content["gen_ai.input.messages"]) == [
+            {"role": "user", "parts": [{"type": "text", "content": "Hello"}]}
+        ]
+    outputs = [json.loads(content["gen_ai.output.messages"]) for content in contents]
+    assert {output["parts"][0]["content"] for [output] in outputs} == texts
+    assert {(output["role"], output["finish_reason"]) for [output] in outputs} == {
+        ("assistant", "length")
+    }
 
 
 def test_no_secret_and_no_prompt_is_ever_exported(traced: Gateway, receiver: Receiver) -> None:

@@ -121,7 +121,8 @@ class Gateway:
         self._quotas.settle(reservation, answer.usage.total_tokens)
         if isinstance(answer, Completion):
             reasons = [c.finish_reason for c in answer.choices if c.finish_reason is not None]
-            measurement.succeed(answer.usage, answer.tool_calls, reasons, answer.response_id)
+            texts = [c.text or "" for c in answer.choices] if measurement.captures_content else None
+            measurement.succeed(answer.usage, answer.tool_calls, reasons, answer.response_id, texts)
         else:
             measurement.succeed(answer.usage)
         return answer

@@ -115,6 +115,11 @@ class Measurement:
         begin_attempt(self._span)
         self._attempt_started = time.perf_counter()
 
+    @property
+    def captures_content(self) -> bool:
+        """Whether the attempt's span records the answer's text (then pass ``texts``)."""
+        return self._span.captures_content
+
     def queued(self, seconds: float) -> None:
         """The request waited ``seconds`` in the queue for a concurrency slot."""
         self._tracer.queued(seconds)
@@ -171,11 +176,14 @@ class Measurement:
         tool_calls: int = 0,
         finish_reasons: Sequence[str] = (),
         response_id: str | None = None,
+        texts: Sequence[str] | None = None,
     ) -> None:
-        """The answer is complete; ``finish_reasons`` and ``response_id`` (the upstream's)
-        go to the attempt's span."""
+        """The answer is complete; ``finish_reasons``, ``response_id`` (the upstream's) and,
+        when the span captures content, ``texts`` (one per choice) go to the attempt's span."""
         if self._attempt_started is not None:
             self._span.answered(usage, finish_reasons, response_id)
+            if texts is not None:
+                self._span.generated(texts)
         self.end_attempt(Outcome.SUCCESS)
         self._metrics.tokens_used(self.model, self._request.endpoint, usage)
         if tool_calls:

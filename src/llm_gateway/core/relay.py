@@ -42,6 +42,8 @@ class Relay:
         self._usage: TokenUsage | None = None
         self._tool_calls = 0
         self._finish_reasons: list[str] = []
+        # Each choice's text, gathered only for a span that records it.
+        self._texts: dict[int, list[str]] | None = {} if measurement.captures_content else None
         self._closed = False
         self._relayed = 0
         self._interruption: GatewayError | None = None
@@ -88,6 +90,8 @@ class Relay:
         self._usage = chunk.usage or self._usage
         if chunk.finish_reason is not None:
             self._finish_reasons.append(chunk.finish_reason)
+        if self._texts is not None:
+            self._texts.setdefault(chunk.index, []).append(chunk.text)
         return chunk
 
     async def _next(self) -> Chunk:
@@ -119,7 +123,10 @@ class Relay:
         if exc is None:
             usage = self._usage or TokenUsage(0, self._measurement.tokens)
             self._on_close(usage)
-            self._measurement.succeed(usage, self._tool_calls, self._finish_reasons)
+            texts = None
+            if self._texts is not None:
+                texts = ["".join(parts) for _, parts in sorted(self._texts.items())]
+            self._measurement.succeed(usage, self._tool_calls, self._finish_reasons, None, texts)
         else:
             self._on_close(None)
             self._measurement.fail(exc)

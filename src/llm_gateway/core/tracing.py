@@ -34,6 +34,10 @@ def upstream_headers() -> Mapping[str, str]:
 
 
 class AttemptSpan(Protocol):
+    # Whether the span records the answer's text (the capture-content switch): only then
+    # does the core hand it over, or gather a stream's.
+    captures_content: bool
+
     def headers(self) -> Mapping[str, str]:
         """The attempt's W3C trace context, as headers to send upstream."""
         ...
@@ -42,6 +46,10 @@ class AttemptSpan(Protocol):
     def answered(
         self, usage: TokenUsage, finish_reasons: Sequence[str], response_id: str | None
     ) -> None: ...
+    def generated(self, texts: Sequence[str]) -> None:
+        """The answer's text, one per choice; called only when ``captures_content``."""
+        ...
+
     def end(self, outcome: Outcome, error: BaseException | None) -> None: ...
 
 
@@ -67,6 +75,7 @@ def begin_attempt(span: AttemptSpan) -> None:
 
 class _NoSpan:
     __slots__ = ()
+    captures_content = False
 
     def headers(self) -> Mapping[str, str]:
         return NO_HEADERS
@@ -77,6 +86,9 @@ class _NoSpan:
     def answered(
         self, usage: TokenUsage, finish_reasons: Sequence[str], response_id: str | None
     ) -> None:
+        return None
+
+    def generated(self, texts: Sequence[str]) -> None:
         return None
 
     def end(self, outcome: Outcome, error: BaseException | None) -> None:

@@ -5,8 +5,9 @@ SERVER span (:mod:`~llm_gateway.telemetry.middleware`, the current span of the t
 An attempt span is named ``{gen_ai.operation.name} {gen_ai.request.model}`` and carries
 the request's parameters, then the answer's usage, finish reasons and id, or the error's
 code as ``error.type``. The stream's first token is its ``first_token`` event. Prompt
-text goes out only with ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``, as
-the ``gen_ai.client.inference.operation.details`` event; no header is ever recorded.
+and answer text go out only with ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``,
+as the ``gen_ai.client.inference.operation.details`` event at the attempt's end; no header
+is ever recorded.
 """
 
 from __future__ import annotations
@@ -34,11 +35,15 @@ class Upstream(NamedTuple):
 
 
 class OtelAttemptSpan:
-    __slots__ = ("_headers", "_span")
+    __slots__ = ("_content", "_finish_reasons", "_headers", "_span", "captures_content")
 
-    def __init__(self, span: trace.Span) -> None:
+    def __init__(self, span: trace.Span, prompt: str | None = None) -> None:
+        """``prompt``: the request's ``gen_ai.input.messages``, when content is captured."""
         self._span = span
         self._headers = traceparent(span.get_span_context())
+        self.captures_content = prompt is not None
+        self._content = {"gen_ai.input.messages": prompt} if prompt is not None else None
+        self._finish_reasons: Sequence[str] = ()
 
     def headers(self) -> Mapping[str, str]:
         return self._headers
@@ -52,6 +57,7 @@ class OtelAttemptSpan:
         span = self._span
         if not span.is_recording():
             return
+        self._finish_reasons = finish_reasons
         attributes: dict[str, int | str | list[str]] = {
             "gen_ai.usage.input_tokens": usage.prompt_tokens,
             "gen_ai.usage.output_tokens": usage.completion_tokens,
@@ -62,8 +68,14 @@ class OtelAttemptSpan:
             attributes["gen_ai.response.id"] = response_id
         span.set_attributes(attributes)
 
+    def generated(self, texts: Sequence[str]) -> None:
+        if self._content is not None:
+            self._content["gen_ai.output.messages"] = output_messages(texts, self._finish_reasons)
+
     def end(self, outcome: Outcome, error: BaseException | None) -> None:
         span = self._span
+        if self._content is not None:
+            span.add_event(CONTENT_EVENT, self._content)
         if outcome is Outcome.CANCELLED:
             span.set_attribute("error.type", "cancelled")
         elif error is not None:
@@ -109,7 +121,7 @@ class OtelTracer:
             f"{operation} {model}", kind=SpanKind.CLIENT, attributes=attributes
         )
         if self._capture and span.is_recording():
-            span.add_event(CONTENT_EVENT, {"gen_ai.input.messages": input_messages(request)})
+            return OtelAttemptSpan(span, input_messages(request))
         return OtelAttemptSpan(span)
 
     def trace_id(self) -> str | None:
@@ -168,6 +180,17 @@ def input_messages(request: CompletionTask | EmbeddingTask) -> str:
         else:
             texts = [part.get("text") or "" for part in content or ()]
         messages.append({"role": message.get("role", "user"), "parts": _text_parts(texts)})
+    return json.dumps(messages)
+
+
+def output_messages(texts: Sequence[str], finish_reasons: Sequence[str]) -> str:
+    """The answer, one message per choice, as the conventions' ``gen_ai.output.messages``."""
+    messages: list[dict[str, object]] = []
+    for number, text in enumerate(texts):
+        message: dict[str, object] = {"role": "assistant", "parts": _text_parts([text])}
+        if len(finish_reasons) == len(texts):
+            message["finish_reason"] = finish_reasons[number]
+        messages.append(message)
     return json.dumps(messages)
 
 
