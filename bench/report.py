@@ -15,6 +15,7 @@ LABELS = {
     "gateway": "gateway (all metrics)",
     "gateway_metrics_off": "gateway, metrics off",
     "gateway_traced": "gateway, traced (100 % sampled, OTLP/HTTP)",
+    "gateway_openai": "gateway, openai kind (all metrics)",
 }
 # Limits from issue 14 (p99 at c=64 from issue 7).
 CPU_RATIO_LIMIT = 6.0
@@ -119,7 +120,7 @@ def scrape_table(results: dict[str, Any]) -> str:
         "| format | series | bytes | p50 ms | max ms | gateway CPU ms/scrape |",
         "|---|--:|--:|--:|--:|--:|",
     ]
-    for name, m in results["scrape"].items():
+    for name, m in results.get("scrape", {}).items():
         if not isinstance(m, dict):
             continue
         rows.append(
