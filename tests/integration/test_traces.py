@@ -93,6 +93,17 @@ def traced(receiver: Receiver, upstream: tuple[str, HeaderLog]) -> Iterator[Gate
     )
 
 
+@pytest.fixture(scope="module")
+def openai_traced(receiver: Receiver, upstream: tuple[str, HeaderLog]) -> Iterator[Gateway]:
+    """The same upstream through the openai kind (OpenAI's own routes, the gateway's relay)."""
+    yield from start_gateway(
+        upstream[0],
+        environment=otel_environment(receiver),
+        upstream_api="openai",
+        api_keys={"team": API_KEY},
+    )
+
+
 def traceparent(trace_id: str, parent: str = "00f067aa0ba902b7") -> dict[str, str]:
     return {"traceparent": f"00-{trace_id}-{parent}-01", "tracestate": "vendor=kept"}
 
@@ -107,18 +118,30 @@ def attempts(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
     return sorted(found, key=lambda span: span.attributes["llm_gateway.attempt"])
 
 
+@pytest.mark.parametrize(
+    ("kind", "trace_id"),
+    [
+        ("huggingface", "4bf92f3577b34da6a3ce929d0e0e4736"),
+        ("openai", "4bf92f3577b34da6a3ce929d0e0e4737"),
+    ],
+)
 def test_a_request_continues_the_clients_trace_and_sends_its_attempt_upstream(
-    traced: Gateway,
+    kind: str,
+    trace_id: str,
     receiver: Receiver,
     upstream: tuple[str, HeaderLog],
     caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
+    traced: Gateway = request.getfixturevalue(
+        "traced" if kind == "huggingface" else "openai_traced"
+    )
     caplog.set_level(logging.INFO, logger="llm_gateway.access")
-    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    request_id = f"traced-chat-{kind}"
     body = {**CHAT, "temperature": 0.5, "top_p": 0.9}
     before = traced.sample("llm_gateway_requests_total", **ANSWERED)
 
-    headers = {**AUTH, **traceparent(trace_id), "X-Request-Id": "traced-chat-1"}
+    headers = {**AUTH, **traceparent(trace_id), "X-Request-Id": request_id}
     response = httpx.post(f"{traced.url}/v1/chat/completions", json=body, headers=headers)
 
     assert response.status_code == 200
@@ -129,14 +152,14 @@ def test_a_request_continues_the_clients_trace_and_sends_its_attempt_upstream(
     assert server.parent_span_id == "00f067aa0ba902b7"
     assert server.name == "POST /v1/chat/completions"
     assert server.attributes["http.response.status_code"] == 200
-    assert server.attributes["llm_gateway.request_id"] == "traced-chat-1"
+    assert server.attributes["llm_gateway.request_id"] == request_id
     assert server.resource["service.name"] == "gateway-under-test"
     assert server.resource["deployment.environment.name"] == "test"
     assert client.parent_span_id == server.span_id
     assert client.name == f"chat {MODEL}"
     assert client.attributes == {
         "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": "huggingface",
+        "gen_ai.provider.name": kind,
         "gen_ai.request.model": MODEL,
         "gen_ai.response.model": MODEL,
         "gen_ai.request.max_tokens": 3,
@@ -153,10 +176,10 @@ def test_a_request_continues_the_clients_trace_and_sends_its_attempt_upstream(
     }
     assert client.attributes["gen_ai.response.id"]
     # The attempt's context went upstream: same trace, the attempt span as parent.
-    [sent] = upstream[1].headers["traced-chat-1"]
+    [sent] = upstream[1].headers[request_id]
     assert sent["traceparent"] == f"00-{trace_id}-{client.span_id}-01"
     assert sent["tracestate"] == "vendor=kept"
-    [line] = [r for r in caplog.records if r.fields["request_id"] == "traced-chat-1"]  # type: ignore[attr-defined]
+    [line] = [r for r in caplog.records if r.fields["request_id"] == request_id]  # type: ignore[attr-defined]
     assert line.fields["trace_id"] == trace_id  # type: ignore[attr-defined]
     after = traced.sample("llm_gateway_requests_total", **ANSWERED)
     assert after == before + 1

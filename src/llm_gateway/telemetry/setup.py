@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from starlette.middleware import Middleware
 
 from llm_gateway import __version__
-from llm_gateway.settings import Settings, UpstreamKind
+from llm_gateway.settings import Settings, UpstreamApi, UpstreamKind
 from llm_gateway.telemetry.middleware import TraceMiddleware
 from llm_gateway.telemetry.spans import OtelTracer, Upstream
 
@@ -55,10 +55,12 @@ class Tracing:
 
 
 def upstream_of(settings: Settings) -> Upstream:
-    """What the attempt spans say of the upstream: the provider, and the first base URL's
-    host and port (never its credentials)."""
+    """What the attempt spans say of the upstream: the provider (``openai`` for the openai
+    kind, which speaks OpenAI's REST API whoever serves it), and the first base URL's host
+    and port (never its credentials)."""
     if settings.upstream_kind is UpstreamKind.PROVIDERS:
         return Upstream("huggingface", PROVIDERS_ROUTER, 443)
+    provider = "openai" if settings.upstream_api is UpstreamApi.OPENAI else "huggingface"
     url = urlsplit(settings.upstream_endpoints[0])
     port = url.port or (443 if url.scheme == "https" else 80)
-    return Upstream("huggingface", url.hostname or "", port)
+    return Upstream(provider, url.hostname or "", port)
