@@ -185,6 +185,30 @@ def test_a_request_continues_the_clients_trace_and_sends_its_attempt_upstream(
     assert after == before + 1
 
 
+def test_a_responses_api_request_is_traced_as_a_chat(traced: Gateway, receiver: Receiver) -> None:
+    trace_id = "abf92f3577b34da6a3ce929d0e0e4736"
+    labels = {"model": MODEL, "api": "responses", "stream": "false", "outcome": "success"}
+    before = traced.sample("llm_gateway_requests_total", **labels)
+
+    response = httpx.post(
+        f"{traced.url}/v1/responses",
+        json={"input": "Hello", "max_output_tokens": 3},
+        headers={**AUTH, **traceparent(trace_id)},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "incomplete"  # cut at max_output_tokens
+    spans = spans_of(receiver, trace_id, 2)
+    [server] = [span for span in spans if span.kind == SERVER]
+    [client] = attempts(spans)
+    assert server.name == "POST /v1/responses"
+    assert client.parent_span_id == server.span_id
+    assert client.name == f"chat {MODEL}"
+    assert client.attributes["gen_ai.operation.name"] == "chat"
+    assert client.attributes["gen_ai.request.max_tokens"] == 3
+    assert traced.sample("llm_gateway_requests_total", **labels) == before + 1
+
+
 def test_a_retried_and_failed_over_request_shows_each_attempt_as_its_own_span(
     traced: Gateway, receiver: Receiver, upstream: tuple[str, HeaderLog]
 ) -> None:
