@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -19,6 +20,7 @@ from llm_gateway.core.config import GatewayConfig
 from llm_gateway.core.gateway import Gateway
 from llm_gateway.core.redis_buckets import RedisBuckets
 from llm_gateway.core.retry import RetryPolicy
+from llm_gateway.core.tracing import NO_TRACER
 from llm_gateway.http import handlers
 from llm_gateway.http.access import QUIET_PATHS, AccessLogMiddleware
 from llm_gateway.http.auth import ApiKeyMiddleware
@@ -42,6 +44,7 @@ from llm_gateway.routes import (
 )
 from llm_gateway.routes.deps import Services
 from llm_gateway.settings import Settings, UpstreamApi
+from llm_gateway.telemetry import from_environment
 from llm_gateway.upstream.client import HuggingFaceUpstream
 from llm_gateway.upstream.openai import OpenAIUpstream
 
@@ -61,7 +64,9 @@ def create_app(
     ``upstream`` is built from the settings unless given (tests give one a test network).
 
     With ``settings.metrics_enabled`` off, nothing is measured: no HTTP metrics middleware,
-    no ``/metrics`` route, and a core whose every metric does nothing.
+    no ``/metrics`` route, and a core whose every metric does nothing. Traces are on when
+    the ``OTEL_*`` variables say so (:mod:`llm_gateway.telemetry`); off, the app has no
+    trace middleware and the core a tracer that does nothing.
     """
     # The services, each built once: the metrics, the upstream, the core.
     disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -74,8 +79,13 @@ def create_app(
             if settings.upstream_api is UpstreamApi.OPENAI
             else HuggingFaceUpstream(settings, recorder)
         )
+    tracing = from_environment(settings, os.environ)
     gateway = Gateway(
-        gateway_config(settings), upstream, recorder, _shared_buckets(settings, recorder)
+        gateway_config(settings),
+        upstream,
+        recorder,
+        _shared_buckets(settings, recorder),
+        tracing.tracer if tracing is not None else NO_TRACER,
     )
     services = Services(
         settings=settings,
@@ -103,19 +113,24 @@ def create_app(
             services.readiness.ready = False
             await gateway.close()
             await upstream.close()
+            if tracing is not None:
+                # Off the event loop: the last batch of spans is exported on the way out.
+                await asyncio.to_thread(tracing.shutdown)
             if MULTIPROCESS_ENV in os.environ:
                 # Drops this worker's live gauges (in flight) from the aggregate.
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     # The middleware, outermost first: the order each request passes through them.
-    middleware = [
-        Middleware(AccessLogMiddleware),
+    middleware = [Middleware(AccessLogMiddleware)]
+    if tracing is not None:
+        middleware.append(tracing.middleware)
+    middleware.append(
         Middleware(
             BodyLimitMiddleware,
             max_body_bytes=settings.max_body_bytes,
             body_timeout_seconds=settings.request_body_timeout_seconds,
-        ),
-    ]
+        )
+    )
     if settings.metrics_enabled:
         middleware.append(
             Middleware(

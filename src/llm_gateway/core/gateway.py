@@ -22,6 +22,7 @@ from llm_gateway.core.measurement import Measurement, Summary
 from llm_gateway.core.metrics import Metrics
 from llm_gateway.core.relay import Relay
 from llm_gateway.core.retry import retryable
+from llm_gateway.core.tracing import NO_TRACER, Tracer
 from llm_gateway.core.types import (
     Chunk,
     Completion,
@@ -49,8 +50,9 @@ Stream = tuple[Chunk, AsyncIterator[Chunk]]
 
 
 class Gateway:
-    """The centre: the app hands it its config, an :class:`Upstream`, the metrics and,
-    with Redis, the shared store of the rate limits (each worker's own memory otherwise)."""
+    """The centre: the app hands it its config, an :class:`Upstream`, the metrics, with
+    Redis the shared store of the rate limits (each worker's own memory otherwise) and,
+    with traces on, the tracer."""
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class Gateway:
         upstream: Upstream,
         metrics: Metrics,
         store: BucketStore | None = None,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self._aliases = {
             ModelKind.CHAT: config.chat_models,
@@ -83,6 +86,7 @@ class Gateway:
         self._prices = config.prices
         self._upstream = upstream
         self._metrics = metrics
+        self._tracer = tracer
         self._streams: set[Relay] = set()
         # The deadlines of the attempts in progress; the cut-off brings them forward.
         self._attempt_timeouts: set[asyncio.Timeout] = set()
@@ -115,8 +119,12 @@ class Gateway:
         finally:
             self._limiter.release()
         self._quotas.settle(reservation, answer.usage.total_tokens)
-        tool_calls = answer.tool_calls if isinstance(answer, Completion) else 0
-        measurement.succeed(answer.usage, tool_calls)
+        if isinstance(answer, Completion):
+            reasons = [c.finish_reason for c in answer.choices if c.finish_reason is not None]
+            texts = [c.text or "" for c in answer.choices] if measurement.captures_content else None
+            measurement.succeed(answer.usage, answer.tool_calls, reasons, answer.response_id, texts)
+        else:
+            measurement.succeed(answer.usage)
         return answer
 
     async def stream(self, request: CompletionTask, summary: Summary) -> Relay:
@@ -201,12 +209,14 @@ class Gateway:
     ) -> tuple[Measurement, Reservation | None]:
         """The request's measurement and reservation, once it is valid and within its limits."""
         measurement = Measurement(
-            self._metrics, request, self.model_for(request), summary, self._prices
+            self._metrics, request, self.model_for(request), summary, self._prices, self._tracer
         )
         reservation = None
         try:
             reservation = await self._quotas.admit(request)
-            await self._limiter.acquire()
+            waited = await self._limiter.acquire()
+            if waited is not None:
+                measurement.queued(waited)
         except GatewayError as exc:
             # Shed: the request counted, its tokens were not used.
             self._quotas.settle(reservation, 0)
@@ -232,7 +242,7 @@ class Gateway:
         for model in models:
             attempt = 1
             while True:
-                measurement.attempt(model, fallback=error is not None and attempt == 1)
+                measurement.attempt(model, attempt, fallback=error is not None and attempt == 1)
                 timeout = asyncio.timeout_at(deadline)
                 self._attempt_timeouts.add(timeout)
                 try:
