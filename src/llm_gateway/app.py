@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -19,6 +20,7 @@ from llm_gateway.core.config import GatewayConfig
 from llm_gateway.core.gateway import Gateway
 from llm_gateway.core.redis_buckets import RedisBuckets
 from llm_gateway.core.retry import RetryPolicy
+from llm_gateway.core.tracing import NO_TRACER
 from llm_gateway.core.types import ModelKind
 from llm_gateway.http import handlers
 from llm_gateway.http.access import QUIET_PATHS, AccessLogMiddleware
@@ -44,6 +46,7 @@ from llm_gateway.routes import (
 from llm_gateway.routes.deps import Services
 from llm_gateway.routing import RoutingTable, routing_table
 from llm_gateway.settings import Settings, UpstreamApi
+from llm_gateway.telemetry import from_environment
 from llm_gateway.upstream.client import HuggingFaceUpstream
 from llm_gateway.upstream.openai import OpenAIUpstream
 
@@ -69,7 +72,9 @@ def create_app(
     given for the shorthand's one (tests give one a test network).
 
     With ``settings.metrics_enabled`` off, nothing is measured: no HTTP metrics middleware,
-    no ``/metrics`` route, and a core whose every metric does nothing.
+    no ``/metrics`` route, and a core whose every metric does nothing. Traces are on when
+    the ``OTEL_*`` variables say so (:mod:`llm_gateway.telemetry`); off, the app has no
+    trace middleware and the core a tracer that does nothing.
     """
     # The services, each built once: the metrics, the upstream, the core.
     disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -88,8 +93,13 @@ def create_app(
     routes = table.routes()
     default = next((route.name for route in routes if route.kind is ModelKind.CHAT), "")
     recorder.build_info(__version__, default, ",".join(kinds))
+    tracing = from_environment(upstream_settings, os.environ)
     gateway = Gateway(
-        gateway_config(settings, table), upstreams, recorder, _shared_buckets(settings, recorder)
+        gateway_config(settings, table),
+        upstreams,
+        recorder,
+        _shared_buckets(settings, recorder),
+        tracing.tracer if tracing is not None else NO_TRACER,
     )
     services = Services(
         routes=routes,
@@ -121,19 +131,24 @@ def create_app(
             await gateway.close()
             for adapter in upstreams.values():
                 await adapter.close()
+            if tracing is not None:
+                # Off the event loop: the last batch of spans is exported on the way out.
+                await asyncio.to_thread(tracing.shutdown)
             if MULTIPROCESS_ENV in os.environ:
                 # Drops this worker's live gauges (in flight) from the aggregate.
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     # The middleware, outermost first: the order each request passes through them.
-    middleware = [
-        Middleware(AccessLogMiddleware),
+    middleware = [Middleware(AccessLogMiddleware)]
+    if tracing is not None:
+        middleware.append(tracing.middleware)
+    middleware.append(
         Middleware(
             BodyLimitMiddleware,
             max_body_bytes=settings.max_body_bytes,
             body_timeout_seconds=settings.request_body_timeout_seconds,
-        ),
-    ]
+        )
+    )
     if settings.metrics_enabled:
         middleware.append(
             Middleware(

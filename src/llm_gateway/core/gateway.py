@@ -24,6 +24,7 @@ from llm_gateway.core.metrics import Metrics
 from llm_gateway.core.relay import Relay
 from llm_gateway.core.retry import retryable
 from llm_gateway.core.routing import Route, Router
+from llm_gateway.core.tracing import NO_TRACER, Tracer
 from llm_gateway.core.types import (
     Chunk,
     Completion,
@@ -50,8 +51,8 @@ Stream = tuple[Chunk, AsyncIterator[Chunk]]
 
 class Gateway:
     """The centre: the app hands it its config, an :class:`Upstream` by name for each of
-    the routing table's upstreams, the metrics and, with Redis, the shared store of the
-    rate limits (each worker's own memory otherwise)."""
+    the routing table's upstreams, the metrics, with Redis the shared store of the rate
+    limits (each worker's own memory otherwise) and, with traces on, the tracer."""
 
     def __init__(
         self,
@@ -59,6 +60,7 @@ class Gateway:
         upstreams: Mapping[str, Upstream],
         metrics: Metrics,
         store: BucketStore | None = None,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self._router = Router(config.models, upstreams)
         self._max_prompt_chars = config.max_prompt_chars
@@ -76,6 +78,7 @@ class Gateway:
         )
         self._prices = self._router.prices
         self._metrics = metrics
+        self._tracer = tracer
         self._streams: set[Relay] = set()
         # The deadlines of the attempts in progress; the cut-off brings them forward.
         self._attempt_timeouts: set[asyncio.Timeout] = set()
@@ -108,8 +111,12 @@ class Gateway:
         finally:
             self._limiter.release()
         self._quotas.settle(reservation, answer.usage.total_tokens)
-        tool_calls = answer.tool_calls if isinstance(answer, Completion) else 0
-        measurement.succeed(answer.usage, tool_calls)
+        if isinstance(answer, Completion):
+            reasons = [c.finish_reason for c in answer.choices if c.finish_reason is not None]
+            texts = [c.text or "" for c in answer.choices] if measurement.captures_content else None
+            measurement.succeed(answer.usage, answer.tool_calls, reasons, answer.response_id, texts)
+        else:
+            measurement.succeed(answer.usage)
         return answer
 
     async def stream(self, request: CompletionTask, summary: Summary) -> Relay:
@@ -174,11 +181,15 @@ class Gateway:
         """The request's route, measurement and reservation, once it is valid and within
         its limits."""
         route = self.model_for(request)
-        measurement = Measurement(self._metrics, request, route.model.name, summary, self._prices)
+        measurement = Measurement(
+            self._metrics, request, route.model.name, summary, self._prices, self._tracer
+        )
         reservation = None
         try:
             reservation = await self._quotas.admit(request)
-            await self._limiter.acquire()
+            waited = await self._limiter.acquire()
+            if waited is not None:
+                measurement.queued(waited)
         except GatewayError as exc:
             # Shed: the request counted, its tokens were not used.
             self._quotas.settle(reservation, 0)
@@ -204,7 +215,13 @@ class Gateway:
         for each in self._router.chain(route):
             attempt = 1
             while True:
-                measurement.attempt(each.model.name, fallback=error is not None and attempt == 1)
+                measurement.attempt(
+                    each.model.name,
+                    attempt,
+                    fallback=error is not None and attempt == 1,
+                    upstream=each.model.upstream,
+                    model_id=each.model.model_id,
+                )
                 timeout = asyncio.timeout_at(deadline)
                 self._attempt_timeouts.add(timeout)
                 try:
