@@ -117,7 +117,7 @@ def main() -> None:
     try:
         # The SDK reads the OTEL_* variables while the provider is built.
         with mock.patch.dict(os.environ, environ):
-            tracing = Tracing.build(Settings(upstream_url=[sink.url]), environ)
+            tracing = Tracing.build({"default": Settings(upstream_url=[sink.url])}, environ)
         off: list[float] = []
         on: list[float] = []
         for _ in range(args.rounds):

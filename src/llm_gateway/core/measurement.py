@@ -105,13 +105,25 @@ class Measurement:
     def elapsed(self) -> float:
         return time.perf_counter() - self._arrived
 
-    def attempt(self, model: str, number: int = 1, fallback: bool = False) -> None:
-        """Attempt ``number`` (from 1) on ``model``: a fallback's first, or a retry."""
+    def attempt(
+        self,
+        model: str,
+        number: int = 1,
+        fallback: bool = False,
+        *,
+        upstream: str = "",
+        model_id: str | None = None,
+    ) -> None:
+        """Attempt ``number`` (from 1) on ``model``: a fallback's first, or a retry. The
+        span names what goes upstream: ``model_id`` (``model`` unless given) at ``upstream``,
+        the routing table's name of the upstream."""
         if fallback:
             self._metrics.fallback(model)
         self.model = self._summary.model = model
         self._metrics.attempt_started(model)
-        self._span = self._tracer.attempt(self._request, model, number, fallback)
+        self._span = self._tracer.attempt(
+            self._request, model_id or model, number, fallback, upstream
+        )
         begin_attempt(self._span)
         self._attempt_started = time.perf_counter()
 

@@ -55,9 +55,15 @@ class AttemptSpan(Protocol):
 
 class Tracer(Protocol):
     def attempt(
-        self, request: CompletionTask | EmbeddingTask, model: str, number: int, fallback: bool
+        self,
+        request: CompletionTask | EmbeddingTask,
+        model: str,
+        number: int,
+        fallback: bool,
+        upstream: str,
     ) -> AttemptSpan:
-        """A span for attempt ``number`` (from 1, for ``model``) of ``request``."""
+        """A span for attempt ``number`` (from 1) of ``request`` on ``model``, the id sent
+        to ``upstream`` (the name of its upstream in the routing table)."""
         ...
 
     def trace_id(self) -> str | None:
@@ -101,7 +107,12 @@ class _NoTracer:
     __slots__ = ()
 
     def attempt(
-        self, request: CompletionTask | EmbeddingTask, model: str, number: int, fallback: bool
+        self,
+        request: CompletionTask | EmbeddingTask,
+        model: str,
+        number: int,
+        fallback: bool,
+        upstream: str,
     ) -> AttemptSpan:
         return NO_SPAN
 

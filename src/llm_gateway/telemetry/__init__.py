@@ -30,11 +30,14 @@ def requested(environ: Mapping[str, str]) -> bool:
     return any(environ.get(name, "").strip() for name in ENDPOINT_VARIABLES)
 
 
-def from_environment(settings: Settings, environ: Mapping[str, str]) -> Tracing | None:
-    """The app's tracing when the environment asks for it; None otherwise."""
+def from_environment(
+    upstreams: Mapping[str, Settings], environ: Mapping[str, str]
+) -> Tracing | None:
+    """The app's tracing when the environment asks for it; None otherwise. ``upstreams``:
+    the settings of each upstream of the routing table, by name, for the attempt spans."""
     if not requested(environ):
         return None
     # Imported here, not at the top: with traces off, the SDK and the exporter stay unloaded.
     from llm_gateway.telemetry.setup import Tracing
 
-    return Tracing.build(settings, environ)
+    return Tracing.build(upstreams, environ)

@@ -38,7 +38,8 @@ class Tracing:
     middleware: Middleware
 
     @classmethod
-    def build(cls, settings: Settings, environ: Mapping[str, str]) -> Tracing:
+    def build(cls, upstreams: Mapping[str, Settings], environ: Mapping[str, str]) -> Tracing:
+        """``upstreams``: the settings of each upstream of the routing table, by name."""
         resource = Resource.create()
         if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
             resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
@@ -46,7 +47,8 @@ class Tracing:
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         otel = provider.get_tracer("llm_gateway", __version__)
         capture = environ.get(CAPTURE_CONTENT, "").strip().lower() == "true"
-        tracer = OtelTracer(otel, upstream_of(settings), capture_content=capture)
+        described = {name: upstream_of(each) for name, each in upstreams.items()}
+        tracer = OtelTracer(otel, described, capture_content=capture)
         return cls(provider, tracer, Middleware(TraceMiddleware, tracer=otel))
 
     def shutdown(self) -> None:

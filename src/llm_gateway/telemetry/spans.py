@@ -87,25 +87,34 @@ class OtelAttemptSpan:
 class OtelTracer:
     """What :class:`~llm_gateway.core.tracing.Tracer` asks, on an OpenTelemetry tracer."""
 
-    __slots__ = ("_capture", "_tracer", "_upstream")
+    __slots__ = ("_capture", "_first", "_tracer", "_upstreams")
 
-    def __init__(self, tracer: trace.Tracer, upstream: Upstream, capture_content: bool) -> None:
+    def __init__(
+        self, tracer: trace.Tracer, upstreams: Mapping[str, Upstream], capture_content: bool
+    ) -> None:
+        """``upstreams``: what the spans say of each upstream of the routing table, by name."""
         self._tracer = tracer
-        self._upstream = upstream
+        self._upstreams = dict(upstreams)
+        self._first = next(iter(self._upstreams.values()))
         self._capture = capture_content
 
     def attempt(
-        self, request: CompletionTask | EmbeddingTask, model: str, number: int, fallback: bool
+        self,
+        request: CompletionTask | EmbeddingTask,
+        model: str,
+        number: int,
+        fallback: bool,
+        upstream: str,
     ) -> OtelAttemptSpan:
         operation = operation_name(request)
-        upstream = self._upstream
+        target = self._upstreams.get(upstream, self._first)
         attributes: dict[str, str | int | float | bool] = {
             "gen_ai.operation.name": operation,
-            "gen_ai.provider.name": upstream.provider,
+            "gen_ai.provider.name": target.provider,
             "gen_ai.request.model": model,
             "gen_ai.response.model": model,
-            "server.address": upstream.address,
-            "server.port": upstream.port,
+            "server.address": target.address,
+            "server.port": target.port,
             "llm_gateway.attempt": number,
             "llm_gateway.fallback": fallback,
         }

@@ -184,7 +184,10 @@ class HuggingFaceUpstream:
                 self._settings,
                 self._metrics,
                 AiohttpTransport(
-                    self._limits, resolver=self._resolver, ssl_context=self._ssl_context
+                    self._limits,
+                    self._settings.upstream_max_connections,
+                    resolver=self._resolver,
+                    ssl_context=self._ssl_context,
                 ),
             ),
             event_hooks=hooks,

@@ -82,7 +82,9 @@ class OpenAIUpstream:
         self._client = httpx2.AsyncClient(
             timeout=self._settings.upstream_timeout_seconds,
             transport=await open_transport(
-                self._settings, self._metrics, AiohttpTransport(self._limits)
+                self._settings,
+                self._metrics,
+                AiohttpTransport(self._limits, self._settings.upstream_max_connections),
             ),
         )
 

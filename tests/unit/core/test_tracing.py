@@ -58,7 +58,12 @@ class Tracer:
     events: list[object] = field(default_factory=list)
 
     def attempt(
-        self, request: CompletionTask | EmbeddingTask, model: str, number: int, fallback: bool
+        self,
+        request: CompletionTask | EmbeddingTask,
+        model: str,
+        number: int,
+        fallback: bool,
+        upstream: str,
     ) -> Span:
         self.spans.append(Span(model, number, fallback))
         return self.spans[-1]
