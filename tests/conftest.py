@@ -14,6 +14,7 @@ from llm_gateway.ports import free_port
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import Gateway, installed, start_gateway
+from tests.openai_schemas import recorded
 from tests.servers import RedisServer, run_redis, run_server
 
 
@@ -63,3 +64,19 @@ def slow_gateway(slow_simulator_url: str) -> Iterator[Gateway]:
 def unreachable_gateway() -> Iterator[Gateway]:
     """A gateway whose upstream port has nothing listening."""
     yield from start_gateway(f"http://127.0.0.1:{free_port()}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    recorded.take()  # what an earlier test's teardown left is not this test's
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fails a test that received an answer breaking OpenAI's published schemas (checked
+    on the gateway's side: tests/openai_schemas), with what broke them."""
+    yield
+    found = recorded.take()
+    if found:
+        listed = "\n".join(found[:20])
+        pytest.fail(f"answers break OpenAI's published schemas:\n{listed}", pytrace=False)

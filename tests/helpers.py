@@ -21,6 +21,7 @@ from llm_gateway.app import create_app
 from llm_gateway.http.server import http_protocol
 from llm_gateway.settings import Settings
 from llm_gateway.upstream.client import HuggingFaceUpstream
+from tests.openai_schemas import conforming
 from tests.servers import run_server
 
 MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -86,7 +87,7 @@ def start_gateway(
     registry = CollectorRegistry()
     adapter = None if upstream is None else upstream(settings)
     app = create_app(settings, registry=registry, upstream=adapter)
-    with run_server(app, http=http_protocol(settings)) as url:
+    with run_server(conforming(app), http=http_protocol(settings)) as url:
         yield Gateway(url=url, registry=registry, settings=settings)
 
 

@@ -195,8 +195,13 @@ class ToolCallOut(BaseModel):
 
 
 class AssistantMessage(BaseModel):
+    """``content`` and ``refusal`` are always sent, null when empty (OpenAI's schema
+    requires both); ``tool_calls`` only when there are some: the route leaves it out when
+    null (OpenAI's schema has an array or nothing)."""
+
     role: Literal["assistant"] = "assistant"
     content: str | None
+    refusal: str | None = None
     tool_calls: list[ToolCallOut] | None = None
 
 

@@ -76,7 +76,14 @@ async def chat_completions(body: ChatCompletionRequest, call: CallDep) -> Respon
         choices=[_choice(choice) for choice in completion.choices],
         usage=wire_usage(completion.usage),
     )
-    return Response(response.model_dump_json(), media_type="application/json")
+    # OpenAI's schema has tool_calls as an array or nothing, never null.
+    without_calls = {
+        index: {"message": {"tool_calls"}}
+        for index, choice in enumerate(response.choices)
+        if choice.message.tool_calls is None
+    }
+    body = response.model_dump_json(exclude={"choices": without_calls})
+    return Response(body, media_type="application/json")
 
 
 def _upstream_message(message: ChatMessage) -> dict[str, Any]:

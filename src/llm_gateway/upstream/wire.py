@@ -126,7 +126,28 @@ def plain(value: Any) -> Any:
 
 
 def _logprobs(value: Any) -> dict[str, Any] | None:
-    return None if value is None else plain(_object(value))
+    """A chat choice's logprobs in OpenAI's shape: ``content`` and ``refusal`` (null when
+    the upstream has none), each token with its ``bytes``. huggingface_hub's parsed answers
+    drop the bytes the upstream sent, so they are computed then: the token's UTF-8."""
+    if value is None:
+        return None
+    logprobs = _object(value)
+    return {key: _tokens(logprobs.get(key), top=True) for key in ("content", "refusal")}
+
+
+def _tokens(tokens: Any, top: bool) -> list[dict[str, Any]] | None:
+    if tokens is None:
+        return None
+    return [_token(token, top) for token in _array(tokens)]
+
+
+def _token(token: Any, top: bool) -> dict[str, Any]:
+    token = plain(_object(token))
+    if "bytes" not in token:
+        token["bytes"] = list((_text(token.get("token")) or "").encode(errors="surrogatepass"))
+    if top:
+        token["top_logprobs"] = _tokens(token.get("top_logprobs") or [], top=False)
+    return token
 
 
 def chat_completion(output: Any, model: str) -> Completion:
@@ -290,15 +311,15 @@ def _text_logprobs(
     for text in texts:
         offsets.append(offset)
         offset += len(text)
-    top = None
+    logprobs: dict[str, Any] = {
+        "tokens": texts,
+        "token_logprobs": [token.get("logprob") for token in tokens],
+    }
+    # Without alternatives (logprobs 0) the key is left out: OpenAI's schema has no null.
     if top_tokens is not None:
-        top = [
+        logprobs["top_logprobs"] = [
             {_text(alt.get("text")) or "": alt.get("logprob") for alt in map(_object, _array(alts))}
             for alts in _array(top_tokens)[: len(tokens)]
         ]
-    return {
-        "tokens": texts,
-        "token_logprobs": [token.get("logprob") for token in tokens],
-        "top_logprobs": top,
-        "text_offset": offsets,
-    }
+    logprobs["text_offset"] = offsets
+    return logprobs
