@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.openai_schemas import responses
@@ -52,8 +54,19 @@ def violations(schema: str, document: Any) -> list[str]:
     """What in ``document`` breaks the schema named ``schema`` (empty: it conforms)."""
     return [
         f"{schema} at {'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
-        for error in _check[schema].iter_errors(document)
+        for error in _explained(_check[schema].iter_errors(document))
     ]
+
+
+def _explained(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
+    """The errors, an anyOf's (a value, or null) replaced by its branches' saying why: all
+    but the type mismatches, the null branch's, unless there is nothing else."""
+    for error in errors:
+        if not error.context:
+            yield error
+            continue
+        telling = [e for e in error.context if e.validator != "type"] or error.context[:1]
+        yield from _explained(telling)
 
 
 def answer_violations(path: str, status: int, media_type: str, body: bytes) -> list[str]:

@@ -21,18 +21,20 @@ def _encodable(text: str) -> str:
 Text = Annotated[str, AfterValidator(_encodable)]
 
 StopSequences = Annotated[
-    Text | Annotated[list[Annotated[Text, Field(min_length=1)]], Field(max_length=4)] | None,
-    Field(description="A sequence, or up to 4, where generation stops."),
+    Text | Annotated[list[Text], Field(max_length=4)] | None,
+    Field(description="A sequence, or up to 4, where generation stops (empty ones ignored)."),
 ]
 Temperature = Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")]
-TopP = Annotated[float | None, Field(gt=0.0, le=1.0, description="Nucleus sampling mass.")]
-# 2**53 - 1: the largest integer every JSON parser reads exactly.
-Seed = Annotated[int | None, Field(ge=0, le=2**53 - 1, description="Sampling seed.")]
+TopP = Annotated[
+    float | None, Field(ge=0.0, le=1.0, description="Nucleus sampling mass; 0 is greedy.")
+]
+# OpenAI's bounds, a signed 64-bit integer; sent upstream as an unsigned one (TGI's).
+Seed = Annotated[int | None, Field(ge=-(2**63), le=2**63 - 1, description="Sampling seed.")]
 Penalty = Annotated[float | None, Field(ge=-2.0, le=2.0)]
 MAX_TOKENS = 32768
 MaxTokens = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
 # Accepted for the OpenAI SDK's sake; an end-user id, never forwarded or logged.
-User = Annotated[str | None, Field(max_length=256, description="Accepted; not forwarded.")]
+User = Annotated[str | None, Field(description="Accepted; not forwarded.")]
 
 
 class Strict(BaseModel):

@@ -68,8 +68,8 @@ async def completions(body: CompletionRequest, call: CallDep) -> Response:
         for index, choice in enumerate(response.choices)
         if choice.logprobs is not None and choice.logprobs.top_logprobs is None
     }
-    body = response.model_dump_json(exclude={"choices": without_top})
-    return Response(body, media_type="application/json")
+    rendered = response.model_dump_json(exclude={"choices": without_top})
+    return Response(rendered, media_type="application/json")
 
 
 def _request(call: Call, body: CompletionRequest, prompt: str) -> CompletionTask:
@@ -78,7 +78,7 @@ def _request(call: Call, body: CompletionRequest, prompt: str) -> CompletionTask
         endpoint=Endpoint.COMPLETIONS,
         model=body.model,
         stop=stop_sequences(body.stop),
-        stream=body.stream,
+        stream=bool(body.stream),
         prompt=prompt,
         max_tokens=body.max_tokens,
         temperature=body.temperature,

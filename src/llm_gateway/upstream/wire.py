@@ -36,14 +36,15 @@ _FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "leng
 
 
 def chat_arguments(request: CompletionTask, model: str) -> dict[str, Any]:
+    temperature, top_p = _sampling(request)
     arguments: dict[str, Any] = {
         "model": model,
         "messages": request.messages,
         "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
+        "temperature": temperature,
+        "top_p": top_p,
         "stop": request.stop,
-        "seed": request.seed,
+        "seed": _seed(request.seed),
         "frequency_penalty": request.frequency_penalty,
         "presence_penalty": request.presence_penalty,
         "tools": request.tools,
@@ -64,8 +65,7 @@ def chat_arguments(request: CompletionTask, model: str) -> dict[str, Any]:
 def generation_arguments(request: CompletionTask) -> dict[str, Any]:
     """``text_generation``'s parameters, within TGI's bounds: a temperature of 0 is greedy
     decoding, and a top_p of 1 is no nucleus sampling."""
-    temperature = request.temperature
-    top_p = request.top_p
+    temperature, top_p = _sampling(request)
     return {
         "details": True,
         "max_new_tokens": request.max_tokens,
@@ -73,10 +73,23 @@ def generation_arguments(request: CompletionTask) -> dict[str, Any]:
         "temperature": temperature or None,
         "top_p": top_p if top_p is not None and top_p < 1 else None,
         "stop": request.stop,
-        "seed": request.seed,
+        "seed": _seed(request.seed),
         "frequency_penalty": request.frequency_penalty,
         "top_n_tokens": request.top_logprobs or None,
     }
+
+
+def _sampling(request: CompletionTask) -> tuple[float | None, float | None]:
+    """Temperature and top_p as TGI and vLLM take them: a nucleus of mass 0 (OpenAI allows
+    it, they require more) keeps only the likeliest token, which is greedy decoding."""
+    if request.top_p == 0:
+        return 0.0, None
+    return request.temperature, request.top_p
+
+
+def _seed(seed: int | None) -> int | None:
+    """OpenAI's seed is signed, TGI's unsigned: a negative one goes as its two's complement."""
+    return None if seed is None else seed % 2**64
 
 
 def malformed() -> UpstreamBadResponse:
@@ -141,8 +154,8 @@ def _tokens(tokens: Any, top: bool) -> list[dict[str, Any]] | None:
     return [_token(token, top) for token in _array(tokens)]
 
 
-def _token(token: Any, top: bool) -> dict[str, Any]:
-    token = plain(_object(token))
+def _token(sent: Any, top: bool) -> dict[str, Any]:
+    token: dict[str, Any] = plain(_object(sent))
     if "bytes" not in token:
         token["bytes"] = list((_text(token.get("token")) or "").encode(errors="surrogatepass"))
     if top:
