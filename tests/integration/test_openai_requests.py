@@ -51,6 +51,16 @@ def chat_operation() -> schemathesis.APIOperation:
     return operation
 
 
+def served(gateway: Gateway) -> float:
+    return gateway.sample(
+        "llm_gateway_requests_total",
+        model=MODEL,
+        api="chat_completions",
+        stream="false",
+        outcome="success",
+    )
+
+
 @pytest.fixture
 def client(gateway: Gateway) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.url, timeout=30) as client:
@@ -60,13 +70,7 @@ def client(gateway: Gateway) -> Iterator[httpx.Client]:
 def test_every_chat_request_the_published_schema_allows_is_served_or_refused_as_documented(
     gateway: Gateway, client: httpx.Client
 ) -> None:
-    served_before = gateway.sample(
-        "llm_gateway_requests_total",
-        model=MODEL,
-        api="chat_completions",
-        stream="false",
-        outcome="success",
-    )
+    served_before = served(gateway)
     outcomes: Counter[str] = Counter()
 
     @given(case=chat_operation().as_strategy())
@@ -95,11 +99,4 @@ def test_every_chat_request_the_published_schema_allows_is_served_or_refused_as_
     print(f"{sum(outcomes.values())} requests in {elapsed:.1f} s: {dict(outcomes)}")  # noqa: T201
     # Most draws are served; audio, files, custom tools and the like are refused.
     assert outcomes["served"] >= sum(outcomes.values()) / 3, outcomes
-    served = gateway.sample(
-        "llm_gateway_requests_total",
-        model=MODEL,
-        api="chat_completions",
-        stream="false",
-        outcome="success",
-    )
-    assert served - served_before == outcomes["served"]
+    assert served(gateway) - served_before == outcomes["served"]

@@ -37,6 +37,20 @@ def _object(required: dict[str, Schema], optional: dict[str, Schema] | None = No
     }
 
 
+def _envelope(kind: str, choice: Schema, usage: Schema) -> Schema:
+    """The object every completion answer shares: id, kind, time, model, choices, usage."""
+    return _object(
+        {
+            "id": STRING,
+            "object": _const(kind),
+            "created": INTEGER,
+            "model": STRING,
+            "choices": {"type": "array", "items": choice},
+        },
+        {"usage": usage},
+    )
+
+
 # CompletionUsage: the three counts are required; the details objects are optional.
 USAGE = _object({"prompt_tokens": INTEGER, "completion_tokens": INTEGER, "total_tokens": INTEGER})
 
@@ -75,25 +89,17 @@ RESPONSE_MESSAGE = _object(
     {"role": _const("assistant"), "content": NULLABLE_STRING, "refusal": NULLABLE_STRING},
     {"tool_calls": {"type": "array", "items": TOOL_CALL}},
 )
-CHAT_COMPLETION = _object(
-    {
-        "id": STRING,
-        "object": _const("chat.completion"),
-        "created": INTEGER,
-        "model": STRING,
-        "choices": {
-            "type": "array",
-            "items": _object(
-                {
-                    "index": INTEGER,
-                    "message": RESPONSE_MESSAGE,
-                    "logprobs": CHAT_LOGPROBS,
-                    "finish_reason": {"type": "string", "enum": _FINISH_REASONS},
-                }
-            ),
-        },
-    },
-    {"usage": USAGE},
+CHAT_COMPLETION = _envelope(
+    "chat.completion",
+    _object(
+        {
+            "index": INTEGER,
+            "message": RESPONSE_MESSAGE,
+            "logprobs": CHAT_LOGPROBS,
+            "finish_reason": {"type": "string", "enum": _FINISH_REASONS},
+        }
+    ),
+    USAGE,
 )
 
 # ChatCompletionMessageToolCallChunk: only ``index`` is required; a key present has its type.
@@ -117,25 +123,17 @@ DELTA: Schema = {
 }
 # CreateChatCompletionStreamResponse: each choice requires ``finish_reason``, null until
 # the choice ends; ``logprobs`` is optional, and when present has the choice's shape.
-CHAT_COMPLETION_CHUNK = _object(
-    {
-        "id": STRING,
-        "object": _const("chat.completion.chunk"),
-        "created": INTEGER,
-        "model": STRING,
-        "choices": {
-            "type": "array",
-            "items": _object(
-                {
-                    "index": INTEGER,
-                    "delta": DELTA,
-                    "finish_reason": {"enum": [*_FINISH_REASONS, None]},
-                },
-                {"logprobs": CHAT_LOGPROBS},
-            ),
+CHAT_COMPLETION_CHUNK = _envelope(
+    "chat.completion.chunk",
+    _object(
+        {
+            "index": INTEGER,
+            "delta": DELTA,
+            "finish_reason": {"enum": [*_FINISH_REASONS, None]},
         },
-    },
-    {"usage": {"anyOf": [USAGE, {"type": "null"}]}},
+        {"logprobs": CHAT_LOGPROBS},
+    ),
+    {"anyOf": [USAGE, {"type": "null"}]},
 )
 
 # CreateCompletionResponse's logprobs: every key optional; ``token_logprobs`` numbers.
@@ -154,25 +152,17 @@ _COMPLETION_LOGPROBS = {
 
 
 def _completion(finish_reason: Schema) -> Schema:
-    return _object(
-        {
-            "id": STRING,
-            "object": _const("text_completion"),
-            "created": INTEGER,
-            "model": STRING,
-            "choices": {
-                "type": "array",
-                "items": _object(
-                    {
-                        "text": STRING,
-                        "index": INTEGER,
-                        "logprobs": {"anyOf": [_COMPLETION_LOGPROBS, {"type": "null"}]},
-                        "finish_reason": finish_reason,
-                    }
-                ),
-            },
-        },
-        {"usage": USAGE},
+    return _envelope(
+        "text_completion",
+        _object(
+            {
+                "text": STRING,
+                "index": INTEGER,
+                "logprobs": {"anyOf": [_COMPLETION_LOGPROBS, {"type": "null"}]},
+                "finish_reason": finish_reason,
+            }
+        ),
+        USAGE,
     )
 
 
