@@ -14,6 +14,7 @@ LABELS = {
     "direct": "direct to simulator",
     "gateway": "gateway (all metrics)",
     "gateway_metrics_off": "gateway, metrics off",
+    "gateway_openai": "gateway, openai kind (all metrics)",
 }
 # Limits from issue 14 (p99 at c=64 from issue 7).
 CPU_RATIO_LIMIT = 6.0
@@ -116,7 +117,7 @@ def scrape_table(results: dict[str, Any]) -> str:
         "| format | series | bytes | p50 ms | max ms | gateway CPU ms/scrape |",
         "|---|--:|--:|--:|--:|--:|",
     ]
-    for name, m in results["scrape"].items():
+    for name, m in results.get("scrape", {}).items():
         if not isinstance(m, dict):
             continue
         rows.append(

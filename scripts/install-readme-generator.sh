@@ -14,7 +14,7 @@ if [[ -x "$BIN" ]] && [[ "$("$BIN" --version 2>/dev/null)" == "Version: $VERSION
     exit 0
 fi
 if ! command -v npm >/dev/null; then
-    echo "npm is needed to install readme-generator (Debian: apt-get install -y npm)" >&2
+    echo "npm is needed to install readme-generator: sudo scripts/install-node.sh" >&2
     exit 1
 fi
 npm install --prefix "$PREFIX" --no-audit --no-fund --silent \

@@ -6,14 +6,16 @@ metric deltas rather than absolute values, so tests stay independent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import openai
 import pytest
 
 from llm_gateway.ports import free_port
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import Gateway, installed, start_gateway
+from tests.hostile import HostileUpstream
 from tests.openai_schemas import recorded
 from tests.servers import RedisServer, run_redis, run_server
 
@@ -46,6 +48,12 @@ def gateway(simulator_url: str) -> Iterator[Gateway]:
 
 
 @pytest.fixture(scope="session")
+def openai_gateway(simulator_url: str) -> Iterator[Gateway]:
+    """The same simulator through the openai upstream kind (OpenAI's own routes)."""
+    yield from start_gateway(simulator_url, upstream_api="openai")
+
+
+@pytest.fixture(scope="session")
 def slow_simulator_url() -> Iterator[str]:
     """A simulator whose streams last seconds, for tests that abandon them midway."""
     settings = SimulatorSettings(
@@ -61,9 +69,25 @@ def slow_gateway(slow_simulator_url: str) -> Iterator[Gateway]:
 
 
 @pytest.fixture(scope="session")
+def hostile() -> Iterator[HostileUpstream]:
+    """A hostile upstream on loopback; each request picks its behaviour by request id."""
+    with HostileUpstream().running() as upstream:
+        yield upstream
+
+
+@pytest.fixture(scope="session")
 def unreachable_gateway() -> Iterator[Gateway]:
     """A gateway whose upstream port has nothing listening."""
     yield from start_gateway(f"http://127.0.0.1:{free_port()}")
+
+
+@pytest.fixture
+async def client(gateway: Gateway) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The openai SDK's async client on the shared gateway, without retries."""
+    async with openai.AsyncOpenAI(
+        base_url=f"{gateway.url}/v1", api_key="unused", max_retries=0
+    ) as sdk:
+        yield sdk
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -21,6 +21,7 @@ from llm_gateway.app import create_app
 from llm_gateway.http.server import http_protocol
 from llm_gateway.settings import Settings
 from llm_gateway.upstream.client import HuggingFaceUpstream
+from llm_gateway.upstream.openai import OpenAIUpstream
 from tests.openai_schemas import conforming
 from tests.servers import run_server
 
@@ -45,6 +46,18 @@ class Gateway:
         return self.registry.get_sample_value(name, labels) or 0.0
 
 
+# The upstream kinds, for tests that run on each (see either_kind).
+KINDS = ("huggingface", "openai")
+
+
+def either_kind(
+    request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway
+) -> Gateway:
+    """The gateway of the kind a test is parametrized with: a module runs its tests on
+    both kinds by overriding its ``gateway`` fixture with this."""
+    return openai_gateway if request.param == "openai" else gateway
+
+
 def installed(tool: str) -> str:
     """The path of a tool the suite needs; a failure naming its install script if missing."""
     path = shutil.which(tool)
@@ -66,7 +79,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 
 def start_gateway(
     upstream_url: str,
-    upstream: Callable[[Settings], HuggingFaceUpstream] | None = None,
+    upstream: Callable[[Settings], HuggingFaceUpstream | OpenAIUpstream] | None = None,
     **overrides: object,
 ) -> Iterator[Gateway]:
     """A gateway in front of ``upstream_url``; ``upstream`` builds its adapter (by default

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import json
 import threading
 import zlib
@@ -17,6 +18,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
+
+_ids = itertools.count()
+
+
+def asking(behaviour: str) -> dict[str, str]:
+    """Headers that make the hostile upstream behave so for this request."""
+    return {"X-Request-Id": f"{behaviour}-{next(_ids)}"}
+
 
 # What an upstream that echoes request headers into its errors puts in them.
 ECHO = "echo_headers"
@@ -168,6 +177,104 @@ async def echo_headers(writer: Writer, headers: dict[str, str]) -> None:
     await writer.drain()
 
 
+# OpenAI-compatible servers' ways of getting a stream or an answer wrong (the openai kind).
+END = b"0\r\n\r\n"  # the end of a chunked body
+TOOL_NAME = "get_weather"
+# What the context_length behaviour echoes of the request's Authorization header.
+ECHOED_KEY_PREFIX = "your key was "
+
+
+def _sse(payload: dict[str, object] | str) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    return _chunk(f"data: {data}\n\n".encode())
+
+
+def _delta(delta: dict[str, object], finish: str | None = None) -> dict[str, object]:
+    return {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _json(status: str, body: dict[str, object]) -> bytes:
+    data = json.dumps(body).encode()
+    return _head(status, "Content-Type: application/json", f"Content-Length: {len(data)}") + data
+
+
+async def abandoned(writer: Writer, headers: dict[str, str]) -> None:
+    """Headers, then the end of the body: no frame at all (a prompt past the context)."""
+    writer.write(SSE_HEAD + END)
+    await writer.drain()
+
+
+async def cut_off(writer: Writer, headers: dict[str, str]) -> None:
+    """Two tokens, then the end of the body: no finish reason, no [DONE]."""
+    frames = [_delta({"role": "assistant", "content": ""}), _delta({"content": "tok"})]
+    writer.write(SSE_HEAD + b"".join(_sse(frame) for frame in [*frames, frames[1]]) + END)
+    await writer.drain()
+
+
+async def no_usage(writer: Writer, headers: dict[str, str]) -> None:
+    """Three tokens, a finish reason and [DONE], and no usage though it was asked for."""
+    frames = [_delta({"content": "tok"})] * 3 + [_delta({}, "stop")]
+    writer.write(SSE_HEAD + b"".join(_sse(frame) for frame in frames) + _sse("[DONE]") + END)
+    await writer.drain()
+
+
+async def no_usage_answer(writer: Writer, headers: dict[str, str]) -> None:
+    message = {"role": "assistant", "content": "An answer of forty characters, exactly."}
+    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+    writer.write(_json("200 OK", {"id": "c", "object": "chat.completion", "choices": [choice]}))
+    await writer.drain()
+
+
+async def repeated_tool_call(writer: Writer, headers: dict[str, str]) -> None:
+    """One tool call whose id and name come again in every delta, as llama.cpp sends it."""
+    pieces = ['{"city":', ' "Paris",', ' "unit": "celsius"}']
+    frames = [
+        _delta(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": TOOL_NAME, "arguments": piece},
+                    }
+                ]
+            }
+        )
+        for piece in pieces
+    ]
+    frames.append(_delta({}, "tool_calls"))
+    usage = {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 12}}
+    body = b"".join(_sse(frame) for frame in [*frames, usage]) + _sse("[DONE]")
+    writer.write(SSE_HEAD + body + END)
+    await writer.drain()
+
+
+async def server_error_message(writer: Writer, headers: dict[str, str]) -> None:
+    error = {"message": "CUDA out of memory on device 0", "type": "server_error", "code": None}
+    writer.write(_json("500 Internal Server Error", {"error": error}))
+    await writer.drain()
+
+
+async def context_length(writer: Writer, headers: dict[str, str]) -> None:
+    """A 400 naming the context limit, echoing the key the gateway sent."""
+    key = headers.get("authorization", "").removeprefix("Bearer ")
+    error = {
+        "message": f"This model's maximum context length is 4096 tokens; {ECHOED_KEY_PREFIX}{key}",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+    writer.write(_json("400 Bad Request", {"error": error}))
+    await writer.drain()
+
+
 _serving: contextvars.ContextVar[HostileUpstream] = contextvars.ContextVar("serving")
 _reader: contextvars.ContextVar[asyncio.StreamReader] = contextvars.ContextVar("reader")
 
@@ -188,6 +295,13 @@ BEHAVIOURS: dict[str, Behaviour] = {
         wrong_shape,
         wrong_shape_stream,
         echo_headers,
+        abandoned,
+        cut_off,
+        no_usage,
+        no_usage_answer,
+        repeated_tool_call,
+        server_error_message,
+        context_length,
     )
 }
 
@@ -196,6 +310,7 @@ class HostileUpstream:
     def __init__(self) -> None:
         self.answering: Counter[str] = Counter()
         self.sent = 0  # body bytes sent by the endless behaviours
+        self.paths: dict[str, str] = {}  # the path each behaviour was last asked on
         self.url = ""
 
     async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
@@ -204,13 +319,14 @@ class HostileUpstream:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")[1:]
+                request_line, *lines = head.decode("latin-1").split("\r\n")
                 headers = {
                     name.strip().lower(): value.strip()
                     for name, _, value in (line.partition(":") for line in lines if line)
                 }
                 await reader.readexactly(int(headers.get("content-length", "0")))
                 mode = headers.get("x-request-id", "").rsplit("-", 1)[0]
+                self.paths[mode] = request_line.split(" ")[1]
                 self.answering[mode] += 1
                 try:
                     await BEHAVIOURS[mode](writer, headers)

@@ -37,11 +37,13 @@ from llm_gateway.routes import (
     generate,
     messages,
     metrics,
+    responses,
     system,
 )
 from llm_gateway.routes.deps import Services
-from llm_gateway.settings import Settings
+from llm_gateway.settings import Settings, UpstreamApi
 from llm_gateway.upstream.client import HuggingFaceUpstream
+from llm_gateway.upstream.openai import OpenAIUpstream
 
 logger = logging.getLogger("llm_gateway")
 
@@ -53,7 +55,7 @@ def create_app(
     settings: Settings,
     registry: CollectorRegistry | None = None,
     *,
-    upstream: HuggingFaceUpstream | None = None,
+    upstream: HuggingFaceUpstream | OpenAIUpstream | None = None,
 ) -> FastAPI:
     """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default);
     ``upstream`` is built from the settings unless given (tests give one a test network).
@@ -66,7 +68,12 @@ def create_app(
     registry = registry if registry is not None else CollectorRegistry()
     recorder = Recorder(registry) if settings.metrics_enabled else Recorder.disabled()
     recorder.build_info(__version__, settings.default_model, settings.upstream_kind)
-    upstream = upstream if upstream is not None else HuggingFaceUpstream(settings, recorder)
+    if upstream is None:
+        upstream = (
+            OpenAIUpstream(settings, recorder)
+            if settings.upstream_api is UpstreamApi.OPENAI
+            else HuggingFaceUpstream(settings, recorder)
+        )
     gateway = Gateway(
         gateway_config(settings), upstream, recorder, _shared_buckets(settings, recorder)
     )
@@ -144,6 +151,7 @@ def create_app(
         completions.router,
         embeddings.router,
         messages.router,
+        responses.router,
         system.router,
     ):
         app.include_router(router)

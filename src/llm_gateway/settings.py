@@ -35,6 +35,15 @@ class UpstreamKind(enum.StrEnum):
     PROVIDERS = "providers"
 
 
+class UpstreamApi(enum.StrEnum):
+    """How the gateway talks to its upstream (``LLM_GATEWAY_UPSTREAM_KIND``)."""
+
+    # huggingface_hub's InferenceClient: Inference Providers, Endpoints, TGI/TEI routes.
+    HUGGINGFACE = "huggingface"
+    # OpenAI's own routes (/v1/chat/completions, /v1/completions, /v1/embeddings).
+    OPENAI = "openai"
+
+
 class LogFormat(enum.StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -91,6 +100,18 @@ class Settings(BaseSettings):
         False,
         description="The upstream URL is the llm-gateway simulator: clients may then ask it "
         "for a fault with the X-Simulator-Fault header.",
+    )
+    upstream_api: UpstreamApi = Field(
+        UpstreamApi.HUGGINGFACE,
+        validation_alias=AliasChoices("LLM_GATEWAY_UPSTREAM_KIND", "upstream_api"),
+        description="How the upstream is spoken to: huggingface (InferenceClient) or openai "
+        "(OpenAI's routes under each upstream URL, on the gateway's own relay).",
+    )
+    upstream_api_key_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="With the openai kind: the NAME of the environment variable holding the "
+        "upstream's API key, sent as a bearer token (none: no Authorization header).",
     )
     hf_token: SecretStr | None = Field(
         None,
@@ -291,6 +312,11 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.upstream_is_simulator and self.upstream_url is None:
             raise ValueError("upstream_is_simulator needs upstream_url")
+        if self.upstream_api is UpstreamApi.OPENAI and self.upstream_url is None:
+            raise ValueError(
+                "upstream kind openai needs upstream_url (Hugging Face's router: "
+                "https://router.huggingface.co/v1)"
+            )
         unknown = [name for name in self.fallback_models if name not in self.model_aliases]
         if unknown:
             raise ValueError(f"fallback_models names models not served: {unknown}")

@@ -10,7 +10,13 @@ import pytest
 from huggingface_hub import AsyncInferenceClient
 
 from llm_gateway.upstream.client import stream_frames
-from tests.helpers import EMBEDDING_MODEL, MODEL, NEMO, Gateway, sse_payloads
+from tests.helpers import EMBEDDING_MODEL, KINDS, MODEL, NEMO, Gateway, either_kind, sse_payloads
+
+
+@pytest.fixture(params=KINDS)
+def gateway(request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway) -> Gateway:
+    """Each test on both upstream kinds."""
+    return either_kind(request, gateway, openai_gateway)
 
 
 def test_generate_returns_text_finish_reason_and_usage(gateway: Gateway) -> None:

@@ -13,8 +13,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from llm_gateway.protocol import MAX_TOKENS
 from llm_gateway.protocol.embeddings import MAX_DIMENSIONS
+from llm_gateway.settings import Settings
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import Gateway, start_gateway
@@ -30,12 +30,21 @@ def gateway() -> Iterator[Gateway]:
     upstream = SimulatorSettings(
         time_to_first_token_seconds=0.0,
         time_per_token_seconds=0.0,
-        max_tokens_limit=MAX_TOKENS,
+        # The gateway caps no max_tokens: nor does this upstream (within JSON).
+        max_tokens_limit=2**53 - 1,
         embedding_dimensions=MAX_DIMENSIONS,
     )
     with run_server(create_simulator_app(upstream)) as url:
         # A long timeout: a 504 here would be the simulator's slowness, not the gateway's.
-        yield from start_gateway(url, upstream_is_simulator=False, upstream_timeout_seconds=30)
+        # No prompt-length policy below the body limit: the schemas cannot say that the
+        # texts of all messages together stay under it, and a drawn request over it would be
+        # refused (400 prompt_too_long) though valid; test_bad_input tests that refusal.
+        yield from start_gateway(
+            url,
+            upstream_is_simulator=False,
+            upstream_timeout_seconds=30,
+            max_prompt_chars=Settings().max_body_bytes,
+        )
 
 
 def operations(gateway: Gateway) -> dict[str, schemathesis.APIOperation]:
@@ -57,6 +66,7 @@ def operations(gateway: Gateway) -> dict[str, schemathesis.APIOperation]:
         "POST /v1/embeddings",
         "POST /v1/messages",
         "POST /v1/messages/count_tokens",
+        "POST /v1/responses",
         "GET /v1/models",
         "GET /v1/models/{model}",
         "GET /healthz",

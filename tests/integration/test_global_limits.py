@@ -30,6 +30,10 @@ LIMIT = 20  # requests per minute for each key
 # Long enough that a busy machine never turns a slow answer into a fallback; the tests
 # of a failing Redis wait this long for each request to a frozen one.
 REDIS_TIMEOUT_SECONDS = 1.0
+# A burst of three budgets at once, on two gateways and the simulator sharing one process:
+# on a loaded machine some answers take longer than the shared gateways' 0.5 s, and a 504
+# would be counted where the test expects 200 or 429. Timeouts are not what is tested here.
+UPSTREAM_TIMEOUT_SECONDS = 10.0
 KEYS = {
     "shared": "sk-test-shared-0123456789",
     "alone": "sk-test-alone-0123456789",
@@ -45,6 +49,7 @@ def keyed(**overrides: object) -> dict[str, object]:
         "api_keys": KEYS,
         "rate_limit_requests_per_minute": LIMIT,
         "redis_timeout_seconds": REDIS_TIMEOUT_SECONDS,
+        "upstream_timeout_seconds": UPSTREAM_TIMEOUT_SECONDS,
         **overrides,
     }
 

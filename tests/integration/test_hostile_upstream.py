@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
@@ -17,8 +16,8 @@ import psutil
 import pytest
 
 from llm_gateway.logs import ACCESS_LOGGER
-from tests.helpers import MODEL, Gateway, sse_payloads, start_gateway, wait_for
-from tests.hostile import HostileUpstream
+from tests.helpers import KINDS, MODEL, Gateway, sse_payloads, start_gateway, wait_for
+from tests.hostile import HostileUpstream, asking
 
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3}
 STREAM = {**CHAT, "stream": True}
@@ -26,20 +25,20 @@ TOKEN = "hf_hostileUpstreamTestToken0123456789abcd"
 # Growth of this process's RSS (the gateway runs in it) a hostile answer may cause.
 MAX_RSS_GROWTH_BYTES = 96 * 1024 * 1024
 DEADLINE_SECONDS = 1.5
-_ids = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def hostile() -> Iterator[HostileUpstream]:
-    with HostileUpstream().running() as upstream:
-        yield upstream
-
-
-@pytest.fixture(scope="module")
-def exposed(hostile: HostileUpstream, monkeypatch_module: pytest.MonkeyPatch) -> Iterator[Gateway]:
+@pytest.fixture(scope="module", params=KINDS)
+def exposed(
+    request: pytest.FixtureRequest,
+    hostile: HostileUpstream,
+    monkeypatch_module: pytest.MonkeyPatch,
+) -> Iterator[Gateway]:
+    """A gateway of either upstream kind; both send the token (the openai kind as its key)."""
     monkeypatch_module.setenv("HF_TOKEN", TOKEN)
     yield from start_gateway(
         hostile.url,
+        upstream_api=request.param,
+        upstream_api_key_env="HF_TOKEN" if request.param == "openai" else None,
         upstream_is_simulator=False,
         upstream_timeout_seconds=5.0,
         upstream_max_body_bytes=1024 * 1024,
@@ -52,11 +51,6 @@ def exposed(hostile: HostileUpstream, monkeypatch_module: pytest.MonkeyPatch) ->
 def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as patch:
         yield patch
-
-
-def asking(behaviour: str) -> dict[str, str]:
-    """Headers that make the hostile upstream behave so for this request."""
-    return {"X-Request-Id": f"{behaviour}-{next(_ids)}"}
 
 
 def ask(gateway: Gateway, body: dict[str, object], behaviour: str) -> httpx.Response:

@@ -5,7 +5,6 @@ embeddings, streamed and not."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import jsonschema
 import numpy as np
@@ -14,8 +13,15 @@ import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from pydantic import BaseModel, Field
 
-from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway
+from tests.helpers import EMBEDDING_MODEL, KINDS, MODEL, Gateway, either_kind
 from tests.langchain_tools import assert_streamed_tool_call, assert_tool_round_trip
+
+
+@pytest.fixture(params=KINDS)
+def gateway(request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway) -> Gateway:
+    """Each test on both upstream kinds."""
+    return either_kind(request, gateway, openai_gateway)
+
 
 WEATHER = {
     "type": "function",
@@ -44,14 +50,6 @@ class Person(BaseModel):
     name: str = Field(description="The person's name.")
     age: int = Field(ge=0, le=130)
     languages: list[str]
-
-
-@pytest.fixture
-async def client(gateway: Gateway) -> AsyncIterator[openai.AsyncOpenAI]:
-    async with openai.AsyncOpenAI(
-        base_url=f"{gateway.url}/v1", api_key="unused", max_retries=0
-    ) as sdk:
-        yield sdk
 
 
 def chat_model(gateway: Gateway, **options: object) -> ChatOpenAI:

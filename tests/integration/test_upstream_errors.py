@@ -14,7 +14,23 @@ import pytest
 from llm_gateway.core.types import Completion, CompletionTask
 from llm_gateway.logs import SERVER_ERROR_LOGGER
 from llm_gateway.upstream.client import HuggingFaceUpstream
-from tests.helpers import EMBEDDING_MODEL, MODEL, Gateway, sse_payloads, start_gateway
+from llm_gateway.upstream.openai import OpenAIUpstream
+from tests.helpers import (
+    EMBEDDING_MODEL,
+    KINDS,
+    MODEL,
+    Gateway,
+    either_kind,
+    sse_payloads,
+    start_gateway,
+)
+
+
+@pytest.fixture(params=KINDS)
+def gateway(request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway) -> Gateway:
+    """Each test on both upstream kinds."""
+    return either_kind(request, gateway, openai_gateway)
+
 
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 4}
 
@@ -35,6 +51,7 @@ ENDPOINTS = {
     "/v1/chat/completions": (CHAT, MODEL),
     "/v1/completions": ({"prompt": "Hello", "max_tokens": 4}, MODEL),
     "/v1/embeddings": ({"input": ["Hello", "there"]}, EMBEDDING_MODEL),
+    "/v1/responses": ({"input": "Hello", "max_output_tokens": 4}, MODEL),
 }
 
 
@@ -124,29 +141,41 @@ def test_unreachable_upstream_is_a_502(unreachable_gateway: Gateway) -> None:
 
 
 def test_upstream_rejection_of_the_request_is_a_400_saying_why(gateway: Gateway) -> None:
-    # The gateway allows what the simulator refuses (like TGI's max_total_tokens).
+    # The gateway caps no max_tokens of its own: the upstream refuses what its model cannot.
     response = httpx.post(
-        f"{gateway.url}/generate", json={"prompt": "Hello", "max_new_tokens": 20000}
+        f"{gateway.url}/generate", json={"prompt": "Hello", "max_new_tokens": 100_000}
     )
 
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error["code"] == "upstream_rejected"
+    assert error["code"] == "invalid_request"  # the upstream's own code, relayed
     assert "4096" in error["message"]
 
 
-class MisreadingUpstream(HuggingFaceUpstream):
+def misread(answer: Completion) -> Completion:
+    """A bug in reading an answer: one choice too far (an IndexError of ours)."""
+    return replace(answer, choices=(answer.choices[len(answer.choices)],))
+
+
+class MisreadingHuggingFace(HuggingFaceUpstream):
     """The real adapter with a bug in reading chat answers: the call to the simulator is
-    real, then the reading looks one choice too far (an IndexError of ours)."""
+    real, then the reading misreads it."""
 
     async def complete(self, request: CompletionTask, model: str) -> Completion:
-        answer = await super().complete(request, model)
-        return replace(answer, choices=(answer.choices[len(answer.choices)],))
+        return misread(await super().complete(request, model))
 
 
-@pytest.fixture(scope="module")
-def misreading_gateway(simulator_url: str) -> Iterator[Gateway]:
-    yield from start_gateway(simulator_url, upstream=MisreadingUpstream)
+class MisreadingOpenAI(OpenAIUpstream):
+    """The openai kind's adapter with the same bug."""
+
+    async def complete(self, request: CompletionTask, model: str) -> Completion:
+        return misread(await super().complete(request, model))
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def misreading_gateway(request: pytest.FixtureRequest, simulator_url: str) -> Iterator[Gateway]:
+    misreading = MisreadingOpenAI if request.param == "openai" else MisreadingHuggingFace
+    yield from start_gateway(simulator_url, upstream=misreading, upstream_api=request.param)
 
 
 def all_upstream_errors(gateway: Gateway) -> float:

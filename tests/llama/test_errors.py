@@ -30,6 +30,6 @@ def test_a_prompt_beyond_the_context_is_the_servers_400_with_its_message_through
     assert f"maximum context length is {CONTEXT_TOKENS} tokens" in refusal["message"]
     assert through.status_code == 400
     error = through.json()["error"]
-    assert error["code"] == "upstream_rejected"
+    assert error["code"] == "context_length_exceeded"  # the server's own code, relayed
     assert f"maximum context length is {CONTEXT_TOKENS} tokens" in error["message"]
     assert llama_gateway.sample("llm_gateway_upstream_errors_total", **errors) == before + 1

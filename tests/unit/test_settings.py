@@ -8,7 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from llm_gateway.core.types import Price
-from llm_gateway.settings import DEFAULT_EMBEDDING_MODEL, DEFAULT_MODEL, Settings, UpstreamKind
+from llm_gateway.settings import (
+    DEFAULT_EMBEDDING_MODEL,
+    DEFAULT_MODEL,
+    Settings,
+    UpstreamApi,
+    UpstreamKind,
+)
 
 
 def test_environment_configures_models_upstream_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,3 +155,18 @@ def test_upstream_url_takes_a_comma_separated_pool(monkeypatch: pytest.MonkeyPat
     assert settings.upstream_endpoints == ["http://tgi-0:8080", "http://u:pw@tgi-1:8080"]
     assert Settings().upstream_endpoints == settings.upstream_endpoints
     assert settings.describe_upstream() == "endpoint at http://tgi-0:8080, http://tgi-1:8080"
+
+
+def test_the_openai_kind_is_chosen_by_environment_and_needs_a_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_UPSTREAM_KIND", "openai")
+    with pytest.raises(ValidationError, match="openai needs upstream_url"):
+        Settings()
+
+    monkeypatch.setenv("LLM_GATEWAY_UPSTREAM_URL", "https://router.huggingface.co/v1")
+    monkeypatch.setenv("LLM_GATEWAY_UPSTREAM_API_KEY_ENV", "HF_TOKEN")
+    settings = Settings()
+
+    assert settings.upstream_api is UpstreamApi.OPENAI
+    assert settings.upstream_api_key_env == "HF_TOKEN"

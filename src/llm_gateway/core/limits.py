@@ -33,7 +33,7 @@ from llm_gateway.core.buckets import (
     StoreUnavailable,
 )
 from llm_gateway.core.metrics import Metrics
-from llm_gateway.core.types import CompletionTask, EmbeddingTask
+from llm_gateway.core.types import CompletionTask, EmbeddingTask, estimate_tokens
 from llm_gateway.errors import (
     Overloaded,
     RateLimit,
@@ -51,9 +51,8 @@ STORE_RETRY_AFTER_SECONDS = 1
 # While the store fails, one log line per interval, with the count of failures since.
 STORE_LOG_INTERVAL_SECONDS = 60.0
 # A request that sets no max_tokens reserves this many (the /generate default); a prompt
-# reserves one token per four characters. Both settle to the real usage at the end.
+# reserves its estimate (estimate_tokens). Both settle to the real usage at the end.
 DEFAULT_RESERVED_COMPLETION_TOKENS = 256
-CHARS_PER_TOKEN = 4
 
 
 class FailureMode(enum.StrEnum):
@@ -202,7 +201,7 @@ class RateLimiter:
                 if isinstance(request, CompletionTask)
                 else 0
             )
-            tokens = completion + math.ceil(request.prompt_chars / CHARS_PER_TOKEN)
+            tokens = completion + estimate_tokens(request.prompt_chars)
             # A request larger than the whole budget is admitted on a full bucket.
             need = min(tokens, self._tokens_per_minute)
             draws.append(Draw(client, RateLimit.TOKENS, self._tokens_per_minute, need, tokens))

@@ -134,6 +134,10 @@ class Measurement:
         self._last_token_at = now
         self.tokens += 1
 
+    def estimated_usage(self, completion_chars: int) -> TokenUsage:
+        """The usage of an answer the upstream reported none for (see TokenUsage.settled)."""
+        return TokenUsage.settled(None, self._request.prompt_chars, completion_chars, self.tokens)
+
     def reject(self, error: GatewayError) -> None:
         """The gateway turned the request away itself: counted with its reason."""
         if isinstance(error, RateLimited):

@@ -41,6 +41,8 @@ class Relay:
         self._on_close = on_close
         self._usage: TokenUsage | None = None
         self._tool_calls = 0
+        # Characters generated, for an estimate of the usage an upstream does not report.
+        self._chars = 0
         self._closed = False
         self._relayed = 0
         self._interruption: GatewayError | None = None
@@ -82,6 +84,9 @@ class Relay:
             raise
         if chunk.text or chunk.tool_calls:
             self._measurement.token()
+            self._chars += len(chunk.text)
+            for call in chunk.tool_calls:
+                self._chars += len(call.arguments or "")
         # A call's first delta names its function; the rest carry argument pieces.
         self._tool_calls += sum(1 for call in chunk.tool_calls if call.name is not None)
         self._usage = chunk.usage or self._usage
@@ -114,7 +119,7 @@ class Relay:
         self._closed = True
         self._timer.cancel()
         if exc is None:
-            usage = self._usage or TokenUsage(0, self._measurement.tokens)
+            usage = self._usage or self._measurement.estimated_usage(self._chars)
             self._on_close(usage)
             self._measurement.succeed(usage, self._tool_calls)
         else:

@@ -19,6 +19,7 @@ class Endpoint(enum.StrEnum):
     COMPLETIONS = "completions"
     EMBEDDINGS = "embeddings"
     MESSAGES = "messages"
+    RESPONSES = "responses"
 
 
 class ModelKind(enum.StrEnum):
@@ -169,14 +170,47 @@ class EmbeddingTask(Asked):
 TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 
 
+# Characters per token of an estimate: OpenAI's rule of thumb for English text.
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(chars: int) -> int:
+    """The tokens of ``chars`` characters of text the upstream counted none for: one per
+    four characters, rounded up, so no text is 0 tokens and any text at least 1."""
+    return -(-chars // CHARS_PER_TOKEN)
+
+
 @dataclass(slots=True, frozen=True)
 class TokenUsage:
     prompt_tokens: int
     completion_tokens: int
+    # Counts the gateway estimated (estimate_tokens), the upstream having reported none.
+    prompt_estimated: bool = False
+    completion_estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @classmethod
+    def settled(
+        cls, reported: TokenUsage | None, prompt_chars: int, completion_chars: int, pieces: int = 0
+    ) -> TokenUsage:
+        """The usage to count: the upstream's, where it reported a count for text that has
+        any; the rest estimated. ``pieces``: stream frames that carried text, each at
+        least one token, so a completion is never estimated below them."""
+        prompt = reported.prompt_tokens if reported is not None else 0
+        completion = reported.completion_tokens if reported is not None else 0
+        prompt_estimated = not prompt and prompt_chars > 0
+        completion_estimated = not completion and (completion_chars > 0 or pieces > 0)
+        if reported is not None and not (prompt_estimated or completion_estimated):
+            return reported
+        return cls(
+            estimate_tokens(prompt_chars) if prompt_estimated else prompt,
+            max(pieces, estimate_tokens(completion_chars)) if completion_estimated else completion,
+            prompt_estimated or (reported is not None and reported.prompt_estimated),
+            completion_estimated or (reported is not None and reported.completion_estimated),
+        )
 
 
 @dataclass(slots=True, frozen=True)

@@ -35,6 +35,7 @@ LLM_METRICS: dict[str, MetricSpec] = {
     "upstream_duration": REQUEST_METRICS["upstream_duration"],
     "prompt_tokens": REQUEST_METRICS["prompt_tokens"],
     "completion_tokens": REQUEST_METRICS["completion_tokens"],
+    "estimated_tokens": REQUEST_METRICS["estimated_tokens"],
     "tokens_per_request": REQUEST_METRICS["tokens_per_request"],
     "time_to_first_token": REQUEST_METRICS["time_to_first_token"],
     "time_per_output_token": REQUEST_METRICS["time_per_output_token"],

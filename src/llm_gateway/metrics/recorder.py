@@ -52,6 +52,7 @@ class Recorder:
         self._prompt_tokens = family["prompt_tokens"]
         self._completion_tokens = family["completion_tokens"]
         self._tokens_per_request = family["tokens_per_request"]
+        self._estimated_tokens = family["estimated_tokens"]
         self._time_to_first_token = family["time_to_first_token"]
         self._time_per_output_token = family["time_per_output_token"]
         self._tool_calls = family["tool_calls"]
@@ -124,8 +125,12 @@ class Recorder:
     def tokens_used(self, model: str, endpoint: Endpoint, usage: TokenUsage) -> None:
         self._prompt_tokens(model, endpoint).inc(usage.prompt_tokens)
         self._tokens_per_request(model, endpoint, "prompt").observe(usage.prompt_tokens)
+        if usage.prompt_estimated:
+            self._estimated_tokens(model, "prompt").inc(usage.prompt_tokens)
         if endpoint is Endpoint.EMBEDDINGS:
             return  # embeddings generate no tokens
+        if usage.completion_estimated:
+            self._estimated_tokens(model, "completion").inc(usage.completion_tokens)
         self._completion_tokens(model, endpoint).inc(usage.completion_tokens)
         self._tokens_per_request(model, endpoint, "completion").observe(usage.completion_tokens)
 

@@ -19,7 +19,6 @@ from llm_gateway.protocol.chat import (
     ToolCallOut,
 )
 from llm_gateway.protocol.common import (
-    MAX_TOKENS,
     ErrorDetail,
     ErrorResponse,
     ModelCard,
@@ -41,7 +40,6 @@ from llm_gateway.protocol.embeddings import (
 from llm_gateway.protocol.generate import GenerateRequest, GenerateResponse, GenerateStreamEvent
 
 __all__ = [
-    "MAX_TOKENS",
     "AssistantMessage",
     "ChatCompletion",
     "ChatCompletionChunk",

@@ -31,8 +31,9 @@ TopP = Annotated[
 # OpenAI's bounds, a signed 64-bit integer; sent upstream as an unsigned one (TGI's).
 Seed = Annotated[int | None, Field(ge=-(2**63), le=2**63 - 1, description="Sampling seed.")]
 Penalty = Annotated[float | None, Field(ge=-2.0, le=2.0)]
-MAX_TOKENS = 32768
-MaxTokens = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
+# No cap of the gateway's own: the upstream bounds max_tokens by its model's context (and
+# refuses, or clamps, beyond it). The bound is JSON's, as for Seed.
+MaxTokens = Annotated[int, Field(ge=1, le=2**53 - 1)]
 # Accepted for the OpenAI SDK's sake; an end-user id, never forwarded or logged.
 User = Annotated[str | None, Field(description="Accepted; not forwarded.")]
 

@@ -23,12 +23,10 @@ Where the two dialects differ:
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import replace
 from typing import Any
 
-from llm_gateway.core.limits import CHARS_PER_TOKEN
-from llm_gateway.core.types import Completion, CompletionTask, Endpoint, Origin
+from llm_gateway.core.types import Completion, CompletionTask, Endpoint, Origin, estimate_tokens
 from llm_gateway.errors import UpstreamBadResponse
 from llm_gateway.protocol.anthropic import (
     AnthropicAssistantMessage,
@@ -99,11 +97,11 @@ def prompt_task(body: CountTokensRequest, origin: Origin) -> CompletionTask:
 
 
 def input_tokens(request: CompletionTask) -> int:
-    """The prompt's tokens as the gateway estimates them for its rate limits, one per
-    ``CHARS_PER_TOKEN`` characters of text, tool definitions included: an estimate, since
-    no tokenizer runs in the gateway."""
+    """The prompt's tokens as the gateway estimates them for its rate limits
+    (:func:`estimate_tokens`), tool definitions included: an estimate, since no tokenizer
+    runs in the gateway."""
     chars = request.prompt_chars + (len(json.dumps(request.tools)) if request.tools else 0)
-    return math.ceil(chars / CHARS_PER_TOKEN)
+    return estimate_tokens(chars)
 
 
 def message(completion: Completion, message_id: str, stop: list[str] | None) -> MessageResponse:

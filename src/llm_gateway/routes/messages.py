@@ -4,13 +4,11 @@ Its errors leave in Anthropic's envelope (:mod:`~llm_gateway.http.envelopes`).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from llm_gateway.core.relay import Relay
 from llm_gateway.protocol.anthropic import (
     AnthropicError,
     CountTokensRequest,
@@ -22,7 +20,7 @@ from llm_gateway.routes import anthropic
 from llm_gateway.routes.deps import CallDep
 from llm_gateway.routes.message_events import MessageEvents, error_event
 from llm_gateway.routes.openapi import error_responses
-from llm_gateway.routes.streaming import MEDIA_TYPE, event_stream
+from llm_gateway.routes.streaming import MEDIA_TYPE, dialect_frames, event_stream
 
 router = APIRouter(tags=["messages"])
 
@@ -59,7 +57,8 @@ async def messages(body: MessagesRequest, call: CallDep) -> Response:
         events = MessageEvents(
             message_id, relay.model, anthropic.input_tokens(request), body.stop_sequences
         )
-        return event_stream(_events(events, relay), relay, on_error=error_event, last=b"")
+        frames = dialect_frames(events, relay)
+        return event_stream(frames, relay, on_error=error_event, last=b"")
     completion = await call.complete(request)
     answer = anthropic.message(completion, message_id, body.stop_sequences)
     return Response(answer.model_dump_json(), media_type="application/json")
@@ -76,11 +75,3 @@ async def count_tokens(body: CountTokensRequest, call: CallDep) -> TokenCount:
     # The checks of a request to answer: a model not served is a 404, too long a prompt a 400.
     call.gateway.model_for(request)
     return TokenCount(input_tokens=anthropic.input_tokens(request))
-
-
-async def _events(events: MessageEvents, relay: Relay) -> AsyncIterator[bytes]:
-    yield events.start()
-    async for chunk in relay:
-        if piece := events.chunk(chunk):
-            yield piece
-    yield events.end()

@@ -185,6 +185,28 @@ def wire_usage(usage: TokenUsage) -> protocol.Usage:
     )
 
 
+class DialectEvents(Protocol):
+    """A stream's typed events in a client's dialect (Anthropic's, the Responses API's)."""
+
+    def start(self) -> bytes: ...
+
+    def chunk(self, chunk: Chunk) -> bytes: ...
+
+    def end(self) -> bytes: ...
+
+
+async def dialect_frames(
+    events: DialectEvents, chunks: AsyncIterator[Chunk]
+) -> AsyncIterator[bytes]:
+    """The stream's events: its start, those of each chunk (some have none), its end. A
+    failure midway propagates, for :func:`event_stream` to render."""
+    yield events.start()
+    async for chunk in chunks:
+        if piece := events.chunk(chunk):
+            yield piece
+    yield events.end()
+
+
 class Closable(Protocol):
     async def aclose(self) -> None: ...
 

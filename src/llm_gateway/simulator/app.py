@@ -1,5 +1,5 @@
-"""The simulator's app factory: routes of every dialect (OpenAI, TGI, TEI) over one
-shared simulation."""
+"""The simulator's app factory: routes of every dialect (OpenAI's chat, completions and
+embeddings, TGI, TEI) over one shared simulation."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from llm_gateway.simulator.openai_api import OpenAIRoutes, error_response
+from llm_gateway.simulator.openai_text import OpenAITextRoutes
 from llm_gateway.simulator.responses import ConnectionDropped
 from llm_gateway.simulator.settings import SimulatorSettings
 from llm_gateway.simulator.simulation import Simulation
@@ -61,6 +62,7 @@ def create_app(settings: SimulatorSettings) -> Starlette:
 
     routes = [
         *OpenAIRoutes(simulation).routes(),
+        *OpenAITextRoutes(simulation).routes(),
         *tgi.routes(),
         *tei.routes(),
         Route("/", root, methods=["POST"]),

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,7 +28,7 @@ from llm_gateway.simulator.responses import (
     json_body,
     json_text,
 )
-from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
+from llm_gateway.simulator.simulation import InvalidRequestError, Simulation, read_request
 from llm_gateway.simulator.textmodel import count_tokens
 
 # What each status fault says: the type, code and message of the OpenAI error envelope.
@@ -40,6 +40,7 @@ FAULT_ERRORS = {
 MALFORMED_BODY = b'{"id":"chatcmpl-malformed","object":"chat.completion","choices":[{"index":'
 MALFORMED_FRAME = b'data: {"id":"chatcmpl-malformed","choices":[{"delta":{"content":\n\n'
 DONE_FRAME = b"data: [DONE]\n\n"
+T = TypeVar("T")
 
 
 def error_response(
@@ -53,6 +54,29 @@ def error_response(
 def _status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
     type_, code, message = FAULT_ERRORS[fault]
     return error_response(status, message, type_, code, retry_after=retry_after)
+
+
+async def parsed(request: Request, read: Callable[[bytes], T]) -> tuple[FaultRequest, T] | Response:
+    """The request's fault header and its body read by ``read``, or the error refusing
+    them, in OpenAI's envelope."""
+
+    def refuse(exc: ValueError) -> Response:
+        code = "unknown_fault" if isinstance(exc, UnknownFaultError) else "invalid_request"
+        return error_response(400, str(exc), "invalid_request_error", code)
+
+    return await read_request(request, read, refuse)
+
+
+def fault_before_generation(
+    simulation: Simulation, requested: FaultRequest, streaming: bool
+) -> tuple[Fault, Response | None]:
+    """:meth:`Simulation.fault_before_generation` in OpenAI's dialect."""
+    return simulation.fault_before_generation(
+        requested,
+        streaming=streaming,
+        status_error=_status_error,
+        gave_up=error_response(504, "The model did not answer in time.", "server_error", None),
+    )
 
 
 class OpenAIRoutes:
@@ -74,24 +98,16 @@ class OpenAIRoutes:
 
     async def chat_completions(self, request: Request) -> Response:
         simulation = self.simulation
+        read = await parsed(request, ChatCompletionRequest.model_validate_json)
+        if isinstance(read, Response):
+            return read
+        requested_fault, body = read
         try:
-            requested_fault = FaultRequest.from_headers(request.headers)
-            body = ChatCompletionRequest.model_validate_json(await request.body())
             max_tokens = simulation.max_tokens(body.max_completion_tokens or body.max_tokens)
-        except UnknownFaultError as exc:
-            return error_response(400, str(exc), "invalid_request_error", "unknown_fault")
-        except ValidationError as exc:
-            message = str(InvalidRequestError.from_validation(exc))
-            return error_response(400, message, "invalid_request_error", "invalid_request")
         except InvalidRequestError as exc:
             return error_response(400, str(exc), "invalid_request_error", "invalid_request")
 
-        fault, answer = simulation.fault_before_generation(
-            requested_fault,
-            streaming=body.stream,
-            status_error=_status_error,
-            gave_up=error_response(504, "The model did not answer in time.", "server_error", None),
-        )
+        fault, answer = fault_before_generation(simulation, requested_fault, body.stream)
         if answer is not None:
             return answer
 

@@ -12,6 +12,27 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 _STRICT = ConfigDict(strict=True, frozen=True)
+# What an embeddings request embeds, in either dialect: texts or token ids.
+EmbeddingInputs = (
+    str
+    | list[Annotated[str, Field(min_length=1)]]
+    | list[int]
+    | list[Annotated[list[int], Field(min_length=1)]]
+)
+
+
+def _batch(inputs: EmbeddingInputs) -> list[str] | list[list[int]]:
+    if isinstance(inputs, str):
+        return [inputs]
+    if isinstance(inputs[0], int):
+        return [inputs]
+    return inputs
+
+
+def _stops(stop: str | list[str] | None) -> list[str]:
+    if stop is None:
+        return []
+    return [stop] if isinstance(stop, str) else stop
 
 
 class ContentPart(BaseModel):
@@ -70,9 +91,45 @@ class ChatCompletionRequest(BaseModel):
         return "\n".join(f"{message.role}: {message.text()}" for message in self.messages)
 
     def stop_sequences(self) -> list[str]:
-        if self.stop is None:
-            return []
-        return [self.stop] if isinstance(self.stop, str) else self.stop
+        return _stops(self.stop)
+
+
+class CompletionRequest(BaseModel):
+    """OpenAI's legacy ``POST /v1/completions``: one prompt, or several (a choice each)."""
+
+    model_config = _STRICT
+
+    model: str = "tgi"
+    prompt: str | list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    echo: bool = False
+    logprobs: int | None = Field(default=None, ge=0, le=5)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+
+    def prompts(self) -> list[str]:
+        return [self.prompt] if isinstance(self.prompt, str) else self.prompt
+
+    def stop_sequences(self) -> list[str]:
+        return _stops(self.stop)
+
+
+class EmbeddingsRequest(BaseModel):
+    """OpenAI's ``POST /v1/embeddings``: texts or token ids."""
+
+    model_config = _STRICT
+
+    model: str = "tei"
+    input: EmbeddingInputs = Field(min_length=1)
+    dimensions: int | None = Field(default=None, ge=1)
+    encoding_format: Literal["float", "base64"] = "float"
+
+    def batch(self) -> list[str] | list[list[int]]:
+        return _batch(self.input)
 
 
 class GenerateParameters(BaseModel):
@@ -103,19 +160,10 @@ class EmbedRequest(BaseModel):
 
     model_config = _STRICT
 
-    inputs: (
-        str
-        | list[Annotated[str, Field(min_length=1)]]
-        | list[int]
-        | list[Annotated[list[int], Field(min_length=1)]]
-    ) = Field(min_length=1)
+    inputs: EmbeddingInputs = Field(min_length=1)
     normalize: bool = True
     truncate: bool | None = None
     dimensions: int | None = Field(default=None, ge=1)
 
     def batch(self) -> list[str] | list[list[int]]:
-        if isinstance(self.inputs, str):
-            return [self.inputs]
-        if isinstance(self.inputs[0], int):
-            return [self.inputs]
-        return self.inputs
+        return _batch(self.inputs)

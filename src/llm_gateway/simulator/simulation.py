@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import ValidationError
+from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_gateway.faults import Fault, FaultRequest
+from llm_gateway.faults import Fault, FaultRequest, UnknownFaultError
 from llm_gateway.simulator.faults import RETRY_AFTER_FAULTS, STATUS_FAULTS, FaultPicker
 from llm_gateway.simulator.pacing import Pacer
 from llm_gateway.simulator.responses import DropResponse, HangResponse
@@ -27,6 +29,22 @@ class InvalidRequestError(ValueError):
             where = ".".join(str(part) for part in error["loc"])
             problems.append(f"{where}: {error['msg']}" if where else error["msg"])
         return cls("; ".join(problems))
+
+
+T = TypeVar("T")
+
+
+async def read_request(
+    request: Request, read: Callable[[bytes], T], refuse: Callable[[ValueError], Response]
+) -> tuple[FaultRequest, T] | Response:
+    """The request's fault header and its body read by ``read``, or ``refuse``'s answer
+    (in the route's dialect) to an unknown fault or an invalid body."""
+    try:
+        return FaultRequest.from_headers(request.headers), read(await request.body())
+    except ValidationError as exc:
+        return refuse(InvalidRequestError.from_validation(exc))
+    except (UnknownFaultError, InvalidRequestError) as exc:
+        return refuse(exc)
 
 
 @dataclass(frozen=True, slots=True)

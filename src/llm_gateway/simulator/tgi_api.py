@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,7 +24,7 @@ from llm_gateway.simulator.responses import (
     json_body,
     json_text,
 )
-from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
+from llm_gateway.simulator.simulation import InvalidRequestError, Simulation, read_request
 from llm_gateway.simulator.textmodel import (
     TOKEN_PATTERN,
     Completion,
@@ -66,17 +65,14 @@ def status_error(fault: Fault, status: int, retry_after: int | None) -> Response
 
 async def parsed(request: Request, read: Callable[[bytes], T]) -> tuple[FaultRequest, T] | Response:
     """The request's fault header and its body read by ``read``, or the error refusing
-    them, in TGI's envelope (TEI's too)."""
-    try:
-        requested_fault = FaultRequest.from_headers(request.headers)
-    except UnknownFaultError as exc:
-        return error_response(400, str(exc), "validation")
-    try:
-        return requested_fault, read(await request.body())
-    except ValidationError as exc:
-        return error_response(422, str(InvalidRequestError.from_validation(exc)), "validation")
-    except InvalidRequestError as exc:
-        return error_response(422, str(exc), "validation")
+    them, in TGI's envelope (TEI's too): 400 for an unknown fault, 422 for a bad body."""
+
+    def refuse(exc: ValueError) -> Response:
+        return error_response(
+            400 if isinstance(exc, UnknownFaultError) else 422, str(exc), "validation"
+        )
+
+    return await read_request(request, read, refuse)
 
 
 def fault_before_generation(

@@ -1,4 +1,4 @@
-"""The ``InferenceClient`` adapter: every upstream call is made here, through ``huggingface_hub``.
+"""The ``huggingface`` kind: every call is made here, through ``huggingface_hub``.
 
 One connection pool (an ``httpx2.AsyncClient`` whose transport is aiohttp's connector, see
 :mod:`llm_gateway.upstream.transport`) lives as long as the app. Each request
@@ -13,6 +13,25 @@ close so the connection goes back to the pool instead of being dropped.
 Routed through Inference Providers (no upstream URL), the client's first request for a model
 may ask the Hub where to send it: :mod:`llm_gateway.upstream.hub` does that off the event loop
 first. Errors become ours in :mod:`llm_gateway.upstream.errors`.
+
+What ``huggingface_hub`` needs set process-wide, all of it here, set in
+:meth:`HuggingFaceUpstream.start` (the ``openai`` kind, :mod:`llm_gateway.upstream.openai`,
+needs none of it):
+
+* ``set_async_client_factory``: InferenceClient builds its own httpx2 client per call; the
+  factory hands it the gateway's pool instead, lent through the ``_lent_pool`` contextvar
+  (set in the request's task), so connections are pooled, bounded and balanced.
+* ``set_client_factory``: the Hub lookups of provider routing (sync, in a worker thread)
+  go through the same pool (:mod:`llm_gateway.upstream.hub`).
+* ``constants.HF_HUB_DISABLE_IMPLICIT_TOKEN``: else the host's saved token would be sent
+  to whatever upstream this is.
+* ``constants.HF_HUB_DISABLE_TELEMETRY``: else the first request fetches an agent registry
+  from the Hub, synchronously, on the event loop.
+* :func:`~llm_gateway.upstream.transport.read_as_stream`, a contextvar: InferenceClient
+  builds the requests, so only a contextvar can tell the transport to read a response
+  line by line rather than whole.
+* :func:`stream_frames` reads a stream's lines from inside huggingface_hub's generator
+  (its parsed outputs cost more than the gateway's own work per token).
 """
 
 from __future__ import annotations
@@ -50,6 +69,7 @@ from llm_gateway.settings import Settings
 from llm_gateway.upstream import hub, wire
 from llm_gateway.upstream.errors import mapped, mapped_errors, unroutable
 from llm_gateway.upstream.pool_transport import open_transport
+from llm_gateway.upstream.stream_check import StreamCheck
 from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits, read_as_stream
 
 logger = logging.getLogger(__name__)
@@ -190,8 +210,8 @@ class HuggingFaceUpstream:
                         model=self._task_model(model),
                     )
             if request.prompt is None:
-                return wire.chat_completion(output, model)
-            return wire.generated_completion(output, model, bool(request.logprobs))
+                return wire.chat_completion(output, request, model)
+            return wire.generated_completion(output, request, model)
         finally:
             await _close(client)
 
@@ -215,6 +235,7 @@ class HuggingFaceUpstream:
                         )
             frames = outputs if request.prompt is not None else stream_frames(outputs)
             logprobs, offset = bool(request.logprobs), 0
+            check = StreamCheck(request.prompt_chars)
             while True:
                 try:
                     frame = await anext(frames, None)
@@ -224,14 +245,15 @@ class HuggingFaceUpstream:
                         raise
                     raise error from exc
                 if frame is None:
-                    return
+                    break
                 if request.prompt is None:
                     chunks = wire.chat_chunks(frame)
                 else:
                     chunks = wire.generated_chunks(frame, offset, logprobs)
                     offset += sum(len(chunk.text) for chunk in chunks)
-                for chunk in chunks:
+                for chunk in check.checked(chunks):
                     yield chunk
+            yield check.end()
         finally:
             await _close(client)
 
@@ -250,7 +272,9 @@ class HuggingFaceUpstream:
             if array.ndim != 2 or len(array) != len(request.inputs):
                 raise wire.malformed()
             vectors = tuple(row.astype("<f4").tobytes() for row in array)
-            return Embeddings(model, vectors, TokenUsage(request.prompt_tokens, 0))
+            # Counted here (see EmbeddingTask.prompt_tokens): TEI reports none.
+            usage = TokenUsage(request.prompt_tokens, 0, prompt_estimated=True)
+            return Embeddings(model, vectors, usage)
         finally:
             await _close(client)
 

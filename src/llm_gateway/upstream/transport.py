@@ -50,11 +50,15 @@ IDLE_SECONDS = 4.0
 _streaming: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "llm_gateway_streaming", default=False
 )
+# The request extension that asks for a response read line by line, for a caller that
+# builds its own requests (the openai kind) rather than through a contextvar.
+READ_AS_STREAM = "llm_gateway_read_as_stream"
 
 
 @contextmanager
 def read_as_stream() -> Iterator[None]:
-    """The responses to requests sent within are read line by line, not whole."""
+    """The responses to requests sent within are read line by line, not whole (for
+    huggingface_hub, which builds the requests; see READ_AS_STREAM otherwise)."""
     token = _streaming.set(True)
     try:
         yield
@@ -174,7 +178,8 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
                 timeout=self._timeout(request),
             )
         try:
-            whole = not _streaming.get() or response.status >= 400  # errors are read whole
+            streaming = _streaming.get() or READ_AS_STREAM in request.extensions
+            whole = not streaming or response.status >= 400  # errors are read whole
             stream = _BoundedStream(response, self._limits, whole)
         except BaseException:
             response.close()

@@ -16,6 +16,7 @@ maps only what the client library raises, so it ends as a 500 ``internal_error``
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from llm_gateway.core.types import (
@@ -28,6 +29,7 @@ from llm_gateway.core.types import (
     ToolCallPiece,
 )
 from llm_gateway.errors import UpstreamBadResponse, UpstreamRejected, UpstreamServerError
+from llm_gateway.upstream.statuses import error_of
 
 # The last line of an OpenAI-style stream, as huggingface_hub hands lines on (stripped).
 DONE_LINE = "data: [DONE]"
@@ -100,33 +102,40 @@ def malformed() -> UpstreamBadResponse:
     )
 
 
-def _object(value: Any) -> dict[str, Any]:
+def as_object(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     raise malformed()
 
 
-def _array(value: Any) -> list[Any]:
+def as_array(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
     raise malformed()
 
 
-def _count(value: Any) -> int:
+def as_count(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise malformed()
 
 
-def _text(value: Any) -> str | None:
+def as_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise malformed()
 
 
-def _usage(usage: Any) -> TokenUsage:
-    usage = _object(usage)
-    return TokenUsage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
+def reported_usage(usage: Any) -> TokenUsage | None:
+    """The usage an answer reports, None if none; a count left out is 0 (embedding
+    routes report no completion tokens), estimated later where text was read or written
+    (:meth:`TokenUsage.settled`)."""
+    if usage is None:
+        return None
+    usage = as_object(usage)
+    return TokenUsage(
+        as_count(usage.get("prompt_tokens") or 0), as_count(usage.get("completion_tokens") or 0)
+    )
 
 
 def plain(value: Any) -> Any:
@@ -144,50 +153,59 @@ def _logprobs(value: Any) -> dict[str, Any] | None:
     drop the bytes the upstream sent, so they are computed then: the token's UTF-8."""
     if value is None:
         return None
-    logprobs = _object(value)
+    logprobs = as_object(value)
     return {key: _tokens(logprobs.get(key), top=True) for key in ("content", "refusal")}
 
 
 def _tokens(tokens: Any, top: bool) -> list[dict[str, Any]] | None:
     if tokens is None:
         return None
-    return [_token(token, top) for token in _array(tokens)]
+    return [_token(token, top) for token in as_array(tokens)]
 
 
 def _token(sent: Any, top: bool) -> dict[str, Any]:
-    token: dict[str, Any] = plain(_object(sent))
+    token: dict[str, Any] = plain(as_object(sent))
     if "bytes" not in token:
-        token["bytes"] = list((_text(token.get("token")) or "").encode(errors="surrogatepass"))
+        token["bytes"] = list((as_text(token.get("token")) or "").encode(errors="surrogatepass"))
     if top:
         token["top_logprobs"] = _tokens(token.get("top_logprobs") or [], top=False)
     return token
 
 
-def chat_completion(output: Any, model: str) -> Completion:
-    """A whole ``chat_completion`` answer, for ``model``."""
-    answer = _object(output)
-    return Completion(
-        model=model,
-        choices=tuple(chat_choice(choice) for choice in _array(answer.get("choices"))),
-        usage=_usage(answer.get("usage")),
-    )
+def chat_completion(output: Any, request: CompletionTask, model: str) -> Completion:
+    """A whole chat answer (``chat_completion``'s, or the JSON of OpenAI's route), for
+    ``model``."""
+    answer = as_object(output)
+    choices = answered(chat_choice(choice) for choice in as_array(answer.get("choices")))
+    usage = settled_usage(reported_usage(answer.get("usage")), request, choices)
+    return Completion(model=model, choices=choices, usage=usage)
+
+
+def answered(choices: Iterable[GeneratedChoice]) -> tuple[GeneratedChoice, ...]:
+    """An answer's choices in the order of their index; an answer needs one."""
+    ordered = tuple(sorted(choices, key=lambda choice: choice.index))
+    if not ordered:
+        raise malformed()
+    return ordered
 
 
 def chat_choice(choice: Any) -> GeneratedChoice:
-    choice = _object(choice)
-    message = _object(choice.get("message"))
+    choice = as_object(choice)
+    message = as_object(choice.get("message"))
     calls = []
     for call in _listed(message.get("tool_calls")):
-        function = _object(_object(call).get("function"))
+        function = as_object(as_object(call).get("function"))
         name, arguments = function.get("name"), function.get("arguments")
         if not isinstance(call.get("id"), str) or not isinstance(name, str):
             raise malformed()
         # TGI sends the arguments as a JSON object; OpenAI as JSON text.
-        calls.append(GeneratedToolCall(id=call["id"], name=name, arguments=_json_text(arguments)))
+        calls.append(
+            GeneratedToolCall(id=call["id"], name=name, arguments=arguments_text(arguments))
+        )
     return GeneratedChoice(
-        index=_count(choice.get("index") or 0),
-        text=_text(message.get("content")),
-        finish_reason=_text(choice.get("finish_reason")),
+        index=as_count(choice.get("index") or 0),
+        text=as_text(message.get("content")),
+        finish_reason=as_text(choice.get("finish_reason")),
         tool_calls=tuple(calls),
         logprobs=_logprobs(choice.get("logprobs")),
     )
@@ -201,35 +219,47 @@ def chat_chunks(frame: dict[str, Any]) -> list[Chunk]:
     absent): item access reads both alike.
     """
     chunks = []
-    for choice in _array(frame.get("choices") or []):
-        choice = _object(choice)
-        delta = _object(choice.get("delta") or {})
-        text = _text(delta.get("content")) or ""
+    for choice in as_array(frame.get("choices") or []):
+        choice = as_object(choice)
+        delta = as_object(choice.get("delta") or {})
+        text = as_text(delta.get("content")) or ""
         calls = tuple(
             _tool_call_piece(call, position)
             for position, call in enumerate(_listed(delta.get("tool_calls")))
         )
         logprobs = _logprobs(choice.get("logprobs"))
-        reason = _text(choice.get("finish_reason"))
+        reason = as_text(choice.get("finish_reason"))
         if text or calls or logprobs or reason:
             chunks.append(
                 Chunk(
                     text=text,
                     finish_reason=reason,
-                    index=_count(choice.get("index") or 0),
+                    index=as_count(choice.get("index") or 0),
                     tool_calls=calls,
                     logprobs=logprobs,
                 )
             )
     usage = frame.get("usage")
     if usage is not None:
-        chunks.append(Chunk(usage=_usage(usage)))
+        chunks.append(Chunk(usage=reported_usage(usage)))
     return chunks
 
 
-def sse_payload(line: str) -> dict[str, Any] | None:
+def settled_usage(
+    reported: TokenUsage | None, request: CompletionTask, choices: tuple[GeneratedChoice, ...]
+) -> TokenUsage:
+    """A whole answer's usage: the upstream's, estimated where it reported none."""
+    chars = sum(
+        len(choice.text or "") + sum(len(call.arguments) for call in choice.tool_calls)
+        for choice in choices
+    )
+    return TokenUsage.settled(reported, request.prompt_chars, chars)
+
+
+def sse_payload(line: str, secrets: Collection[str] = ()) -> dict[str, Any] | None:
     """One line of an OpenAI-style stream: its JSON object, None for any other line
-    (blank, comment, ``data: [DONE]``). An error frame raises, as huggingface_hub would."""
+    (blank, comment, ``data: [DONE]``). An error frame raises, with the upstream's message
+    and code (``secrets`` scrubbed), as huggingface_hub would."""
     if not line.startswith("data:"):
         return None
     data = line[5:].strip()
@@ -243,22 +273,25 @@ def sse_payload(line: str) -> dict[str, Any] | None:
         raise malformed()
     error = payload.get("error")
     if error is not None:
-        message = f"The upstream reported an error while generating: {error}"[:500]
+        said, code = error_of(error, secrets)
+        message = f"The upstream reported an error while generating: {said}"
         if payload.get("error_type") == "validation":
-            raise UpstreamRejected(message, code="upstream_rejected")
+            raise UpstreamRejected(message, code=code or "upstream_rejected")
+        if code:
+            message = f"{message} [{code}]"
         raise UpstreamServerError(message, code="upstream_generation_error")
     return payload
 
 
 def _tool_call_piece(call: Any, position: int) -> ToolCallPiece:
-    call = _object(call)
-    function = _object(call.get("function") or {})
+    call = as_object(call)
+    function = as_object(call.get("function") or {})
     index = call.get("index")
     return ToolCallPiece(
-        index=position if index is None else _count(index),
-        id=_text(call.get("id")) or None,
-        name=_text(function.get("name")) or None,
-        arguments=_text(function.get("arguments")),
+        index=position if index is None else as_count(index),
+        id=as_text(call.get("id")) or None,
+        name=as_text(function.get("name")) or None,
+        arguments=as_text(function.get("arguments")),
     )
 
 
@@ -269,33 +302,40 @@ def _listed(calls: Any) -> list[Any]:
     return calls if isinstance(calls, list) else [calls]
 
 
-def _json_text(arguments: Any) -> str:
+def arguments_text(arguments: Any) -> str:
+    """A tool call's arguments as JSON text, as OpenAI sends them (TGI sends an object)."""
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
-def generated_completion(output: Any, model: str, logprobs: bool) -> Completion:
+def generated_completion(output: Any, request: CompletionTask, model: str) -> Completion:
     """A whole ``text_generation`` answer (with details), for ``model``."""
-    answer = _object(output)
-    details = _object(answer.get("details"))
+    answer = as_object(output)
+    details = as_object(answer.get("details"))
     tokens = [
-        token for token in map(_object, _array(details.get("tokens"))) if not token.get("special")
+        token
+        for token in map(as_object, as_array(details.get("tokens")))
+        if not token.get("special")
     ]
     choice = GeneratedChoice(
         index=0,
-        text=_text(answer.get("generated_text")),
+        text=as_text(answer.get("generated_text")),
         finish_reason=finish_reason(details.get("finish_reason")),
-        logprobs=_text_logprobs(tokens, details.get("top_tokens")) if logprobs else None,
+        logprobs=_text_logprobs(tokens, details.get("top_tokens")) if request.logprobs else None,
     )
-    usage = TokenUsage(len(_array(details.get("prefill"))), _count(details.get("generated_tokens")))
+    # An empty prefill (no decoder_input_details): the prompt's tokens are estimated.
+    reported = TokenUsage(
+        len(as_array(details.get("prefill"))), as_count(details.get("generated_tokens"))
+    )
+    usage = settled_usage(reported, request, (choice,))
     return Completion(model=model, choices=(choice,), usage=usage)
 
 
 def generated_chunks(output: Any, offset: int, logprobs: bool) -> list[Chunk]:
     """One ``text_generation`` stream frame, its text at ``offset``; the last carries the
     finish reason, then the usage."""
-    frame = _object(output)
-    token = _object(frame.get("token"))
-    text = "" if token.get("special") else _text(token.get("text")) or ""
+    frame = as_object(output)
+    token = as_object(frame.get("token"))
+    text = "" if token.get("special") else as_text(token.get("text")) or ""
     details = frame.get("details")
     pieces = None
     if logprobs and text:
@@ -303,11 +343,11 @@ def generated_chunks(output: Any, offset: int, logprobs: bool) -> list[Chunk]:
         pieces = _text_logprobs([token], None if top is None else [top], offset)
     if details is None:
         return [Chunk(text=text, logprobs=pieces)]
-    details = _object(details)
+    details = as_object(details)
     reason = finish_reason(details.get("finish_reason"))
     # TGI before 2.1 sends no input_length.
-    prompt_tokens = _count(details.get("input_length") or 0)
-    usage = TokenUsage(prompt_tokens, _count(details.get("generated_tokens")))
+    prompt_tokens = as_count(details.get("input_length") or 0)
+    usage = TokenUsage(prompt_tokens, as_count(details.get("generated_tokens")))
     return [Chunk(text=text, finish_reason=reason, logprobs=pieces), Chunk(usage=usage)]
 
 
@@ -319,7 +359,7 @@ def _text_logprobs(
     tokens: list[dict[str, Any]], top_tokens: Any, offset: int = 0
 ) -> dict[str, Any]:
     """OpenAI's legacy logprobs: tokens, their logprobs, the top alternatives, offsets."""
-    texts = [_text(token.get("text")) or "" for token in tokens]
+    texts = [as_text(token.get("text")) or "" for token in tokens]
     offsets = []
     for text in texts:
         offsets.append(offset)
@@ -331,8 +371,11 @@ def _text_logprobs(
     # Without alternatives (logprobs 0) the key is left out: OpenAI's schema has no null.
     if top_tokens is not None:
         logprobs["top_logprobs"] = [
-            {_text(alt.get("text")) or "": alt.get("logprob") for alt in map(_object, _array(alts))}
-            for alts in _array(top_tokens)[: len(tokens)]
+            {
+                as_text(alt.get("text")) or "": alt.get("logprob")
+                for alt in map(as_object, as_array(alts))
+            }
+            for alts in as_array(top_tokens)[: len(tokens)]
         ]
     logprobs["text_offset"] = offsets
     return logprobs

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from llm_gateway.errors import ErrorReason, UpstreamBadResponse
-from llm_gateway.upstream.errors import mapped_errors, retry_after_seconds
+from llm_gateway.upstream.errors import mapped_errors
+from llm_gateway.upstream.statuses import retry_after_seconds
 
 
 @pytest.mark.parametrize("value", ["²", "٣", "1.5", "-1", "soon", "", "9" * 20])

@@ -109,6 +109,9 @@ def test_chat_logprobs_keep_the_upstreams_bytes_or_compute_them() -> None:
     }
 
 
+CHAT = CompletionTask(Origin("r"), Endpoint.CHAT_COMPLETIONS, None, messages=[])
+
+
 def test_generation_arguments_stay_within_tgi_bounds() -> None:
     request = CompletionTask(
         Origin("r"), Endpoint.COMPLETIONS, None, prompt="x", temperature=0.0, top_p=1.0
@@ -136,12 +139,14 @@ def test_unknown_fields_ride_in_extra_body() -> None:
         {"choices": "none", "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
         {"choices": [{"message": 5}], "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
         {"choices": [{"message": {"content": 5}}], "usage": {"prompt_tokens": 1}},
-        {"choices": [], "usage": {"prompt_tokens": -1, "completion_tokens": 1}},
+        {"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
+        {"choices": [{"message": {}}], "usage": {"prompt_tokens": -1, "completion_tokens": 1}},
+        {"choices": [{"message": {}}], "usage": {"prompt_tokens": 1, "completion_tokens": "1"}},
     ],
 )
 def test_an_answer_of_the_wrong_shape_is_a_bad_response(answer: object) -> None:
     with pytest.raises(UpstreamBadResponse):
-        wire.chat_completion(answer, "m")
+        wire.chat_completion(answer, CHAT, "m")
 
 
 @pytest.mark.parametrize(

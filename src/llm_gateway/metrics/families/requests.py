@@ -51,7 +51,8 @@ REQUEST_METRICS: dict[str, MetricSpec] = {
     "prompt_tokens": MetricSpec(
         "llm_gateway_prompt_tokens_total",
         Counter,
-        "Prompt (input) tokens sent to the upstream, as reported by it, by model and API.",
+        "Prompt (input) tokens sent to the upstream, as reported by it (else estimated: see "
+        "llm_gateway_estimated_tokens_total), by model and API.",
         ("model", "api"),
         "tokens",
         "sum by (model) (rate(llm_gateway_prompt_tokens_total[5m]))",
@@ -63,6 +64,17 @@ REQUEST_METRICS: dict[str, MetricSpec] = {
         ("model", "api"),
         "tokens",
         "sum by (model) (rate(llm_gateway_completion_tokens_total[5m]))",
+    ),
+    "estimated_tokens": MetricSpec(
+        "llm_gateway_estimated_tokens_total",
+        Counter,
+        "Of the prompt and completion tokens counted, those the gateway estimated because "
+        "the upstream reported no count for text it read or wrote (one token per four "
+        "characters; embedding inputs by words and punctuation marks), by model and token "
+        "type (prompt or completion).",
+        ("model", "type"),
+        "tokens",
+        "sum by (model, type) (rate(llm_gateway_estimated_tokens_total[5m]))",
     ),
     "tokens_per_request": MetricSpec(
         "llm_gateway_tokens_per_request",

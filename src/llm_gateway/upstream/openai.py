@@ -1,0 +1,185 @@
+"""The ``openai`` kind: any OpenAI-compatible server, spoken to on OpenAI's own routes.
+
+vLLM, SGLang, llama.cpp, TGI 2.x, TEI, Ollama, LM Studio, OpenAI and Hugging Face's
+router (``https://router.huggingface.co/v1``) all serve ``/v1/chat/completions``,
+``/v1/completions`` and ``/v1/embeddings``. Chat goes to the first, a legacy completion
+(a request with a ``prompt``) to the second, embeddings to the third, under each
+upstream URL by the rule of :func:`~llm_gateway.upstream.openai_wire.api_root`. Bodies
+are the client's own (:mod:`llm_gateway.upstream.openai_wire`).
+
+Requests go through the gateway's relay, the same pieces the ``huggingface`` kind sits
+on: an httpx2 client over the pool (:mod:`llm_gateway.upstream.pool_transport`:
+balancing, breakers, health checks) over aiohttp's connections
+(:mod:`llm_gateway.upstream.transport`: response limits, decompression), opened at
+start and closed with the app. Nothing process-wide is set: no client factory, no lent
+pool, no contextvar (a stream is read line by line because its request says so).
+
+Errors are mapped here, from a closed table (:mod:`llm_gateway.upstream.statuses`): an
+error status, with the upstream's own message and code; and what httpx2 raises for a
+failed exchange (timeout, refused or dropped connection, undecodable body). A body that
+is not JSON, or JSON not of the shape OpenAI's API gives, is an
+:class:`~llm_gateway.errors.UpstreamBadResponse` from the reading itself
+(:mod:`llm_gateway.upstream.wire`); anything else raised is a bug of ours, and stays
+one (a 500 ``internal_error``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio
+import httpx2
+
+from llm_gateway.core.types import (
+    Chunk,
+    Completion,
+    CompletionTask,
+    Embeddings,
+    EmbeddingTask,
+)
+from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.settings import Settings
+from llm_gateway.upstream import openai_wire, wire
+from llm_gateway.upstream.pool_transport import open_transport
+from llm_gateway.upstream.statuses import from_status, from_transport
+from llm_gateway.upstream.stream_check import StreamCheck
+from llm_gateway.upstream.transport import READ_AS_STREAM, AiohttpTransport, ResponseLimits
+
+_JSON = "application/json"
+
+
+class OpenAIUpstream:
+    """Completions and embeddings from OpenAI-compatible servers, through the pool."""
+
+    def __init__(self, settings: Settings, metrics: Recorder | None = None) -> None:
+        endpoints = settings.upstream_endpoints
+        if not endpoints:
+            raise ValueError("the openai upstream kind needs an upstream URL")
+        if len({url.rstrip("/").endswith("/v1") for url in endpoints}) > 1:
+            # The pool sends one path to every address: a /v1 in some URLs only would
+            # send half the requests to /v1/v1/...
+            raise ValueError("upstream URLs must all end in /v1, or none of them")
+        self._settings = settings
+        self._metrics = metrics or Recorder.disabled()
+        self._root = openai_wire.api_root(endpoints[0])
+        key = _api_key(settings.upstream_api_key_env)
+        self._secrets = (key,) if key else ()
+        self._headers = {"Content-Type": _JSON}
+        if key:
+            self._headers["Authorization"] = f"Bearer {key}"
+        self._forward_faults = settings.upstream_is_simulator
+        self._limits = ResponseLimits(
+            settings.upstream_max_body_bytes, settings.upstream_max_line_bytes
+        )
+        self._client: httpx2.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._client = httpx2.AsyncClient(
+            timeout=self._settings.upstream_timeout_seconds,
+            transport=await open_transport(
+                self._settings, self._metrics, AiohttpTransport(self._limits)
+            ),
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def complete(self, request: CompletionTask, model: str) -> Completion:
+        route, body = openai_wire.completion_call(request, model)
+        answer = await self._answer(route, body, request)
+        return openai_wire.completion(answer, request, model)
+
+    async def embed(self, request: EmbeddingTask, model: str) -> Embeddings:
+        body = openai_wire.embedding_body(request, model)
+        answer = await self._answer(openai_wire.EMBEDDINGS_ROUTE, body, request)
+        return openai_wire.embeddings(answer, request, model)
+
+    async def stream(self, request: CompletionTask, model: str) -> AsyncIterator[Chunk]:
+        """Chunks as the upstream sends them; the response is released when this ends."""
+        route, body = openai_wire.completion_call(request, model)
+        read = wire.chat_chunks if request.prompt is None else openai_wire.completion_chunks
+        check = StreamCheck(request.prompt_chars)
+        response = await self._send(route, body, request, stream=True)
+        try:
+            with _transport_errors():
+                async for line in response.aiter_lines():
+                    if line == wire.DONE_LINE:
+                        break
+                    frame = wire.sse_payload(line, self._secrets)
+                    if frame is not None:
+                        for chunk in check.checked(read(frame)):
+                            yield chunk
+            yield check.end()
+        finally:
+            # Shielded: a client that left cancels this task, and the response must still
+            # be released, or its connection stays open until the upstream ends.
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+
+    async def _answer(
+        self, route: str, body: dict[str, Any], request: CompletionTask | EmbeddingTask
+    ) -> Any:
+        response = await self._send(route, body, request, stream=False)
+        try:
+            return json.loads(response.content)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json goes
+            raise wire.malformed() from None
+
+    async def _send(
+        self,
+        route: str,
+        body: dict[str, Any],
+        request: CompletionTask | EmbeddingTask,
+        *,
+        stream: bool,
+    ) -> httpx2.Response:
+        """The upstream's answer to ``body`` on ``route``, its headers read (a stream's
+        body left to read); an error status raised as ours."""
+        assert self._client is not None, "start() first"
+        headers = {**self._headers, "X-Request-Id": request.request_id}
+        if self._forward_faults:
+            headers.update(request.origin.simulator_headers)
+        sent = self._client.build_request(
+            "POST",
+            self._root + route,
+            content=json.dumps(body).encode(),
+            headers=headers,
+            extensions={READ_AS_STREAM: True} if stream else None,
+        )
+        with _transport_errors():
+            response = await self._client.send(sent, stream=stream)
+            if response.status_code < 300:
+                return response
+            try:
+                await response.aread()  # read whole by the transport: an error's body
+            finally:
+                await response.aclose()
+        raise from_status(
+            response.status_code, response.headers.get("Retry-After"), response.text, self._secrets
+        )
+
+
+def _api_key(variable: str | None) -> str | None:
+    """The upstream's API key, from the environment variable the settings name."""
+    if variable is None:
+        return None
+    key = os.environ.get(variable)
+    if not key:
+        raise ValueError(
+            f"LLM_GATEWAY_UPSTREAM_API_KEY_ENV names {variable}, which is not set or empty"
+        )
+    return key
+
+
+@contextmanager
+def _transport_errors() -> Iterator[None]:
+    """A failure of the HTTP exchange as ours (see statuses.from_transport)."""
+    try:
+        yield
+    except (httpx2.HTTPError, httpx2.StreamError) as exc:
+        raise from_transport(exc) from exc
