@@ -82,8 +82,8 @@ def generation_arguments(request: CompletionTask) -> dict[str, Any]:
 
 
 def _sampling(request: CompletionTask) -> tuple[float | None, float | None]:
-    """Temperature and top_p as TGI and vLLM take them: a nucleus of mass 0 (OpenAI allows
-    it, they require more) keeps only the likeliest token, which is greedy decoding."""
+    """Temperature and top_p as TGI takes them: a nucleus of mass 0 (OpenAI allows it, TGI
+    requires more) keeps only the likeliest token, which is greedy decoding."""
     if request.top_p == 0:
         return 0.0, None
     return request.temperature, request.top_p
