@@ -28,8 +28,10 @@ Temperature = Annotated[float | None, Field(ge=0.0, le=2.0, description="Samplin
 TopP = Annotated[
     float | None, Field(ge=0.0, le=1.0, description="Nucleus sampling mass; 0 is greedy.")
 ]
-# OpenAI's bounds, a signed 64-bit integer; sent upstream as an unsigned one (TGI's).
-Seed = Annotated[int | None, Field(ge=-(2**63), le=2**63 - 1, description="Sampling seed.")]
+# Any integer. OpenAI's bounds are a signed 64-bit integer's, but JSON Schema tools read
+# them as floats, whose rounding lets -9223372036854776000 through: a huggingface upstream
+# gets the seed modulo 2**64 (TGI's is unsigned), an openai one as sent, to judge.
+Seed = Annotated[int | None, Field(description="Sampling seed.")]
 Penalty = Annotated[float | None, Field(ge=-2.0, le=2.0)]
 # No cap of the gateway's own: the upstream bounds max_tokens by its model's context (and
 # refuses, or clamps, beyond it). The bound is JSON's, as for Seed.
