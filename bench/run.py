@@ -51,6 +51,7 @@ CHAT_BODY = {
 PACKAGES = (
     "uvicorn", "fastapi", "starlette", "huggingface_hub", "httpx2", "starlette-exporter",
     "prometheus-client", "pydantic", "uvloop", "httptools", "aiohttp", "py-spy",
+    "opentelemetry-sdk",
 )  # fmt: skip
 
 
@@ -72,7 +73,7 @@ def start_simulator(port: int) -> servers.Server:
 
 def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
     python = sys.executable
-    ports = {name: free_port() for name in report.LABELS}
+    ports = {name: free_port() for name in [*report.LABELS, "otlp_sink"]}
     common: dict[str, Any] = {"log_dir": OUT, "core": SERVER_CORE}
     started: dict[str, servers.Server] = {}
     try:
@@ -92,6 +93,18 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
         )  # fmt: skip
         if sim_only:
             return started
+        started["otlp_sink"] = servers.start(
+            "otlp_sink",
+            [python, str(HERE / "otlp_sink.py"), "--port", str(ports["otlp_sink"])],
+            port=ports["otlp_sink"], ready_path="/healthz", log_dir=OUT, core=LOAD_CORE,
+        )  # fmt: skip
+        started["gateway_traced"] = servers.start(
+            "gateway_traced",
+            [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway_traced"]),
+             "--upstream-url", upstream, "--log-level", "warning"],
+            port=ports["gateway_traced"], ready_path="/readyz",
+            env={**env, **traced_environment(started["otlp_sink"].url)}, **common,
+        )  # fmt: skip
         started["gateway_openai"] = servers.start(
             "gateway_openai",
             [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway_openai"]),
@@ -123,6 +136,11 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
             server.stop()
         raise
     return started
+
+
+def traced_environment(sink: str) -> dict[str, str]:
+    """Traces on, every request sampled, exported to the sink over OTLP/HTTP."""
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": sink, "OTEL_TRACES_SAMPLER": "always_on"}
 
 
 class Window:
@@ -321,18 +339,15 @@ def main() -> None:
         gateway = running["gateway"]
         results["rss"].append(("start", gateway.rss_bytes()))
         log("warming up: 1 s at c=64 on each target, then 50 streams")
-        for server in running.values():
-            loadgen.wrk(server.url + CHAT, body, connections=64, seconds=1, core=LOAD_CORE)
+        for name in report.LABELS:
+            loadgen.wrk(running[name].url + CHAT, body, connections=64, seconds=1, core=LOAD_CORE)
         asyncio.run(
             streams.run(gateway.url + CHAT, concurrency=STREAM_CONCURRENCY, seconds=1, tokens=8)
         )
         results["rss"].append(("after warm-up", gateway.rss_bytes()))
         targets = [name for name in report.LABELS if name in chosen]
-        stream_targets = [
-            name
-            for name in ("direct", "relay", "gateway", "gateway_metrics_off", "gateway_openai")
-            if name in chosen
-        ]
+        # The ceilings answer no stream.
+        stream_targets = [name for name in targets if not name.startswith("ceiling")]
         for round_ in range(args.rounds):
             for c in CONCURRENCIES:
                 # Rotated each round, so no target always runs first (or after the same one).

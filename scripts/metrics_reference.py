@@ -20,7 +20,8 @@ from llm_gateway.metrics.spec import TARGET_LABELS, MetricSpec
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 
 LABEL_VALUES = {
-    "model": "the configured model ids (`/v1/models` shows them as `root`)",
+    "model": "the routing table's model names (`/v1/models` shows them as `id`, the id "
+    "sent upstream as `root`); with the `LLM_GATEWAY_*` shorthand, the configured model ids",
     "api": "the door a request came in by: " + ", ".join(f"`{e.value}`" for e in Endpoint),
     "stream": "`true`, `false`",
     "outcome": ", ".join(f"`{o.value}`" for o in Outcome),
@@ -39,10 +40,11 @@ LABEL_VALUES = {
     "method": "the HTTP method",
     "app_name": "`llm-gateway`",
     "version": "the gateway's version",
-    "default_model": "the configured default model id",
-    "upstream_kind": "`simulator`, `endpoint`, `providers`",
+    "default_model": "the name of the default chat model (the table's first)",
+    "upstream_kind": "`simulator`, `endpoint`, `providers`; with several upstreams, those "
+    "of all of them, sorted and joined by commas (`endpoint,providers`)",
     "upstream_url": "an upstream pool endpoint: one of the configured base URLs "
-    "(`LLM_GATEWAY_UPSTREAM_URL`), without user or password",
+    "(`LLM_GATEWAY_UPSTREAM_URL` or the routing table's `urls`), without user or password",
 }
 
 

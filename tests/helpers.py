@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -45,6 +45,13 @@ class Gateway:
         """A metric sample's current value, 0 when the series does not exist yet."""
         return self.registry.get_sample_value(name, labels) or 0.0
 
+    def estimated_tokens(self, model: str) -> tuple[float, float]:
+        """The prompt and completion tokens of ``model`` counted so far as estimates."""
+        name = "llm_gateway_estimated_tokens_total"
+        return self.sample(name, model=model, type="prompt"), self.sample(
+            name, model=model, type="completion"
+        )
+
 
 # The upstream kinds, for tests that run on each (see either_kind).
 KINDS = ("huggingface", "openai")
@@ -80,10 +87,12 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 def start_gateway(
     upstream_url: str,
     upstream: Callable[[Settings], HuggingFaceUpstream | OpenAIUpstream] | None = None,
+    environment: Mapping[str, str] | None = None,
     **overrides: object,
 ) -> Iterator[Gateway]:
     """A gateway in front of ``upstream_url``; ``upstream`` builds its adapter (by default
-    the app's own, from the settings)."""
+    the app's own, from the settings). ``environment`` is set while the app is built (the
+    ``OTEL_*`` variables the factory reads), and only then."""
     options: dict[str, object] = {
         "upstream_url": upstream_url,
         "upstream_is_simulator": True,
@@ -99,7 +108,10 @@ def start_gateway(
     settings = Settings(**{**options, **overrides})  # type: ignore[arg-type]
     registry = CollectorRegistry()
     adapter = None if upstream is None else upstream(settings)
-    app = create_app(settings, registry=registry, upstream=adapter)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (environment or {}).items():
+            patch.setenv(name, value)
+        app = create_app(settings, registry=registry, upstream=adapter)
     with run_server(conforming(app), http=http_protocol(settings)) as url:
         yield Gateway(url=url, registry=registry, settings=settings)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -19,6 +20,8 @@ from llm_gateway.core.config import GatewayConfig
 from llm_gateway.core.gateway import Gateway
 from llm_gateway.core.redis_buckets import RedisBuckets
 from llm_gateway.core.retry import RetryPolicy
+from llm_gateway.core.tracing import NO_TRACER
+from llm_gateway.core.types import ModelKind
 from llm_gateway.http import handlers
 from llm_gateway.http.access import QUIET_PATHS, AccessLogMiddleware
 from llm_gateway.http.auth import ApiKeyMiddleware
@@ -41,7 +44,9 @@ from llm_gateway.routes import (
     system,
 )
 from llm_gateway.routes.deps import Services
+from llm_gateway.routing import RoutingTable, routing_table
 from llm_gateway.settings import Settings, UpstreamApi
+from llm_gateway.telemetry import from_environment
 from llm_gateway.upstream.client import HuggingFaceUpstream
 from llm_gateway.upstream.openai import OpenAIUpstream
 
@@ -51,34 +56,55 @@ logger = logging.getLogger("llm_gateway")
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
+Adapter = HuggingFaceUpstream | OpenAIUpstream
+
+
 def create_app(
     settings: Settings,
     registry: CollectorRegistry | None = None,
     *,
-    upstream: HuggingFaceUpstream | OpenAIUpstream | None = None,
+    table: RoutingTable | None = None,
+    upstream: Adapter | None = None,
 ) -> FastAPI:
     """The gateway app. ``registry`` receives the LLM metrics (a fresh one by default);
-    ``upstream`` is built from the settings unless given (tests give one a test network).
+    ``table`` is the routing table, read from the settings unless given; each of its
+    upstreams gets an adapter of its kind with its own settings, unless ``upstream`` is
+    given for the shorthand's one (tests give one a test network).
 
     With ``settings.metrics_enabled`` off, nothing is measured: no HTTP metrics middleware,
-    no ``/metrics`` route, and a core whose every metric does nothing.
+    no ``/metrics`` route, and a core whose every metric does nothing. Traces are on when
+    the ``OTEL_*`` variables say so (:mod:`llm_gateway.telemetry`); off, the app has no
+    trace middleware and the core a tracer that does nothing.
     """
     # The services, each built once: the metrics, the upstream, the core.
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = registry if registry is not None else CollectorRegistry()
     recorder = Recorder(registry) if settings.metrics_enabled else Recorder.disabled()
-    recorder.build_info(__version__, settings.default_model, settings.upstream_kind)
-    if upstream is None:
-        upstream = (
-            OpenAIUpstream(settings, recorder)
-            if settings.upstream_api is UpstreamApi.OPENAI
-            else HuggingFaceUpstream(settings, recorder)
-        )
+    table = table if table is not None else routing_table(settings)
+    upstream_settings = dict(table.upstream_settings(settings))
+    if upstream is not None and len(upstream_settings) != 1:
+        raise ValueError("an upstream adapter is given for a table of one upstream only")
+    upstreams: dict[str, Adapter] = {
+        name: _adapter(each, recorder) if upstream is None else upstream
+        for name, each in upstream_settings.items()
+    }
+    described = {name: each.describe_upstream() for name, each in upstream_settings.items()}
+    kinds = sorted({each.upstream_kind.value for each in upstream_settings.values()})
+    routes = table.routes()
+    default = next((route.name for route in routes if route.kind is ModelKind.CHAT), "")
+    recorder.build_info(__version__, default, ",".join(kinds))
+    tracing = from_environment(upstream_settings, os.environ)
     gateway = Gateway(
-        gateway_config(settings), upstream, recorder, _shared_buckets(settings, recorder)
+        gateway_config(settings, table),
+        upstreams,
+        recorder,
+        _shared_buckets(settings, recorder),
+        tracing.tracer if tracing is not None else NO_TRACER,
     )
     services = Services(
-        settings=settings,
+        routes=routes,
+        upstreams=described,
+        forwards_faults=any(each.upstream_is_simulator for each in upstream_settings.values()),
         gateway=gateway,
         readiness=Readiness(),
         exposition=_exposition(registry, recorder) if settings.metrics_enabled else None,
@@ -87,8 +113,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await upstream.start()
-        logger.info("serving completions from %s", settings.describe_upstream())
+        for name, adapter in upstreams.items():
+            await adapter.start()
+            logger.info("serving completions from %s (upstream %s)", described[name], name)
         logger.info("rate limits: %s", settings.describe_rate_limits())
         services.readiness.ready = True
         fail_readiness_on_sigterm(
@@ -102,20 +129,26 @@ def create_app(
         finally:
             services.readiness.ready = False
             await gateway.close()
-            await upstream.close()
+            for adapter in upstreams.values():
+                await adapter.close()
+            if tracing is not None:
+                # Off the event loop: the last batch of spans is exported on the way out.
+                await asyncio.to_thread(tracing.shutdown)
             if MULTIPROCESS_ENV in os.environ:
                 # Drops this worker's live gauges (in flight) from the aggregate.
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     # The middleware, outermost first: the order each request passes through them.
-    middleware = [
-        Middleware(AccessLogMiddleware),
+    middleware = [Middleware(AccessLogMiddleware)]
+    if tracing is not None:
+        middleware.append(tracing.middleware)
+    middleware.append(
         Middleware(
             BodyLimitMiddleware,
             max_body_bytes=settings.max_body_bytes,
             body_timeout_seconds=settings.request_body_timeout_seconds,
-        ),
-    ]
+        )
+    )
     if settings.metrics_enabled:
         middleware.append(
             Middleware(
@@ -180,13 +213,17 @@ def _exposition(registry: CollectorRegistry, recorder: Recorder) -> Exposition:
     return Exposition(registry, recorder.all, REGISTRY)
 
 
-def gateway_config(settings: Settings) -> GatewayConfig:
-    """What the core reads of the settings."""
-    chat = settings.model_aliases
+def _adapter(settings: Settings, recorder: Recorder) -> Adapter:
+    """The adapter of one upstream, from its settings (the gateway's, with its entry's)."""
+    if settings.upstream_api is UpstreamApi.OPENAI:
+        return OpenAIUpstream(settings, recorder)
+    return HuggingFaceUpstream(settings, recorder)
+
+
+def gateway_config(settings: Settings, table: RoutingTable) -> GatewayConfig:
+    """What the core reads of the settings and the routing table."""
     return GatewayConfig(
-        chat_models=chat,
-        embedding_models=settings.embedding_model_aliases,
-        fallback_models=[chat[name] for name in settings.fallback_models],
+        models=table.routes(),
         max_prompt_chars=settings.max_prompt_chars,
         deadline_seconds=settings.request_deadline_seconds,
         retry=RetryPolicy(
@@ -200,7 +237,6 @@ def gateway_config(settings: Settings) -> GatewayConfig:
         requests_per_minute=settings.rate_limit_requests_per_minute,
         tokens_per_minute=settings.rate_limit_tokens_per_minute,
         failure_mode=settings.rate_limit_failure_mode,
-        prices=settings.model_prices,
     )
 
 

@@ -22,6 +22,7 @@ from pydantic_settings import SettingsError
 from llm_gateway.http.drain import CUT_OFF_GRACE_SECONDS
 from llm_gateway.http.server import http_protocol
 from llm_gateway.logs import configure_logging
+from llm_gateway.routing import ROUTING_SHORTHAND, RoutingError, RoutingTable, routing_table
 from llm_gateway.settings import LogFormat, Settings
 
 logger = logging.getLogger("llm_gateway")
@@ -89,6 +90,12 @@ def main() -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Seconds to wait for the upstream to connect or send its next byte. [default: 60]",
 )
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A YAML routing table: the upstreams and the models each serves. Without it, the "
+    "LLM_GATEWAY_* settings stand for a table of one upstream.",
+)
 def serve(**options: Any) -> None:
     """Serve the gateway over HTTP.
 
@@ -100,14 +107,19 @@ def serve(**options: Any) -> None:
     overrides = {name: value for name, value in options.items() if value is not None}
     settings = _settings(overrides)
     configure_logging(settings.log_level, settings.log_format)
-    if settings.upstream_url is None and settings.hf_token is None:
+    if settings.config is None and settings.upstream_url is None and settings.hf_token is None:
         url = _start_builtin_simulator()
         logger.warning(
             "neither HF_TOKEN nor an upstream URL is set: serving from the built-in simulator"
         )
         settings = Settings(**overrides, upstream_url=url, upstream_is_simulator=True)
+    try:
+        # Read here, before any worker starts: a bad table is a usage error, once.
+        table = routing_table(settings)
+    except RoutingError as exc:
+        raise click.UsageError(str(exc)) from None
     if settings.workers == 1:
-        _run(settings)
+        _run(settings, table)
     else:
         _run_workers(settings)
 
@@ -133,12 +145,12 @@ def _settings(overrides: dict[str, Any]) -> Settings:
         raise click.BadParameter(str(exc)) from None
 
 
-def _run(settings: Settings) -> None:
+def _run(settings: Settings, table: RoutingTable) -> None:
     # Imported here, not at the top: `--help` answers without loading the whole app.
     from llm_gateway.app import create_app
 
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, table=table),
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -187,8 +199,10 @@ def _environment(settings: Settings) -> dict[str, str]:
     # The secrets and the keys stay where they are (the inherited environment, the keys
     # file): the settings hold only digests of the keys, which must not be hashed again,
     # and secrets dump masked.
+    secrets = {"hf_token", "api_keys", "redis_url", "redis_password"}
+    # With a routing table, the shorthand's settings must stay unset (their defaults too).
     values = settings.model_dump(
-        mode="json", exclude={"hf_token", "api_keys", "redis_url", "redis_password"}
+        mode="json", exclude=secrets | ROUTING_SHORTHAND if settings.config else secrets
     )
     env: dict[str, str] = {}
     for name, value in values.items():

@@ -17,6 +17,7 @@ from llm_gateway.core.types import Price
 
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
 REDIS_SCHEMES = ("redis", "rediss")
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # Multilingual, like Mistral's models, 1024 dimensions, served by Hugging Face's own
 # inference (hf-inference) and by Text Embeddings Inference.
 DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-large"
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
     log_format: LogFormat = Field(LogFormat.TEXT, description="Log line format: text or json.")
 
+    config: Path | None = Field(
+        None, description="YAML routing table; without it, the settings below make one."
+    )
     default_model: str = Field(
         DEFAULT_MODEL, description="Model id used when a request names no model."
     )
@@ -109,7 +113,7 @@ class Settings(BaseSettings):
     )
     upstream_api_key_env: str | None = Field(
         None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        pattern=ENV_NAME,
         description="With the openai kind: the NAME of the environment variable holding the "
         "upstream's API key, sent as a bearer token (none: no Authorization header).",
     )
@@ -145,7 +149,13 @@ class Settings(BaseSettings):
         "60 s (or this, if longer).",
     )
     upstream_health_interval_seconds: float = Field(
-        5.0, ge=0, description="Interval of GET /health to every pool endpoint (0: none)."
+        5.0, ge=0, description="Interval of the health check of every pool endpoint (0: none)."
+    )
+    upstream_health_path: str = Field(
+        "/health", pattern=r"^/", description="Path of the health check, such as /v1/models."
+    )
+    upstream_max_connections: int = Field(
+        512, ge=1, description="Most connections open to the upstream at once, per worker."
     )
     upstream_resolve_interval_seconds: float = Field(
         30.0,

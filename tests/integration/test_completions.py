@@ -65,6 +65,8 @@ def test_models_lists_every_alias_and_names_the_upstream(gateway: Gateway) -> No
     assert {card["id"]: (card["root"], card["kind"]) for card in body["data"]} == {
         MODEL: (MODEL, "chat"),
         "mistral": (MODEL, "chat"),
+        # Each model id of LLM_GATEWAY_MODELS is a model of the table, its alias a name more.
+        NEMO: (NEMO, "chat"),
         "nemo": (NEMO, "chat"),
         EMBEDDING_MODEL: (EMBEDDING_MODEL, "embedding"),
         "e5": (EMBEDDING_MODEL, "embedding"),

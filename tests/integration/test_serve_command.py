@@ -296,3 +296,72 @@ def test_a_fresh_gateway_contacts_no_host_but_its_upstream(
             assert client.get("/healthz").status_code == 200
 
         assert hub_connections == []
+
+
+def test_config_names_the_routing_table_it_serves_from(simulator_url: str, tmp_path: Path) -> None:
+    table = tmp_path / "routing.yaml"
+    table.write_text(
+        "upstreams:\n"
+        f"  - {{name: vllm, kind: openai, urls: [{simulator_url}], api_key_env: SERVE_TEST_KEY}}\n"
+        "models:\n"
+        "  - {name: small, upstream: vllm, id: mistralai/Mistral-Small-3.2-24B-Instruct-2506}\n"
+    )
+    env = {"SERVE_TEST_KEY": "sk-serve-test-key"}
+
+    with serve("--config", str(table), env=env) as served:
+        models = httpx.get(f"{served.url}/v1/models").json()
+        body = {"model": "small", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
+        response = httpx.post(f"{served.url}/v1/chat/completions", json=body, timeout=10)
+        total = metric_total(served.url, "llm_gateway_requests_total")
+
+    assert [(card["id"], card["kind"]) for card in models["data"]] == [("small", "chat")]
+    assert models["upstream"] == f"endpoint at {simulator_url}"
+    assert response.status_code == 200
+    assert response.json()["model"] == "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
+    assert total == 1
+    assert any("serving completions from endpoint at" in line for line in served.lines)
+    assert not any("sk-serve-test-key" in line for line in served.lines)
+
+
+@pytest.mark.parametrize(
+    ("table", "env", "message"),
+    [
+        (
+            "upstreams: [{name: vllm, kind: openai, urls: [http://v:8000], api_key: sk-inline}]\n"
+            "models: [{name: small, upstream: vllm}]\n",
+            {},
+            "upstreams[0] 'vllm': api_key: a secret is not written in the routing table",
+        ),
+        (
+            "upstreams: [{name: vllm, kind: openai, urls: [http://v:8000]}]\n"
+            "models: [{name: small, upstream: tgi}]\n",
+            {},
+            "model 'small': upstream 'tgi' is not in upstreams",
+        ),
+        (
+            "upstreams: [{name: vllm, kind: openai, urls: [http://v:8000]}]\n"
+            "models: [{name: small, upstream: vllm}]\n",
+            {"LLM_GATEWAY_MODELS": '{"nemo": "mistralai/Mistral-Nemo-Instruct-2407"}'},
+            "LLM_GATEWAY_MODELS would be ignored beside it",
+        ),
+    ],
+)
+def test_a_bad_routing_table_refuses_to_start_and_says_why(
+    table: str, env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(table)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "llm_gateway", "serve", "--port", "0"],
+        env={**environment, **env, "LLM_GATEWAY_CONFIG": str(path)},
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_SECONDS,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.split())
+    assert "sk-inline" not in result.stderr

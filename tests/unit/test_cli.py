@@ -77,7 +77,7 @@ def test_serve_help_names_the_environment_variable_of_every_option() -> None:
     assert result.exit_code == 0
     named = re.findall(r"\[env: (LLM_GATEWAY_[A-Z_]+)\]", result.output)
     options = re.findall(r"^  (--[a-z-]+)", result.output, re.MULTILINE)
-    assert len(named) == len(options) == 7, result.output
+    assert len(named) == len(options) == 8, result.output
     for variable in named:
         assert variable.removeprefix("LLM_GATEWAY_").lower() in Settings.model_fields
 

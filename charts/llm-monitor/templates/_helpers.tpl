@@ -209,6 +209,14 @@ Where the client API keys Secret is mounted (read-only); LLM_GATEWAY_API_KEYS_FI
 /etc/llm-gateway/api-keys
 {{- end }}
 
+{{/* Where the routing table's ConfigMap is mounted, and the file LLM_GATEWAY_CONFIG names. */}}
+{{- define "llm-monitor.routingDir" -}}
+/etc/llm-gateway/routing
+{{- end }}
+{{- define "llm-monitor.routingFile" -}}
+{{ include "llm-monitor.routingDir" . }}/routing.yaml
+{{- end }}
+
 {{/*
 The PromQL matchers every alert and recording rule selects its series with:
 prometheusRule.selector, or the job the ServiceMonitor sets (and this release's

@@ -1,23 +1,21 @@
 """What the core reads of the configuration: a small frozen record the app builds once
-from :class:`~llm_gateway.settings.Settings` (the core never sees the settings)."""
+from :class:`~llm_gateway.settings.Settings` and the routing table (the core never sees
+the settings)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llm_gateway.core.limits import FailureMode
 from llm_gateway.core.retry import RetryPolicy
-from llm_gateway.core.types import Price
+from llm_gateway.core.routing import ModelRoute
 
 
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
-    # Alias → model id, by kind; the first of each is the default.
-    chat_models: Mapping[str, str]
-    embedding_models: Mapping[str, str]
-    # Chat model ids tried, in order, once the requested one has failed.
-    fallback_models: Sequence[str]
+    # The routing table's models; the first of each kind is its default.
+    models: Sequence[ModelRoute]
     max_prompt_chars: int
     deadline_seconds: float
     retry: RetryPolicy
@@ -27,4 +25,3 @@ class GatewayConfig:
     requests_per_minute: int
     tokens_per_minute: int
     failure_mode: FailureMode
-    prices: Mapping[str, Price]

@@ -3,8 +3,9 @@
 ``/generate``, ``/v1/chat/completions`` and ``/v1/completions`` turn their bodies into one
 :class:`~llm_gateway.core.types.CompletionTask`, ``/v1/embeddings`` into an
 :class:`~llm_gateway.core.types.EmbeddingTask`; :class:`Gateway` validates it and
-resolves its model among those of its kind (here only), applies the client's rate limit
-and the concurrency limit, and calls the upstream with retries and fallbacks. Every
+resolves its model through the routing table (:mod:`llm_gateway.core.routing`, here
+only), applies the client's rate limit and the concurrency limit, and calls the model's
+upstream with retries, then its fallbacks, each on its own upstream. Every
 request is measured by one :class:`~llm_gateway.core.measurement.Measurement`, so the
 endpoints, streamed or not, cannot disagree about a token, a latency or a failure.
 """
@@ -12,7 +13,7 @@ endpoints, streamed or not, cannot disagree about a token, a latency or a failur
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from llm_gateway.core.buckets import BucketStore
@@ -22,13 +23,14 @@ from llm_gateway.core.measurement import Measurement, Summary
 from llm_gateway.core.metrics import Metrics
 from llm_gateway.core.relay import Relay
 from llm_gateway.core.retry import retryable
+from llm_gateway.core.routing import Route, Router
+from llm_gateway.core.tracing import NO_TRACER, Tracer
 from llm_gateway.core.types import (
     Chunk,
     Completion,
     CompletionTask,
     Embeddings,
     EmbeddingTask,
-    ModelKind,
     Outcome,
     TokenUsage,
 )
@@ -37,7 +39,6 @@ from llm_gateway.errors import (
     DeadlineExceeded,
     GatewayError,
     InvalidRequest,
-    ModelNotFound,
     ShuttingDown,
     UpstreamError,
 )
@@ -49,24 +50,19 @@ Stream = tuple[Chunk, AsyncIterator[Chunk]]
 
 
 class Gateway:
-    """The centre: the app hands it its config, an :class:`Upstream`, the metrics and,
-    with Redis, the shared store of the rate limits (each worker's own memory otherwise)."""
+    """The centre: the app hands it its config, an :class:`Upstream` by name for each of
+    the routing table's upstreams, the metrics, with Redis the shared store of the rate
+    limits (each worker's own memory otherwise) and, with traces on, the tracer."""
 
     def __init__(
         self,
         config: GatewayConfig,
-        upstream: Upstream,
+        upstreams: Mapping[str, Upstream],
         metrics: Metrics,
         store: BucketStore | None = None,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
-        self._aliases = {
-            ModelKind.CHAT: config.chat_models,
-            ModelKind.EMBEDDING: config.embedding_models,
-        }
-        self._fallbacks = {
-            ModelKind.CHAT: config.fallback_models,
-            ModelKind.EMBEDDING: (),
-        }
+        self._router = Router(config.models, upstreams)
         self._max_prompt_chars = config.max_prompt_chars
         self._deadline = config.deadline_seconds
         self._retry = config.retry
@@ -80,9 +76,9 @@ class Gateway:
             store=store,
             failure_mode=config.failure_mode,
         )
-        self._prices = config.prices
-        self._upstream = upstream
+        self._prices = self._router.prices
         self._metrics = metrics
+        self._tracer = tracer
         self._streams: set[Relay] = set()
         # The deadlines of the attempts in progress; the cut-off brings them forward.
         self._attempt_timeouts: set[asyncio.Timeout] = set()
@@ -92,19 +88,19 @@ class Gateway:
         await self._quotas.close()
 
     async def complete(self, request: CompletionTask, summary: Summary) -> Completion:
-        return await self._answer(request, summary, self._upstream.complete)
+        return await self._answer(request, summary, _complete)
 
     async def embed(self, request: EmbeddingTask, summary: Summary) -> Embeddings:
-        return await self._answer(request, summary, self._upstream.embed)
+        return await self._answer(request, summary, _embed)
 
     async def _answer(
-        self, request: R, summary: Summary, call: Callable[[R, str], Awaitable[A]]
+        self, request: R, summary: Summary, call: Callable[[R, Route], Awaitable[A]]
     ) -> A:
         """A whole answer (not streamed), measured and charged to the client's budget."""
-        measurement, reservation = await self._admit(request, summary)
+        route, measurement, reservation = await self._admit(request, summary)
         try:
             answer = await self._attempts(
-                request, measurement, call, self._deadline_of(measurement)
+                request, route, measurement, call, self._deadline_of(measurement)
             )
             measurement.ready()
         except BaseException as exc:
@@ -115,8 +111,12 @@ class Gateway:
         finally:
             self._limiter.release()
         self._quotas.settle(reservation, answer.usage.total_tokens)
-        tool_calls = answer.tool_calls if isinstance(answer, Completion) else 0
-        measurement.succeed(answer.usage, tool_calls)
+        if isinstance(answer, Completion):
+            reasons = [c.finish_reason for c in answer.choices if c.finish_reason is not None]
+            texts = [c.text or "" for c in answer.choices] if measurement.captures_content else None
+            measurement.succeed(answer.usage, answer.tool_calls, reasons, answer.response_id, texts)
+        else:
+            measurement.succeed(answer.usage)
         return answer
 
     async def stream(self, request: CompletionTask, summary: Summary) -> Relay:
@@ -125,10 +125,12 @@ class Gateway:
         Failures before the first token surface here, so they are retried, and otherwise
         become plain HTTP errors rather than a 200 whose body carries the error.
         """
-        measurement, reservation = await self._admit(request, summary)
+        route, measurement, reservation = await self._admit(request, summary)
         deadline = self._deadline_of(measurement)
         try:
-            first, chunks = await self._attempts(request, measurement, self._open_stream, deadline)
+            first, chunks = await self._attempts(
+                request, route, measurement, _open_stream, deadline
+            )
             measurement.ready()
         except BaseException as exc:
             self._quotas.settle(reservation, 0)
@@ -162,82 +164,69 @@ class Gateway:
         remaining = self._deadline - measurement.elapsed()
         return asyncio.get_running_loop().time() + remaining
 
-    def model_for(self, request: CompletionTask | EmbeddingTask) -> str:
-        """The model id for the request, once its prompt's size is checked.
-
-        The default model of the request's kind when the client named none; a 400 for a
-        model of the other kind (a chat model asked for embeddings); a 404 for a name
-        not served.
-        """
+    def model_for(self, request: CompletionTask | EmbeddingTask) -> Route:
+        """The route of the model the request names, once its prompt's size is checked
+        (see :meth:`Router.resolve`)."""
         if request.prompt_chars > self._max_prompt_chars:
             raise InvalidRequest(
                 f"The prompt has {request.prompt_chars} characters; the limit is "
                 f"{self._max_prompt_chars}.",
                 code="prompt_too_long",
             )
-        aliases = self._aliases[request.kind]
-        if request.model is None:
-            return next(iter(aliases.values()))
-        try:
-            return aliases[request.model]
-        except KeyError:
-            pass
-        known = ", ".join(sorted(aliases))
-        if any(request.model in other for other in self._aliases.values()):
-            raise InvalidRequest(
-                f"Model {request.model!r} is not a {request.kind} model. {request.kind.title()} "
-                f"models: {known}.",
-                code="wrong_model_kind",
-                param="model",
-            )
-        raise ModelNotFound(
-            f"Model {request.model!r} is not served by this gateway. Available: {known}.",
-            code="model_not_found",
-            param="model",
-        )
+        return self._router.resolve(request)
 
     async def _admit(
         self, request: CompletionTask | EmbeddingTask, summary: Summary
-    ) -> tuple[Measurement, Reservation | None]:
-        """The request's measurement and reservation, once it is valid and within its limits."""
+    ) -> tuple[Route, Measurement, Reservation | None]:
+        """The request's route, measurement and reservation, once it is valid and within
+        its limits."""
+        route = self.model_for(request)
         measurement = Measurement(
-            self._metrics, request, self.model_for(request), summary, self._prices
+            self._metrics, request, route.model.name, summary, self._prices, self._tracer
         )
         reservation = None
         try:
             reservation = await self._quotas.admit(request)
-            await self._limiter.acquire()
+            waited = await self._limiter.acquire()
+            if waited is not None:
+                measurement.queued(waited)
         except GatewayError as exc:
             # Shed: the request counted, its tokens were not used.
             self._quotas.settle(reservation, 0)
             measurement.reject(exc)
             raise
-        return measurement, reservation
+        return route, measurement, reservation
 
     async def _attempts(
         self,
         request: R,
+        route: Route,
         measurement: Measurement,
-        call: Callable[[R, str], Awaitable[T]],
+        call: Callable[[R, Route], Awaitable[T]],
         deadline: float,
     ) -> T:
-        """``call`` on the requested model, then on each fallback, retrying each in turn.
+        """``call`` on the requested model's route, then on each of its fallbacks' (on
+        their own upstreams), retrying each in turn.
 
         ``deadline`` bounds the attempt in progress too: an upstream trickling bytes
         resets the read timeout with each one, and would otherwise hold the request.
         """
-        requested: str = measurement.model
-        models = [requested, *(m for m in self._fallbacks[request.kind] if m != requested)]
         error: UpstreamError | None = None
-        for model in models:
+        for each in self._router.chain(route):
             attempt = 1
             while True:
-                measurement.attempt(model, fallback=error is not None and attempt == 1)
+                measurement.attempt(
+                    each.model.name,
+                    attempt,
+                    fallback=error is not None and attempt == 1,
+                    upstream=each.model.upstream,
+                    model_id=each.model.model_id,
+                )
                 timeout = asyncio.timeout_at(deadline)
                 self._attempt_timeouts.add(timeout)
                 try:
                     async with timeout:
-                        result = await call(request, model)
+                        result = await call(request, each)
                 except UpstreamError as exc:
                     measurement.end_attempt(Outcome.ERROR, exc)
                     error = exc
@@ -265,14 +254,23 @@ class Gateway:
         assert error is not None
         raise error
 
-    async def _open_stream(self, request: CompletionTask, model: str) -> Stream:
-        chunks = aiter(self._upstream.stream(request, model))
-        try:
-            first = await anext(chunks, Chunk())
-        except BaseException:
-            await chunks.aclose()  # type: ignore[attr-defined]
-            raise
-        return first, chunks
+
+async def _complete(request: CompletionTask, route: Route) -> Completion:
+    return await route.upstream.complete(route.capped(request), route.model.model_id)
+
+
+async def _embed(request: EmbeddingTask, route: Route) -> Embeddings:
+    return await route.upstream.embed(request, route.model.model_id)
+
+
+async def _open_stream(request: CompletionTask, route: Route) -> Stream:
+    chunks = aiter(route.upstream.stream(route.capped(request), route.model.model_id))
+    try:
+        first = await anext(chunks, Chunk())
+    except BaseException:
+        await chunks.aclose()  # type: ignore[attr-defined]
+        raise
+    return first, chunks
 
 
 def _shutting_down() -> ShuttingDown:

@@ -70,11 +70,14 @@ class ConcurrencyLimiter:
         self._waiting = 0
         self._metrics = metrics
 
-    async def acquire(self) -> None:
-        """Take a slot, waiting in the queue if there is room; raise Overloaded otherwise."""
+    async def acquire(self) -> float | None:
+        """Take a slot, waiting in the queue if there is room; raise Overloaded otherwise.
+
+        The seconds waited in the queue; None when a slot was free.
+        """
         if not self._slots.locked():
             await self._slots.acquire()  # a free slot: returns without waiting
-            return
+            return None
         if self._waiting >= self._queue:
             raise self._shed(ShedReason.QUEUE_FULL)
         self._waiting += 1
@@ -87,7 +90,9 @@ class ConcurrencyLimiter:
             raise self._shed(ShedReason.QUEUE_TIMEOUT) from None
         finally:
             self._waiting -= 1
-            self._metrics.queue_left(time.perf_counter() - started)
+            waited = time.perf_counter() - started
+            self._metrics.queue_left(waited)
+        return waited
 
     def release(self) -> None:
         self._slots.release()

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llm_gateway.core.metrics import Metrics
+from llm_gateway.core.tracing import NO_SPAN, NO_TRACER, AttemptSpan, Tracer, begin_attempt
 from llm_gateway.core.types import CompletionTask, EmbeddingTask, Outcome, Price, TokenUsage
 from llm_gateway.errors import GatewayError, Overloaded, RateLimited, ShuttingDown, UpstreamError
 
@@ -46,20 +47,25 @@ class Summary:
 
 class Measurement:
     """A request makes one or more upstream attempts (retries, fallbacks); each attempt is
-    in flight and timed on its own, labelled with the model it called, and the request is
-    counted once at the end, labelled with the model that answered it.
+    in flight, timed and traced on its own, labelled with the model it called, and the
+    request is counted once at the end, labelled with the model that answered it.
+
+    Latency exemplars carry the request id, and the trace id when the request is traced.
     """
 
     __slots__ = (
         "_arrived",
         "_attempt_started",
         "_client",
+        "_exemplar",
+        "_span",
         "_summary",
         "_first_token_at",
         "_last_token_at",
         "_metrics",
         "_prices",
         "_request",
+        "_tracer",
         "_upstream_seconds",
         "model",
         "tokens",
@@ -72,8 +78,15 @@ class Measurement:
         model: str,
         summary: Summary,
         prices: Mapping[str, Price] = NO_PRICES,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self._metrics = metrics
+        self._tracer = tracer
+        self._span: AttemptSpan = NO_SPAN
+        trace_id = tracer.trace_id()
+        self._exemplar = {"request_id": request.request_id}
+        if trace_id is not None:
+            self._exemplar["trace_id"] = trace_id
         self._request = request
         self._summary = summary
         self._prices = prices
@@ -92,12 +105,36 @@ class Measurement:
     def elapsed(self) -> float:
         return time.perf_counter() - self._arrived
 
-    def attempt(self, model: str, fallback: bool = False) -> None:
+    def attempt(
+        self,
+        model: str,
+        number: int = 1,
+        fallback: bool = False,
+        *,
+        upstream: str = "",
+        model_id: str | None = None,
+    ) -> None:
+        """Attempt ``number`` (from 1) on ``model``: a fallback's first, or a retry. The
+        span names what goes upstream: ``model_id`` (``model`` unless given) at ``upstream``,
+        the routing table's name of the upstream."""
         if fallback:
             self._metrics.fallback(model)
         self.model = self._summary.model = model
         self._metrics.attempt_started(model)
+        self._span = self._tracer.attempt(
+            self._request, model_id or model, number, fallback, upstream
+        )
+        begin_attempt(self._span)
         self._attempt_started = time.perf_counter()
+
+    @property
+    def captures_content(self) -> bool:
+        """Whether the attempt's span records the answer's text (then pass ``texts``)."""
+        return self._span.captures_content
+
+    def queued(self, seconds: float) -> None:
+        """The request waited ``seconds`` in the queue for a concurrency slot."""
+        self._tracer.queued(seconds)
 
     def retry(self, error: UpstreamError) -> None:
         self._metrics.retry(self.model, error.reason)
@@ -107,7 +144,8 @@ class Measurement:
             return
         seconds = time.perf_counter() - self._attempt_started
         self._upstream_seconds += seconds
-        self._metrics.attempt_ended(self.model, outcome, seconds, self._request.request_id)
+        self._metrics.attempt_ended(self.model, outcome, seconds, self._exemplar)
+        self._span.end(outcome, exc)
         self._attempt_started = None
         if isinstance(exc, UpstreamError):
             self._metrics.upstream_error(self.model, exc.reason, exc.upstream_status)
@@ -131,6 +169,7 @@ class Measurement:
         now = time.perf_counter()
         if not self.tokens:
             self._first_token_at = now
+            self._span.first_token()
         self._last_token_at = now
         self.tokens += 1
 
@@ -144,9 +183,23 @@ class Measurement:
             self._metrics.rate_limited(error.client, error.limit)
         elif isinstance(error, Overloaded):
             self._metrics.shed(error.reason)
+        self._tracer.refused(error)
         self._finish(Outcome.REJECTED, 0)
 
-    def succeed(self, usage: TokenUsage, tool_calls: int = 0) -> None:
+    def succeed(
+        self,
+        usage: TokenUsage,
+        tool_calls: int = 0,
+        finish_reasons: Sequence[str] = (),
+        response_id: str | None = None,
+        texts: Sequence[str] | None = None,
+    ) -> None:
+        """The answer is complete; ``finish_reasons``, ``response_id`` (the upstream's) and,
+        when the span captures content, ``texts`` (one per choice) go to the attempt's span."""
+        if self._attempt_started is not None:
+            self._span.answered(usage, finish_reasons, response_id)
+            if texts is not None:
+                self._span.generated(texts)
         self.end_attempt(Outcome.SUCCESS)
         self._metrics.tokens_used(self.model, self._request.endpoint, usage)
         if tool_calls:
@@ -170,12 +223,12 @@ class Measurement:
         request, metrics = self._request, self._metrics
         model, endpoint = self.model, request.endpoint
         metrics.request_finished(
-            model, endpoint, request.stream, outcome, self.elapsed(), request.request_id
+            model, endpoint, request.stream, outcome, self.elapsed(), self._exemplar
         )
         metrics.client_finished(self._client, model, outcome)
         if self.tokens:
             metrics.first_token(
-                model, endpoint, self._first_token_at - self._arrived, request.request_id
+                model, endpoint, self._first_token_at - self._arrived, self._exemplar
             )
         if self.tokens and generated > 1:
             metrics.output_token_interval(

@@ -2,11 +2,13 @@
 
 :class:`~llm_gateway.metrics.recorder.Recorder` is the implementation the app hands in
 (or its no-op twin, with metrics off); the core knows only these typed methods, so it
-imports nothing of ``metrics/``.
+imports nothing of ``metrics/``. ``exemplar`` is the labels of a latency's exemplar: the
+request id, and the trace id of a traced request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from llm_gateway.core.buckets import StoreFailure, StoreOperation
@@ -18,7 +20,7 @@ class Metrics(Protocol):
     # One upstream attempt.
     def attempt_started(self, model: str) -> None: ...
     def attempt_ended(
-        self, model: str, outcome: Outcome, seconds: float, request_id: str
+        self, model: str, outcome: Outcome, seconds: float, exemplar: Mapping[str, str]
     ) -> None: ...
     def upstream_error(self, model: str, reason: ErrorReason, status: int | None) -> None: ...
     def retry(self, model: str, reason: ErrorReason) -> None: ...
@@ -32,7 +34,7 @@ class Metrics(Protocol):
         stream: bool,
         outcome: Outcome,
         seconds: float,
-        request_id: str,
+        exemplar: Mapping[str, str],
     ) -> None: ...
     def tokens_used(self, model: str, endpoint: Endpoint, usage: TokenUsage) -> None: ...
     def tool_calls_returned(self, model: str, calls: int) -> None: ...
@@ -42,7 +44,7 @@ class Metrics(Protocol):
     ) -> None: ...
     def overhead(self, endpoint: Endpoint, stream: bool, seconds: float) -> None: ...
     def first_token(
-        self, model: str, endpoint: Endpoint, seconds: float, request_id: str
+        self, model: str, endpoint: Endpoint, seconds: float, exemplar: Mapping[str, str]
     ) -> None: ...
     def output_token_interval(self, model: str, endpoint: Endpoint, seconds: float) -> None: ...
 

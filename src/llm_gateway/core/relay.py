@@ -41,6 +41,9 @@ class Relay:
         self._on_close = on_close
         self._usage: TokenUsage | None = None
         self._tool_calls = 0
+        self._finish_reasons: list[str] = []
+        # Each choice's text, gathered only for a span that records it.
+        self._texts: dict[int, list[str]] | None = {} if measurement.captures_content else None
         # Characters generated, for an estimate of the usage an upstream does not report.
         self._chars = 0
         self._closed = False
@@ -90,6 +93,10 @@ class Relay:
         # A call's first delta names its function; the rest carry argument pieces.
         self._tool_calls += sum(1 for call in chunk.tool_calls if call.name is not None)
         self._usage = chunk.usage or self._usage
+        if chunk.finish_reason is not None:
+            self._finish_reasons.append(chunk.finish_reason)
+        if self._texts is not None:
+            self._texts.setdefault(chunk.index, []).append(chunk.text)
         return chunk
 
     async def _next(self) -> Chunk:
@@ -121,7 +128,10 @@ class Relay:
         if exc is None:
             usage = self._usage or self._measurement.estimated_usage(self._chars)
             self._on_close(usage)
-            self._measurement.succeed(usage, self._tool_calls)
+            texts = None
+            if self._texts is not None:
+                texts = ["".join(parts) for _, parts in sorted(self._texts.items())]
+            self._measurement.succeed(usage, self._tool_calls, self._finish_reasons, None, texts)
         else:
             self._on_close(None)
             self._measurement.fail(exc)

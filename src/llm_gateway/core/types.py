@@ -249,6 +249,7 @@ class Completion:
     model: str  # the model that answered: the requested one, or a fallback
     choices: tuple[GeneratedChoice, ...]
     usage: TokenUsage
+    response_id: str | None = None  # the upstream's id for the answer, when it gives one
 
     @property
     def text(self) -> str:

@@ -34,6 +34,8 @@ class RequestContext:
     duration_ms: float = 0.0
     client: str | None = None
     error_code: str | None = None
+    # With traces on, the request's sampled trace (telemetry.middleware).
+    trace_id: str | None = None
     # Set by a completion route: the core's account of the request.
     summary: Summary | None = field(default=None, repr=False)
     # perf_counter() when the request arrived; durations are measured from here.
@@ -64,6 +66,7 @@ class RequestContext:
         summary = self.summary or _NO_SUMMARY
         values = {
             "request_id": self.request_id,
+            "trace_id": self.trace_id,
             "method": self.method,
             "path": self.path,
             "status": self.status,

@@ -12,7 +12,7 @@ Two layers share one ``/metrics`` exposition:
 Bucket boundaries follow the OpenTelemetry GenAI semantic conventions
 (``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage``,
 ``gen_ai.server.time_to_first_token``, ``gen_ai.server.time_per_output_token``).
-Every label takes its values from a small fixed set: the configured model ids and
+Every label takes its values from a small fixed set: the routing table's model names and
 upstream base URLs, :mod:`llm_gateway.core.types`' enums and upstream status codes.
 No label is named like a target label Prometheus or the Prometheus Operator sets
 (:data:`~llm_gateway.metrics.spec.TARGET_LABELS`): the scrape would rename it

@@ -9,6 +9,7 @@ children kept stay few.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -92,9 +93,11 @@ class Recorder:
     def attempt_started(self, model: str) -> None:
         self._upstream_in_flight(model).inc()
 
-    def attempt_ended(self, model: str, outcome: Outcome, seconds: float, request_id: str) -> None:
+    def attempt_ended(
+        self, model: str, outcome: Outcome, seconds: float, exemplar: Mapping[str, str]
+    ) -> None:
         self._upstream_in_flight(model).dec()
-        self._upstream_duration(model, outcome).observe(seconds, {"request_id": request_id})
+        self._upstream_duration(model, outcome).observe(seconds, exemplar)
 
     def upstream_error(self, model: str, reason: ErrorReason, status: int | None) -> None:
         self._upstream_errors(model, reason, str(status) if status else "").inc()
@@ -114,12 +117,10 @@ class Recorder:
         stream: bool,
         outcome: Outcome,
         seconds: float,
-        request_id: str,
+        exemplar: Mapping[str, str],
     ) -> None:
         streamed = "true" if stream else "false"
-        self._request_duration(model, endpoint, streamed, outcome).observe(
-            seconds, {"request_id": request_id}
-        )
+        self._request_duration(model, endpoint, streamed, outcome).observe(seconds, exemplar)
         self._requests(model, endpoint, streamed, outcome).inc()
 
     def tokens_used(self, model: str, endpoint: Endpoint, usage: TokenUsage) -> None:
@@ -151,8 +152,10 @@ class Recorder:
     def overhead(self, endpoint: Endpoint, stream: bool, seconds: float) -> None:
         self._overhead(endpoint, "true" if stream else "false").observe(seconds)
 
-    def first_token(self, model: str, endpoint: Endpoint, seconds: float, request_id: str) -> None:
-        self._time_to_first_token(model, endpoint).observe(seconds, {"request_id": request_id})
+    def first_token(
+        self, model: str, endpoint: Endpoint, seconds: float, exemplar: Mapping[str, str]
+    ) -> None:
+        self._time_to_first_token(model, endpoint).observe(seconds, exemplar)
 
     def output_token_interval(self, model: str, endpoint: Endpoint, seconds: float) -> None:
         self._time_per_output_token(model, endpoint).observe(seconds)

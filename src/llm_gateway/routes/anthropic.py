@@ -8,7 +8,8 @@ Where the two dialects differ:
 - A user turn's ``tool_result`` blocks are ``tool`` messages, ahead of its other blocks
   (OpenAI wants a tool's answer right after the call); an ``is_error`` result is prefixed
   ``Error:``, as no upstream has the flag. An assistant turn's ``tool_use`` blocks are its
-  ``tool_calls``, their input as JSON text; its ``thinking`` blocks are dropped.
+  ``tool_calls``, their input as JSON text (a turn of calls alone has no ``content``); its
+  ``thinking`` blocks are dropped.
 - ``image`` blocks are ``image_url`` parts (base64 as a data: URL); a turn of text blocks
   only is one string, its blocks a line apart.
 - ``output_config.format`` (structured output) is a ``json_schema`` response format.
@@ -187,11 +188,14 @@ def _assistant(turn: AnthropicAssistantMessage) -> dict[str, Any]:
         for block in turn.content
         if isinstance(block, ToolUseBlock)
     ]
-    sent: dict[str, Any] = {"role": "assistant", "content": _joined(texts) or None}
+    sent: dict[str, Any] = {"role": "assistant"}
+    text = _joined(texts)
+    if text or not calls:
+        sent["content"] = text
     if calls:
+        # A turn of calls alone has no content, not a null one: llama-cpp-python's server
+        # refuses a null (a 500), and OpenAI's API takes either.
         sent["tool_calls"] = calls
-    elif sent["content"] is None:
-        sent["content"] = ""
     return sent
 
 

@@ -2,7 +2,7 @@
 
 ``create_app`` builds every service once and sets them on the app once, as one typed
 :class:`Services` (:func:`install`); routes reach them through typed dependencies
-(``GatewayDep``, ``SettingsDep``, ...), never through ``app.state``.
+(``GatewayDep``, ``ExpositionDep``, ...), never through ``app.state``.
 
 ``async def``: FastAPI runs a plain ``def`` dependency in a thread pool, a thread hop
 per dependency per request for what are attribute lookups.
@@ -10,6 +10,7 @@ per dependency per request for what are attribute lookups.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from fastapi import Depends, FastAPI, Header, Request
 from llm_gateway.core.gateway import Gateway
 from llm_gateway.core.measurement import Summary
 from llm_gateway.core.relay import Relay
+from llm_gateway.core.routing import ModelRoute
 from llm_gateway.core.types import (
     Completion,
     CompletionTask,
@@ -31,14 +33,17 @@ from llm_gateway.http.context import RequestContext
 from llm_gateway.http.disconnect import unless_disconnected
 from llm_gateway.http.drain import Readiness
 from llm_gateway.metrics.exposition import Exposition
-from llm_gateway.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     """What the routes use, each built once by ``create_app``."""
 
-    settings: Settings
+    # The routing table's models, and a log-safe description of each upstream by name.
+    routes: Sequence[ModelRoute]
+    upstreams: Mapping[str, str]
+    # Some upstream is the simulator: X-Simulator-* headers are then forwarded (to it only).
+    forwards_faults: bool
     gateway: Gateway
     readiness: Readiness
     # What /metrics renders; None with metrics off (then /metrics is not routed).
@@ -59,10 +64,6 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_settings(services: ServicesDep) -> Settings:
-    return services.settings
-
-
 async def get_gateway(services: ServicesDep) -> Gateway:
     return services.gateway
 
@@ -72,7 +73,6 @@ async def get_exposition(services: ServicesDep) -> Exposition:
     return services.exposition
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 ExpositionDep = Annotated[Exposition, Depends(get_exposition)]
 
@@ -109,7 +109,7 @@ def stop_sequences(stop: str | list[str] | None) -> list[str] | None:
 
 async def get_simulator_headers(
     request: Request,
-    settings: SettingsDep,
+    services: ServicesDep,
     # Declared for the schema only (typed without None, so it offers no "null"): checked
     # below, and only when the upstream is the simulator; to any other, nothing is sent.
     fault: Annotated[
@@ -117,8 +117,8 @@ async def get_simulator_headers(
         Header(
             alias="X-Simulator-Fault",
             description="Ask the simulator behind the gateway for one fault. Forwarded, with "
-            "every X-Simulator-* header, only when the gateway's upstream is the simulator; "
-            "ignored otherwise.",
+            "every X-Simulator-* header, only to an upstream that is the simulator; ignored "
+            "otherwise.",
             json_schema_extra={"enum": [f.value for f in Fault]},
         ),
     ] = None,  # type: ignore[assignment]
@@ -131,7 +131,7 @@ async def get_simulator_headers(
         ),
     ] = None,  # type: ignore[assignment]
 ) -> dict[str, str]:
-    if not settings.upstream_is_simulator:
+    if not services.forwards_faults:
         return {}
     headers = {k: v for k, v in request.headers.items() if k.startswith("x-simulator-")}
     try:

@@ -30,9 +30,13 @@ async def readyz(services: ServicesDep) -> Response:
 
 @router.get("/v1/models", response_model=ModelList, summary="Models clients may ask for")
 async def models(services: ServicesDep) -> ModelList:
-    return ModelList(
-        data=list(_cards(services).values()), upstream=services.settings.describe_upstream()
+    described = services.upstreams
+    upstream = (
+        next(iter(described.values()))
+        if len(described) == 1
+        else "; ".join(f"{name}: {where}" for name, where in described.items())
     )
+    return ModelList(data=list(_cards(services).values()), upstream=upstream)
 
 
 @router.get(
@@ -55,16 +59,15 @@ async def model(model: str, services: ServicesDep) -> ModelCard:
 
 
 def _cards(services: Services) -> dict[str, ModelCard]:
-    settings, created = services.settings, services.created
-    kinds = (("chat", settings.model_aliases), ("embedding", settings.embedding_model_aliases))
+    """A card for every name a client may use: each model's, then its aliases."""
     return {
         name: ModelCard(
             id=name,
-            created=created,
-            owned_by=model_id.partition("/")[0] if "/" in model_id else "llm-gateway",
-            root=model_id,
-            kind=kind,
+            created=services.created,
+            owned_by=route.model_id.partition("/")[0] if "/" in route.model_id else "llm-gateway",
+            root=route.model_id,
+            kind=route.kind.value,
         )
-        for kind, aliases in kinds
-        for name, model_id in aliases.items()
+        for route in services.routes
+        for name in (route.name, *route.aliases)
     }

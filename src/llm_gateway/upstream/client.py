@@ -56,6 +56,7 @@ from huggingface_hub import (
     set_client_factory,
 )
 
+from llm_gateway.core.tracing import upstream_headers
 from llm_gateway.core.types import (
     Chunk,
     Completion,
@@ -183,7 +184,10 @@ class HuggingFaceUpstream:
                 self._settings,
                 self._metrics,
                 AiohttpTransport(
-                    self._limits, resolver=self._resolver, ssl_context=self._ssl_context
+                    self._limits,
+                    self._settings.upstream_max_connections,
+                    resolver=self._resolver,
+                    ssl_context=self._ssl_context,
                 ),
             ),
             event_hooks=hooks,
@@ -304,7 +308,8 @@ class HuggingFaceUpstream:
 
     def _client(self, request: CompletionTask | EmbeddingTask) -> AsyncInferenceClient:
         _lent_pool.set(self._pool)
-        headers = {"X-Request-Id": request.request_id}
+        # The attempt's trace context (traceparent, tracestate) when traces are on.
+        headers = {"X-Request-Id": request.request_id, **upstream_headers()}
         if self._forward_faults:
             headers.update(request.origin.simulator_headers)
         if self._base_url is not None:

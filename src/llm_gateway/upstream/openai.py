@@ -34,6 +34,7 @@ from typing import Any
 import anyio
 import httpx2
 
+from llm_gateway.core.tracing import upstream_headers
 from llm_gateway.core.types import (
     Chunk,
     Completion,
@@ -81,7 +82,9 @@ class OpenAIUpstream:
         self._client = httpx2.AsyncClient(
             timeout=self._settings.upstream_timeout_seconds,
             transport=await open_transport(
-                self._settings, self._metrics, AiohttpTransport(self._limits)
+                self._settings,
+                self._metrics,
+                AiohttpTransport(self._limits, self._settings.upstream_max_connections),
             ),
         )
 
@@ -141,7 +144,8 @@ class OpenAIUpstream:
         """The upstream's answer to ``body`` on ``route``, its headers read (a stream's
         body left to read); an error status raised as ours."""
         assert self._client is not None, "start() first"
-        headers = {**self._headers, "X-Request-Id": request.request_id}
+        # The attempt's trace context (traceparent, tracestate) when traces are on.
+        headers = {**self._headers, "X-Request-Id": request.request_id, **upstream_headers()}
         if self._forward_faults:
             headers.update(request.origin.simulator_headers)
         sent = self._client.build_request(

@@ -6,7 +6,8 @@ address, rewrites the request's URL (and ``Host``) to it, and tells the pool how
 attempt went: when the response's headers arrived (time to first byte) or how it failed,
 and when its body was closed (no longer outstanding). A retry carries the same
 ``X-Request-Id``, so the pool can send it elsewhere. A background task re-resolves host
-names and sends ``GET /health`` to every address.
+names and sends a health check (``GET /health``, or the upstream's own path) to every
+address.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class PoolTransport(httpx2.AsyncBaseTransport):
         self._prefix = str(httpx2.URL(pool.name)).rstrip("/")
         self._health_interval = settings.upstream_health_interval_seconds
         self._resolve_interval = settings.upstream_resolve_interval_seconds
+        self._health_path = settings.upstream_health_path
         health_timeout = min(HEALTH_TIMEOUT_SECONDS, settings.upstream_timeout_seconds)
         self._health_timeout = {"connect": health_timeout, "read": health_timeout}
         self._watch: asyncio.Task[None] | None = None
@@ -76,10 +78,10 @@ class PoolTransport(httpx2.AsyncBaseTransport):
         await self._inner.aclose()
 
     async def _check(self, address: Address) -> bool:
-        """``GET /health``: anything but a 5xx or no answer means alive."""
+        """``GET`` the health path: anything but a 5xx or no answer means alive."""
         request = httpx2.Request(
             "GET",
-            f"{address.base_url}/health",
+            f"{address.base_url}{self._health_path}",
             headers={"Host": address.host},
             extensions={"timeout": self._health_timeout},
         )

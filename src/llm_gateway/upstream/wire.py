@@ -178,7 +178,14 @@ def chat_completion(output: Any, request: CompletionTask, model: str) -> Complet
     answer = as_object(output)
     choices = answered(chat_choice(choice) for choice in as_array(answer.get("choices")))
     usage = settled_usage(reported_usage(answer.get("usage")), request, choices)
-    return Completion(model=model, choices=choices, usage=usage)
+    # The id is only for the trace (gen_ai.response.id): never a reason to refuse an answer.
+    response_id = answer.get("id")
+    return Completion(
+        model=model,
+        choices=choices,
+        usage=usage,
+        response_id=response_id if isinstance(response_id, str) else None,
+    )
 
 
 def answered(choices: Iterable[GeneratedChoice]) -> tuple[GeneratedChoice, ...]:

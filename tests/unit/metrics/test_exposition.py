@@ -38,7 +38,7 @@ def populated() -> tuple[CollectorRegistry, Recorder, CollectorRegistry]:
         for outcome in (Outcome.SUCCESS, Outcome.ERROR):
             for seconds in (0.3, 0.3, 7.5):
                 metrics.request_finished(
-                    model, Endpoint.GENERATE, True, outcome, seconds, f"r-{model}"
+                    model, Endpoint.GENERATE, True, outcome, seconds, {"request_id": f"r-{model}"}
                 )
             metrics.output_token_interval(model, Endpoint.GENERATE, 0.05)
         metrics.attempt_started(model)
@@ -67,8 +67,12 @@ def test_exposition_is_byte_for_byte_prometheus_clients(accept: str) -> None:
     assert body.decode() == encode(everything).decode()
     assert bool(exposition.prepared_series) is covered
     # Twice: the second scrape comes from the kept lines, after values moved.
-    metrics.request_finished("m1", Endpoint.GENERATE, True, Outcome.SUCCESS, 0.01, "r-2")
-    metrics.request_finished(ODD, Endpoint.GENERATE, True, Outcome.ERROR, 0.01, "r-3")
+    metrics.request_finished(
+        "m1", Endpoint.GENERATE, True, Outcome.SUCCESS, 0.01, {"request_id": "r-2"}
+    )
+    metrics.request_finished(
+        ODD, Endpoint.GENERATE, True, Outcome.ERROR, 0.01, {"request_id": "r-3"}
+    )
     assert exposition.render(accept)[0].decode() == encode(everything).decode()
 
 

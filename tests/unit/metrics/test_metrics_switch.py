@@ -39,7 +39,9 @@ def test_metrics_on_records_each_request_on_its_labelled_series() -> None:
     recorder = Recorder(registry)
 
     for _ in range(2):
-        recorder.request_finished("m", Endpoint.GENERATE, False, Outcome.SUCCESS, 0.1, "r1")
+        recorder.request_finished(
+            "m", Endpoint.GENERATE, False, Outcome.SUCCESS, 0.1, {"request_id": "r1"}
+        )
 
     labels = {"model": "m", "api": "generate", "stream": "false", "outcome": "success"}
     assert registry.get_sample_value("llm_gateway_requests_total", labels) == 2

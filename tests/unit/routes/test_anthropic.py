@@ -123,7 +123,7 @@ def test_an_assistant_turn_of_tool_calls_alone_has_no_content() -> None:
 
     (_, sent) = anthropic.completion_task(body, ORIGIN).messages
 
-    assert sent["content"] is None and sent["tool_calls"][0]["function"]["arguments"] == "{}"
+    assert "content" not in sent and sent["tool_calls"][0]["function"]["arguments"] == "{}"
 
 
 @pytest.mark.parametrize(
