@@ -16,6 +16,7 @@ from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import Gateway, installed, start_gateway
 from tests.hostile import HostileUpstream
+from tests.openai_schemas import recorded
 from tests.servers import RedisServer, run_redis, run_server
 
 
@@ -87,3 +88,19 @@ async def client(gateway: Gateway) -> AsyncIterator[openai.AsyncOpenAI]:
         base_url=f"{gateway.url}/v1", api_key="unused", max_retries=0
     ) as sdk:
         yield sdk
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    recorded.take()  # what an earlier test's teardown left is not this test's
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fails a test that received an answer breaking OpenAI's published schemas (checked
+    on the gateway's side: tests/openai_schemas), with what broke them."""
+    yield
+    found = recorded.take()
+    if found:
+        listed = "\n".join(found[:20])
+        pytest.fail(f"answers break OpenAI's published schemas:\n{listed}", pytrace=False)

@@ -22,6 +22,7 @@ from llm_gateway.http.server import http_protocol
 from llm_gateway.settings import Settings
 from llm_gateway.upstream.client import HuggingFaceUpstream
 from llm_gateway.upstream.openai import OpenAIUpstream
+from tests.openai_schemas import conforming
 from tests.servers import run_server
 
 MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -111,7 +112,7 @@ def start_gateway(
         for name, value in (environment or {}).items():
             patch.setenv(name, value)
         app = create_app(settings, registry=registry, upstream=adapter)
-    with run_server(app, http=http_protocol(settings)) as url:
+    with run_server(conforming(app), http=http_protocol(settings)) as url:
         yield Gateway(url=url, registry=registry, settings=settings)
 
 

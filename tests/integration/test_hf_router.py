@@ -36,6 +36,7 @@ from llm_gateway.simulator.settings import SimulatorSettings
 from llm_gateway.upstream import hub
 from llm_gateway.upstream.client import HuggingFaceUpstream
 from tests.helpers import MODEL, NEMO, Gateway, sse_payloads, wait_for
+from tests.openai_schemas import conforming
 from tests.servers import Loopback, run_server, silent_listener
 
 TOKEN = "hf_gateway_router_token"
@@ -144,7 +145,7 @@ def routed_gateway(
     resolver = Loopback(providers.port)
     upstream = HuggingFaceUpstream(settings, resolver=resolver, ssl_context=providers.trust)
     registry = CollectorRegistry()
-    with run_server(create_app(settings, registry, upstream=upstream)) as url:
+    with run_server(conforming(create_app(settings, registry, upstream=upstream))) as url:
         yield RoutedGateway(url=url, registry=registry, settings=settings, resolver=resolver)
 
 

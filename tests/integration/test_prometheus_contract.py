@@ -53,6 +53,7 @@ from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.dashboards import grafana
 from tests.helpers import MODEL, NEMO, Gateway
+from tests.openai_schemas import conforming
 from tests.prometheus import (
     Prometheus,
     eventually,
@@ -139,7 +140,7 @@ def gateway(contract_simulator_url: str, redis_server: RedisServer) -> Iterator[
         redis_url=redis_server.url,  # type: ignore[arg-type]
     )
     registry = CollectorRegistry()
-    with run_server(create_app(settings, registry=registry)) as url:
+    with run_server(conforming(create_app(settings, registry=registry))) as url:
         yield Gateway(url=url, registry=registry, settings=settings)
 
 

@@ -125,8 +125,19 @@ def test_logprobs_through_the_gateway_are_the_servers(
     logprobs = direct.json()["choices"][0]["logprobs"]["content"]
     assert len(logprobs) == direct.json()["usage"]["completion_tokens"]
     assert all(len(entry["top_logprobs"]) == 3 for entry in logprobs)
-    assert through.json()["choices"][0]["logprobs"]["content"] == plain(logprobs)
+    # The server's, each token with its bytes (OpenAI's schema requires them): the token's
+    # UTF-8 where the server sent none.
+    relayed = through.json()["choices"][0]["logprobs"]
+    assert relayed["refusal"] is None
+    assert relayed["content"] == [
+        {**with_bytes(entry), "top_logprobs": [with_bytes(top) for top in entry["top_logprobs"]]}
+        for entry in plain(logprobs)
+    ]
     assert successes(either_gateway, stream=False) == before + 1
+
+
+def with_bytes(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, "bytes": entry.get("bytes", list(entry["token"].encode()))}
 
 
 def test_a_tool_call_through_the_gateway_is_the_servers_and_is_counted_once(

@@ -27,14 +27,24 @@ from llm_gateway.protocol.common import (
     User,
 )
 
-# OpenAI's own bounds on names and counts.
+# OpenAI's own bounds on names and counts (the name's rule is in its reference's prose).
 FunctionName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
 MAX_TOOLS = 128
-MAX_CHOICES = 8
+MAX_CHOICES = 128
 MAX_TOP_LOGPROBS = 20
 
 
-class TextPart(Strict):
+class CacheBreakpoint(Strict):
+    mode: Literal["explicit"]
+
+
+class _Part(Strict):
+    # OpenAI's prompt caching marks: accepted, never sent (exclude): no Hugging Face
+    # server caches by marks.
+    prompt_cache_breakpoint: CacheBreakpoint | None = Field(None, exclude=True)
+
+
+class TextPart(_Part):
     type: Literal["text"]
     text: Text
 
@@ -44,32 +54,81 @@ class ImageURL(Strict):
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class ImagePart(Strict):
+class ImagePart(_Part):
     """Passed on for vision models; a text-only upstream refuses it (400)."""
 
     type: Literal["image_url"]
     image_url: ImageURL
 
 
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+class InputAudio(Strict):
+    data: str
+    format: Literal["wav", "mp3"]
+
+
+class AudioPart(_Part):
+    """Valid, and refused (400 ``unsupported_feature``): no Hugging Face chat route takes
+    audio."""
+
+    type: Literal["input_audio"]
+    input_audio: InputAudio
+
+
+class FileRef(Strict):
+    filename: str | None = None
+    file_data: str | None = None
+    file_id: str | None = None
+
+
+class FilePart(_Part):
+    """Valid, and refused (400 ``unsupported_feature``): no Hugging Face chat route takes
+    files."""
+
+    type: Literal["file"]
+    file: FileRef
+
+
+class RefusalPart(_Part):
+    """A refusal in an earlier answer: sent upstream as the text it is."""
+
+    type: Literal["refusal"]
+    refusal: Text
+
+
+ContentPart = Annotated[TextPart | ImagePart | AudioPart | FilePart, Field(discriminator="type")]
+AssistantPart = Annotated[TextPart | RefusalPart, Field(discriminator="type")]
 
 
 class FunctionCall(Strict):
-    name: FunctionName
+    # An earlier call, named as the model named it: no rule of the gateway's applies.
+    name: str
     arguments: str = Field(description="The arguments as JSON text.")
 
 
 class ToolCall(Strict):
-    id: str = Field(min_length=1, max_length=256)
+    id: str
     type: Literal["function"] = "function"
     function: FunctionCall
+
+
+class CustomCall(Strict):
+    name: str
+    input: str
+
+
+class CustomToolCall(Strict):
+    """Valid, and refused (400 ``unsupported_feature``): custom tools are OpenAI's."""
+
+    id: str
+    type: Literal["custom"]
+    custom: CustomCall
 
 
 class _Message(BaseModel):
     # Keys the gateway does not know are passed on (null ones dropped).
     model_config = ConfigDict(extra="allow")
 
-    name: str | None = Field(None, max_length=256)
+    name: str | None = None
 
 
 class InstructionMessage(_Message):
@@ -80,11 +139,12 @@ class InstructionMessage(_Message):
 
 
 class AssistantTurn(_Message):
-    """An earlier answer: text, tool calls, or both."""
+    """An earlier answer: text (or a refusal), tool calls, or both."""
 
     role: Literal["assistant"]
-    content: Text | list[ContentPart] | None = None
-    tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOLS)
+    content: Text | list[AssistantPart] | None = None
+    refusal: Text | None = None
+    tool_calls: list[ToolCall | CustomToolCall] | None = Field(None, max_length=MAX_TOOLS)
 
 
 class ToolMessage(_Message):
@@ -92,11 +152,20 @@ class ToolMessage(_Message):
 
     role: Literal["tool"]
     content: Text | list[TextPart]
-    tool_call_id: str = Field(min_length=1, max_length=256)
+    tool_call_id: str
+
+
+class FunctionMessage(_Message):
+    """The deprecated function role: a function's result, sent upstream as a tool message."""
+
+    role: Literal["function"]
+    content: Text | None
+    name: str
 
 
 ChatMessage = Annotated[
-    InstructionMessage | AssistantTurn | ToolMessage, Field(discriminator="role")
+    InstructionMessage | AssistantTurn | ToolMessage | FunctionMessage,
+    Field(discriminator="role"),
 ]
 
 
@@ -112,6 +181,13 @@ class Tool(Strict):
     function: FunctionDefinition
 
 
+class CustomTool(Strict):
+    """Valid, and refused (400 ``unsupported_feature``): custom tools are OpenAI's."""
+
+    type: Literal["custom"]
+    custom: dict[str, Any]
+
+
 class NamedFunction(Strict):
     name: FunctionName
 
@@ -119,6 +195,33 @@ class NamedFunction(Strict):
 class NamedToolChoice(Strict):
     type: Literal["function"]
     function: NamedFunction
+
+
+class AllowedTools(Strict):
+    mode: Literal["auto", "required"]
+    tools: list[dict[str, Any]] = Field(max_length=MAX_TOOLS)
+
+
+class AllowedToolsChoice(Strict):
+    """Served by sending only the allowed tools, with ``mode`` as the tool choice."""
+
+    type: Literal["allowed_tools"]
+    allowed_tools: AllowedTools
+
+
+class NamedCustomChoice(Strict):
+    """Valid, and refused (400 ``unsupported_feature``): custom tools are OpenAI's."""
+
+    type: Literal["custom"]
+    custom: dict[str, Any]
+
+
+ToolChoice = (
+    Literal["none", "auto", "required"]
+    | Annotated[
+        NamedToolChoice | AllowedToolsChoice | NamedCustomChoice, Field(discriminator="type")
+    ]
+)
 
 
 class TextFormat(Strict):
@@ -163,8 +266,10 @@ class ChatCompletionRequest(BaseModel):
     seed: Seed = None
     frequency_penalty: Penalty = None
     presence_penalty: Penalty = None
-    tools: list[Tool] | None = Field(None, min_length=1, max_length=MAX_TOOLS)
-    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    tools: list[Annotated[Tool | CustomTool, Field(discriminator="type")]] | None = Field(
+        None, max_length=MAX_TOOLS
+    )
+    tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     logprobs: bool | None = None
@@ -179,7 +284,7 @@ class ChatCompletionRequest(BaseModel):
     )
     store: bool | None = Field(None, description="Accepted; the gateway stores nothing.")
     service_tier: str | None = Field(None, max_length=32, description="Accepted; not forwarded.")
-    stream: bool = False
+    stream: bool | None = False
     stream_options: StreamOptions | None = None
 
 
@@ -195,8 +300,13 @@ class ToolCallOut(BaseModel):
 
 
 class AssistantMessage(BaseModel):
+    """``content`` and ``refusal`` are always sent, null when empty (OpenAI's schema
+    requires both); ``tool_calls`` only when there are some: the route leaves it out when
+    null (OpenAI's schema has an array or nothing)."""
+
     role: Literal["assistant"] = "assistant"
     content: str | None
+    refusal: str | None = None
     tool_calls: list[ToolCallOut] | None = None
 
 

@@ -21,19 +21,23 @@ def _encodable(text: str) -> str:
 Text = Annotated[str, AfterValidator(_encodable)]
 
 StopSequences = Annotated[
-    Text | Annotated[list[Annotated[Text, Field(min_length=1)]], Field(max_length=4)] | None,
-    Field(description="A sequence, or up to 4, where generation stops."),
+    Text | Annotated[list[Text], Field(max_length=4)] | None,
+    Field(description="A sequence, or up to 4, where generation stops (empty ones ignored)."),
 ]
 Temperature = Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")]
-TopP = Annotated[float | None, Field(gt=0.0, le=1.0, description="Nucleus sampling mass.")]
-# 2**53 - 1: the largest integer every JSON parser reads exactly.
-Seed = Annotated[int | None, Field(ge=0, le=2**53 - 1, description="Sampling seed.")]
+TopP = Annotated[
+    float | None, Field(ge=0.0, le=1.0, description="Nucleus sampling mass; 0 is greedy.")
+]
+# Any integer. OpenAI's bounds are a signed 64-bit integer's, but JSON Schema tools read
+# them as floats, whose rounding lets -9223372036854776000 through: a huggingface upstream
+# gets the seed modulo 2**64 (TGI's is unsigned), an openai one as sent, to judge.
+Seed = Annotated[int | None, Field(description="Sampling seed.")]
 Penalty = Annotated[float | None, Field(ge=-2.0, le=2.0)]
 # No cap of the gateway's own: the upstream bounds max_tokens by its model's context (and
 # refuses, or clamps, beyond it). The bound is JSON's, as for Seed.
 MaxTokens = Annotated[int, Field(ge=1, le=2**53 - 1)]
 # Accepted for the OpenAI SDK's sake; an end-user id, never forwarded or logged.
-User = Annotated[str | None, Field(max_length=256, description="Accepted; not forwarded.")]
+User = Annotated[str | None, Field(description="Accepted; not forwarded.")]
 
 
 class Strict(BaseModel):

@@ -48,7 +48,7 @@ class CompletionRequest(Strict):
     n: Literal[1] | None = Field(None, description="One choice per prompt.")
     best_of: Literal[1] | None = None
     user: User = None
-    stream: bool = False
+    stream: bool | None = False
     stream_options: StreamOptions | None = None
 
 

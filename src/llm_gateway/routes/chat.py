@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -15,11 +14,15 @@ from llm_gateway.protocol import (
     AssistantMessage,
     ChatCompletion,
     ChatCompletionRequest,
-    ChatMessage,
     Choice,
     FunctionCallOut,
-    TextPart,
     ToolCallOut,
+)
+from llm_gateway.routes.chat_request import (
+    dumped,
+    refuse_unservable,
+    upstream_message,
+    upstream_tools,
 )
 from llm_gateway.routes.deps import CallDep, stop_sequences
 from llm_gateway.routes.openapi import completion_responses
@@ -35,6 +38,8 @@ router = APIRouter(tags=["completions"])
     summary="Create a chat completion (OpenAI-compatible)",
 )
 async def chat_completions(body: ChatCompletionRequest, call: CallDep) -> Response:
+    refuse_unservable(body)
+    tools, tool_choice = upstream_tools(body)
     extra = dict(body.model_extra or {})
     if body.parallel_tool_calls is not None:
         # Not a parameter of InferenceClient's: it travels with the unknown fields.
@@ -44,17 +49,17 @@ async def chat_completions(body: ChatCompletionRequest, call: CallDep) -> Respon
         endpoint=Endpoint.CHAT_COMPLETIONS,
         model=body.model,
         stop=stop_sequences(body.stop),
-        stream=body.stream,
-        messages=[_upstream_message(m) for m in body.messages],
+        stream=bool(body.stream),
+        messages=[upstream_message(m) for m in body.messages],
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
         top_p=body.top_p,
         seed=body.seed,
         frequency_penalty=body.frequency_penalty,
         presence_penalty=body.presence_penalty,
-        tools=None if body.tools is None else [t.model_dump(exclude_none=True) for t in body.tools],
-        tool_choice=_dumped(body.tool_choice),
-        response_format=_dumped(body.response_format),
+        tools=tools,
+        tool_choice=tool_choice,
+        response_format=dumped(body.response_format),
         logprobs=body.logprobs,
         top_logprobs=body.top_logprobs,
         logit_bias=body.logit_bias,
@@ -76,27 +81,14 @@ async def chat_completions(body: ChatCompletionRequest, call: CallDep) -> Respon
         choices=[_choice(choice) for choice in completion.choices],
         usage=wire_usage(completion.usage),
     )
-    return Response(response.model_dump_json(), media_type="application/json")
-
-
-def _upstream_message(message: ChatMessage) -> dict[str, Any]:
-    """The message as sent upstream: the developer role as system (Hugging Face's chat
-    templates know no other), text-only parts joined into one string, null keys left out."""
-    sent = message.model_dump(exclude_none=True, by_alias=True)
-    if message.role == "developer":
-        sent["role"] = "system"
-    content = message.content
-    if isinstance(content, list) and all(isinstance(part, TextPart) for part in content):
-        sent["content"] = "".join(part.text for part in content if isinstance(part, TextPart))
-    return sent
-
-
-def _dumped(value: Any) -> Any:
-    return (
-        value.model_dump(exclude_none=True, by_alias=True)
-        if hasattr(value, "model_dump")
-        else value
-    )
+    # OpenAI's schema has tool_calls as an array or nothing, never null.
+    without_calls = {
+        index: {"message": {"tool_calls"}}
+        for index, choice in enumerate(response.choices)
+        if choice.message.tool_calls is None
+    }
+    rendered = response.model_dump_json(exclude={"choices": without_calls})
+    return Response(rendered, media_type="application/json")
 
 
 def _choice(choice: GeneratedChoice) -> Choice:

@@ -62,7 +62,14 @@ async def completions(body: CompletionRequest, call: CallDep) -> Response:
             )
         ),
     )
-    return Response(response.model_dump_json(exclude_none=True), media_type="application/json")
+    # OpenAI's schema requires logprobs (null when not asked for); top_logprobs is optional.
+    without_top = {
+        index: {"logprobs": {"top_logprobs"}}
+        for index, choice in enumerate(response.choices)
+        if choice.logprobs is not None and choice.logprobs.top_logprobs is None
+    }
+    rendered = response.model_dump_json(exclude={"choices": without_top})
+    return Response(rendered, media_type="application/json")
 
 
 def _request(call: Call, body: CompletionRequest, prompt: str) -> CompletionTask:
@@ -71,7 +78,7 @@ def _request(call: Call, body: CompletionRequest, prompt: str) -> CompletionTask
         endpoint=Endpoint.COMPLETIONS,
         model=body.model,
         stop=stop_sequences(body.stop),
-        stream=body.stream,
+        stream=bool(body.stream),
         prompt=prompt,
         max_tokens=body.max_tokens,
         temperature=body.temperature,

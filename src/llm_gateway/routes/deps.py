@@ -101,8 +101,10 @@ class Call:
 
 
 def stop_sequences(stop: str | list[str] | None) -> list[str] | None:
-    """The stop sequences as a list, as the core takes them (clients may send one string)."""
-    return [stop] if isinstance(stop, str) else stop
+    """The stop sequences as a list, as the core takes them (clients may send one string),
+    without empty ones: OpenAI's schema allows them, and they would stop nothing."""
+    sequences = [stop] if isinstance(stop, str) else stop or []
+    return [sequence for sequence in sequences if sequence] or None
 
 
 async def get_simulator_headers(

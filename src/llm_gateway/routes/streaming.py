@@ -8,7 +8,9 @@ exactly what ``frame(model.model_dump(exclude_none=True))`` of
 :class:`~llm_gateway.protocol.ChatCompletionChunk`,
 :class:`~llm_gateway.protocol.TextCompletion` and
 :class:`~llm_gateway.protocol.GenerateStreamEvent` give (tested), so those models stay the
-documented wire shape: a key whose value would be null is left out, never sent as null.
+documented wire shape: a key whose value would be null is left out, never sent as null,
+but for the keys OpenAI's schemas require in every frame: a choice's ``finish_reason``
+(null until its last frame), and a legacy completion choice's ``logprobs``.
 Chunks with tool calls, log probabilities or another choice than the first take a slower
 path that builds the choice as a dict.
 """
@@ -46,8 +48,12 @@ def _usage(usage: TokenUsage) -> bytes:
     )
 
 
-def _finish_reason(reason: str | None) -> bytes:
-    return b"" if reason is None else b',"finish_reason":' + _encode(reason).encode()
+# OpenAI's chunk schemas require finish_reason in every choice, null until its end.
+_NO_REASON = b',"finish_reason":null'
+
+
+def _finish_reason(reason: str | None, absent: bytes = b"") -> bytes:
+    return absent if reason is None else b',"finish_reason":' + _encode(reason).encode()
 
 
 class ChatFrames:
@@ -61,7 +67,8 @@ class ChatFrames:
     def opening(self, choices: int = 1) -> bytes:
         return b"".join(
             self._prefix
-            + b'[{"index":%d,"delta":{"role":"assistant","content":""}}]}' % index
+            + b'[{"index":%d,"delta":{"role":"assistant","content":""},"finish_reason":null}]}'
+            % index
             + _END
             for index in range(choices)
         )
@@ -74,7 +81,7 @@ class ChatFrames:
             + b'[{"index":0,"delta":{"content":'
             + _encode(chunk.text).encode()
             + b"}"
-            + _finish_reason(chunk.finish_reason)
+            + _finish_reason(chunk.finish_reason, _NO_REASON)
             + b"}]}"
             + _END
         )
@@ -101,8 +108,7 @@ def _chat_choice(chunk: Chunk) -> dict[str, Any]:
     choice: dict[str, Any] = {"index": chunk.index, "delta": delta}
     if chunk.logprobs is not None:
         choice["logprobs"] = chunk.logprobs
-    if chunk.finish_reason is not None:
-        choice["finish_reason"] = chunk.finish_reason
+    choice["finish_reason"] = chunk.finish_reason
     return choice
 
 
@@ -132,14 +138,14 @@ class CompletionFrames:
     def content(
         self, chunk: Chunk, text: str, index: int, logprobs: dict[str, Any] | None
     ) -> bytes:
-        encoded = b"" if logprobs is None else b',"logprobs":' + _encode(logprobs).encode()
+        encoded = b',"logprobs":' + (b"null" if logprobs is None else _encode(logprobs).encode())
         return (
             self._prefix
             + b'[{"text":'
             + _encode(text).encode()
             + b',"index":%d' % index
             + encoded
-            + _finish_reason(chunk.finish_reason)
+            + _finish_reason(chunk.finish_reason, _NO_REASON)
             + b"}]}"
             + _END
         )

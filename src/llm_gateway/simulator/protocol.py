@@ -83,7 +83,8 @@ class ChatCompletionRequest(BaseModel):
     response_format: dict[str, Any] | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
-    n: int | None = Field(default=None, ge=1, le=16)
+    # OpenAI's bound.
+    n: int | None = Field(default=None, ge=1, le=128)
 
     def prompt(self) -> str:
         """The prompt as a chat template would lay it out, so roles count as tokens too."""

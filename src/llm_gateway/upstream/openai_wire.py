@@ -165,4 +165,6 @@ def _text_choice(choice: Any) -> GeneratedChoice:
 
 
 def _logprobs(value: Any) -> dict[str, Any] | None:
-    return None if value is None else wire.as_object(value)
+    # Null keys left out (plain): a server's "top_logprobs": null (logprobs 0) is not
+    # OpenAI's schema, which has an array or nothing.
+    return None if value is None else wire.plain(wire.as_object(value))

@@ -38,14 +38,15 @@ _FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "leng
 
 
 def chat_arguments(request: CompletionTask, model: str) -> dict[str, Any]:
+    temperature, top_p = _sampling(request)
     arguments: dict[str, Any] = {
         "model": model,
         "messages": request.messages,
         "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
+        "temperature": temperature,
+        "top_p": top_p,
         "stop": request.stop,
-        "seed": request.seed,
+        "seed": _seed(request.seed),
         "frequency_penalty": request.frequency_penalty,
         "presence_penalty": request.presence_penalty,
         "tools": request.tools,
@@ -66,8 +67,7 @@ def chat_arguments(request: CompletionTask, model: str) -> dict[str, Any]:
 def generation_arguments(request: CompletionTask) -> dict[str, Any]:
     """``text_generation``'s parameters, within TGI's bounds: a temperature of 0 is greedy
     decoding, and a top_p of 1 is no nucleus sampling."""
-    temperature = request.temperature
-    top_p = request.top_p
+    temperature, top_p = _sampling(request)
     return {
         "details": True,
         "max_new_tokens": request.max_tokens,
@@ -75,10 +75,23 @@ def generation_arguments(request: CompletionTask) -> dict[str, Any]:
         "temperature": temperature or None,
         "top_p": top_p if top_p is not None and top_p < 1 else None,
         "stop": request.stop,
-        "seed": request.seed,
+        "seed": _seed(request.seed),
         "frequency_penalty": request.frequency_penalty,
         "top_n_tokens": request.top_logprobs or None,
     }
+
+
+def _sampling(request: CompletionTask) -> tuple[float | None, float | None]:
+    """Temperature and top_p as TGI takes them: a nucleus of mass 0 (OpenAI allows it, TGI
+    requires more) keeps only the likeliest token, which is greedy decoding."""
+    if request.top_p == 0:
+        return 0.0, None
+    return request.temperature, request.top_p
+
+
+def _seed(seed: int | None) -> int | None:
+    """OpenAI's seed is signed, TGI's unsigned: a negative one goes as its two's complement."""
+    return None if seed is None else seed % 2**64
 
 
 def malformed() -> UpstreamBadResponse:
@@ -135,7 +148,28 @@ def plain(value: Any) -> Any:
 
 
 def _logprobs(value: Any) -> dict[str, Any] | None:
-    return None if value is None else plain(as_object(value))
+    """A chat choice's logprobs in OpenAI's shape: ``content`` and ``refusal`` (null when
+    the upstream has none), each token with its ``bytes``. huggingface_hub's parsed answers
+    drop the bytes the upstream sent, so they are computed then: the token's UTF-8."""
+    if value is None:
+        return None
+    logprobs = as_object(value)
+    return {key: _tokens(logprobs.get(key), top=True) for key in ("content", "refusal")}
+
+
+def _tokens(tokens: Any, top: bool) -> list[dict[str, Any]] | None:
+    if tokens is None:
+        return None
+    return [_token(token, top) for token in as_array(tokens)]
+
+
+def _token(sent: Any, top: bool) -> dict[str, Any]:
+    token: dict[str, Any] = plain(as_object(sent))
+    if "bytes" not in token:
+        token["bytes"] = list((as_text(token.get("token")) or "").encode(errors="surrogatepass"))
+    if top:
+        token["top_logprobs"] = _tokens(token.get("top_logprobs") or [], top=False)
+    return token
 
 
 def chat_completion(output: Any, request: CompletionTask, model: str) -> Completion:
@@ -337,18 +371,18 @@ def _text_logprobs(
     for text in texts:
         offsets.append(offset)
         offset += len(text)
-    top = None
+    logprobs: dict[str, Any] = {
+        "tokens": texts,
+        "token_logprobs": [token.get("logprob") for token in tokens],
+    }
+    # Without alternatives (logprobs 0) the key is left out: OpenAI's schema has no null.
     if top_tokens is not None:
-        top = [
+        logprobs["top_logprobs"] = [
             {
                 as_text(alt.get("text")) or "": alt.get("logprob")
                 for alt in map(as_object, as_array(alts))
             }
             for alts in as_array(top_tokens)[: len(tokens)]
         ]
-    return {
-        "tokens": texts,
-        "token_logprobs": [token.get("logprob") for token in tokens],
-        "top_logprobs": top,
-        "text_offset": offsets,
-    }
+    logprobs["text_offset"] = offsets
+    return logprobs

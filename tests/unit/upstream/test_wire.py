@@ -73,7 +73,40 @@ def test_tool_call_arguments_sent_as_an_object_become_json_text() -> None:
 
     assert choice.tool_calls[0].arguments == '{"a": 1}'
     assert choice.text is None
-    assert choice.logprobs == {"content": [{"token": "x", "logprob": -1.0, "top_logprobs": []}]}
+    # huggingface_hub's parsed answer drops the bytes: they are the token's UTF-8 again.
+    assert choice.logprobs == {
+        "content": [{"token": "x", "logprob": -1.0, "top_logprobs": [], "bytes": [120]}],
+        "refusal": None,
+    }
+
+
+def test_chat_logprobs_keep_the_upstreams_bytes_or_compute_them() -> None:
+    sent = {
+        "content": [
+            {
+                "token": "é",
+                "logprob": -1.0,
+                "bytes": [195, 169],
+                "top_logprobs": [{"token": "✓", "logprob": -2.0}],
+            }
+        ]
+    }
+
+    chunks = wire.chat_chunks(
+        {"choices": [{"index": 0, "delta": {"content": "é"}, "logprobs": sent}]}
+    )
+
+    assert chunks[0].logprobs == {
+        "content": [
+            {
+                "token": "é",
+                "logprob": -1.0,
+                "bytes": [195, 169],
+                "top_logprobs": [{"token": "✓", "logprob": -2.0, "bytes": [226, 156, 147]}],
+            }
+        ],
+        "refusal": None,
+    }
 
 
 CHAT = CompletionTask(Origin("r"), Endpoint.CHAT_COMPLETIONS, None, messages=[])
