@@ -85,12 +85,17 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
             "LLM_GATEWAY_LOG_LEVEL": "warning",
             "LLM_GATEWAY_MODELS": json.dumps(scrape.aliases(ALIASES)),
         }
-        started["gateway"] = servers.start(
-            "gateway",
-            [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway"]),
-             "--upstream-url", upstream, "--log-level", "warning"],
-            port=ports["gateway"], ready_path="/readyz", env=env, **common,
-        )  # fmt: skip
+
+        def start_gateway(name: str, settings: dict[str, str]) -> servers.Server:
+            """A gateway of the same command, with ``settings`` over the shared ``env``."""
+            return servers.start(
+                name,
+                [python, "-m", "llm_gateway", "serve", "--port", str(ports[name]),
+                 "--upstream-url", upstream, "--log-level", "warning"],
+                port=ports[name], ready_path="/readyz", env={**env, **settings}, **common,
+            )  # fmt: skip
+
+        started["gateway"] = start_gateway("gateway", {})
         if sim_only:
             return started
         started["otlp_sink"] = servers.start(
@@ -98,27 +103,15 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
             [python, str(HERE / "otlp_sink.py"), "--port", str(ports["otlp_sink"])],
             port=ports["otlp_sink"], ready_path="/healthz", log_dir=OUT, core=LOAD_CORE,
         )  # fmt: skip
-        started["gateway_traced"] = servers.start(
-            "gateway_traced",
-            [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway_traced"]),
-             "--upstream-url", upstream, "--log-level", "warning"],
-            port=ports["gateway_traced"], ready_path="/readyz",
-            env={**env, **traced_environment(started["otlp_sink"].url)}, **common,
-        )  # fmt: skip
-        started["gateway_openai"] = servers.start(
-            "gateway_openai",
-            [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway_openai"]),
-             "--upstream-url", upstream, "--log-level", "warning"],
-            port=ports["gateway_openai"], ready_path="/readyz",
-            env={**env, "LLM_GATEWAY_UPSTREAM_KIND": "openai"}, **common,
-        )  # fmt: skip
-        started["gateway_metrics_off"] = servers.start(
-            "gateway_metrics_off",
-            [python, "-m", "llm_gateway", "serve", "--port", str(ports["gateway_metrics_off"]),
-             "--upstream-url", upstream, "--log-level", "warning"],
-            port=ports["gateway_metrics_off"], ready_path="/readyz",
-            env={**env, "LLM_GATEWAY_METRICS_ENABLED": "false"}, **common,
-        )  # fmt: skip
+        started["gateway_traced"] = start_gateway(
+            "gateway_traced", traced_environment(started["otlp_sink"].url)
+        )
+        started["gateway_openai"] = start_gateway(
+            "gateway_openai", {"LLM_GATEWAY_UPSTREAM_KIND": "openai"}
+        )
+        started["gateway_metrics_off"] = start_gateway(
+            "gateway_metrics_off", {"LLM_GATEWAY_METRICS_ENABLED": "false"}
+        )
         for name, extra in (("ceiling", []), ("ceiling_exporter", ["--exporter"])):
             started[name] = servers.start(
                 name,
