@@ -213,7 +213,8 @@ def test_the_checker_finds_what_openai_s_responses_schemas_require() -> None:
     [
         ("/v1/chat/completions", {"model": "gpt-4o", "messages": HELLO}, 404),
         ("/v1/chat/completions", {"messages": []}, 422),
-        ("/v1/completions", {"prompt": [1, 2]}, 422),
+        ("/v1/completions", {"prompt": [1, 2]}, 400),
+        ("/v1/completions", {"prompt": 12}, 422),
         ("/v1/embeddings", {"input": "x", "model": "mistral"}, 400),
         ("/v1/responses", {"input": "Hi", "tools": [{"type": "web_search"}]}, 400),
         ("/v1/responses", {"input": []}, 422),
