@@ -175,23 +175,8 @@ async def test_chat_streams_are_read_from_their_lines_with_this_huggingface_hub(
     assert "".join(text or "" for text in texts)
 
 
-def legacy_completions(gateway: Gateway) -> float:
-    """Legacy completions that reached the gateway core, however they ended."""
-    return sum(
-        gateway.sample(
-            "llm_gateway_requests_total",
-            model=MODEL,
-            api="completions",
-            stream=stream,
-            outcome=outcome,
-        )
-        for stream in ("true", "false")
-        for outcome in ("success", "error", "rejected", "cancelled")
-    )
-
-
 def test_a_legacy_completion_at_openai_s_bounds_is_served(gateway: Gateway) -> None:
-    before = legacy_completions(gateway)
+    before = gateway.core_requests("completions")
     # Each value asks for nothing the generate route lacks: null, one, zero or empty.
     body = {
         "model": "mistral",
@@ -214,7 +199,7 @@ def test_a_legacy_completion_at_openai_s_bounds_is_served(gateway: Gateway) -> N
     answer = response.json()
     assert [choice["index"] for choice in answer["choices"]] == [0, 1]
     assert answer["usage"]["completion_tokens"] == 2 * 16
-    assert legacy_completions(gateway) == before + 2  # one core request per prompt
+    assert gateway.core_requests("completions") == before + 2  # one core request per prompt
 
 
 # What OpenAI's request schema allows and the gateway cannot serve: the field named.
@@ -241,7 +226,7 @@ def test_a_legacy_completion_the_gateway_cannot_serve_is_a_400_naming_the_field(
     gateway: Gateway, case: str
 ) -> None:
     fields, param, why = REFUSED[case]
-    before = legacy_completions(gateway)
+    before = gateway.core_requests("completions")
 
     response = httpx.post(f"{gateway.url}/v1/completions", json={"prompt": "x", **fields})
 
@@ -250,4 +235,4 @@ def test_a_legacy_completion_the_gateway_cannot_serve_is_a_400_naming_the_field(
     assert error["type"] == "invalid_request_error"
     assert (error["code"], error["param"]) == ("unsupported_feature", param)
     assert error["message"].startswith("The gateway does not support ") and why in error["message"]
-    assert legacy_completions(gateway) == before  # refused before the core
+    assert gateway.core_requests("completions") == before  # refused before the core

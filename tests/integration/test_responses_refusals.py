@@ -22,21 +22,6 @@ def errors(gateway: Gateway, stream: str) -> float:
     )
 
 
-def core_requests(gateway: Gateway) -> float:
-    """Every responses request that reached the gateway core, however it ended."""
-    return sum(
-        gateway.sample(
-            "llm_gateway_requests_total",
-            model=MODEL,
-            api="responses",
-            stream=stream,
-            outcome=outcome,
-        )
-        for stream in ("true", "false")
-        for outcome in ("success", "error", "rejected", "cancelled")
-    )
-
-
 # A field that asks for what a stateless gateway cannot do → the error's code and param, and
 # a word its message holds.
 REFUSALS: dict[str, tuple[dict[str, Any], str, str, str]] = {
@@ -79,7 +64,7 @@ async def test_what_a_stateless_gateway_cannot_do_is_a_400_naming_it(
     gateway: Gateway, case: str
 ) -> None:
     fields, code, param, named = REFUSALS[case]
-    before = core_requests(gateway)
+    before = gateway.core_requests("responses")
 
     response = httpx.post(f"{gateway.url}/v1/responses", json={"input": "Hi", **fields})
 
@@ -87,7 +72,7 @@ async def test_what_a_stateless_gateway_cannot_do_is_a_400_naming_it(
     error = response.json()["error"]
     assert (error["code"], error["param"]) == (code, param)
     assert named in error["message"]
-    assert core_requests(gateway) == before  # refused before the upstream was asked
+    assert gateway.core_requests("responses") == before  # refused before the upstream was asked
 
 
 async def test_the_sdk_raises_a_bad_request_for_a_built_in_tool(client: openai.AsyncOpenAI) -> None:
@@ -113,7 +98,7 @@ async def test_the_sdk_raises_a_bad_request_for_a_built_in_tool(client: openai.A
 def test_a_malformed_request_is_a_422_naming_the_field(
     gateway: Gateway, body: dict[str, Any], param: str
 ) -> None:
-    before = core_requests(gateway)
+    before = gateway.core_requests("responses")
 
     response = httpx.post(f"{gateway.url}/v1/responses", json=body)
 
@@ -121,7 +106,7 @@ def test_a_malformed_request_is_a_422_naming_the_field(
     error = response.json()["error"]
     assert error["code"] == "invalid_body"
     assert error["param"].startswith(param)
-    assert core_requests(gateway) == before
+    assert gateway.core_requests("responses") == before
 
 
 def test_a_stored_response_cannot_be_retrieved(gateway: Gateway) -> None:
