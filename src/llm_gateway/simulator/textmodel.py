@@ -154,7 +154,9 @@ class TextModel:
         tokens = list(pool[rng.randrange(len(pool))].opening)
         while len(tokens) < natural and len(tokens) < max_tokens:
             tokens.extend(pool[rng.randrange(len(pool))].tokens)
-        finish = FinishReason.END_OF_TEXT
+        # Short of its natural length, the text stopped at max_tokens (exactly on the end of
+        # a sentence, perhaps): it was cut all the same.
+        finish = FinishReason.LENGTH if len(tokens) < natural else FinishReason.END_OF_TEXT
         if len(tokens) > max_tokens:
             del tokens[max_tokens:]
             finish = FinishReason.LENGTH
