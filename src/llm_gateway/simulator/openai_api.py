@@ -1,7 +1,8 @@
 """The OpenAI dialect: ``POST /v1/chat/completions`` and ``GET /v1/models``.
 
 Answers follow :mod:`llm_gateway.simulator.answers`: text, JSON, or a tool call, with
-logprobs when asked, ``n`` choices each streamed in turn.
+logprobs when asked, ``n`` choices each streamed in turn; a request with an assistant
+prefill (vLLM's ``continue_final_message``, Mistral's ``prefix``) gets what follows it.
 
 Errors use OpenAI's envelope, ``{"error": {"message", "type", "code"}}``. Stream frames are
 assembled from pre-encoded pieces rather than serialised per token, to keep the zero-latency
@@ -113,8 +114,7 @@ class OpenAIRoutes:
 
         prompt = body.prompt()
         answers = [
-            write_answer(simulation.text, body, prompt, index, max_tokens)
-            for index in range(body.n or 1)
+            write_answer(simulation.text, body, index, max_tokens) for index in range(body.n or 1)
         ]
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
