@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from llm_gateway.simulator.textmodel import TOKEN_PATTERN, count_tokens
-from tests.integration.simulator.sse import MESSAGES, MODEL
+from tests.integration.simulator.sse import MESSAGES, MODEL, Seen
 
 # vLLM's form needs both flags; Mistral's marks the message.
 VLLM = {"continue_final_message": True, "add_generation_prompt": False}
@@ -33,6 +33,7 @@ async def answer(
     stream: bool,
     messages: list[dict[str, Any]] = MESSAGES,
     extra_body: dict[str, Any] | None = None,
+    request_id: str = "",
 ) -> tuple[str, str, Any]:
     """The text, finish reason and usage of an answer, streamed or not."""
     fields: dict[str, Any] = {
@@ -41,6 +42,7 @@ async def answer(
         "max_tokens": max_tokens,
         "seed": seed,
         "extra_body": extra_body,
+        "extra_headers": {"X-Request-Id": request_id} if request_id else None,
         # A long timeout: a hundred completions in a row are no fault to time out on.
         "timeout": 30,
     }
@@ -66,7 +68,13 @@ async def answer(
 # Seed 3's answer is 101 tokens long: 60 cut it; seed 8's is 58: it ends first.
 @pytest.mark.parametrize(("seed", "finish"), [(3, "length"), (8, "stop")])
 async def test_a_prefill_of_40_tokens_and_20_more_make_the_answer_of_60(
-    openai_client: openai.AsyncOpenAI, form: str, stream: bool, seed: int, finish: str
+    openai_client: openai.AsyncOpenAI,
+    seen: Seen,
+    request_id: str,
+    form: str,
+    stream: bool,
+    seed: int,
+    finish: str,
 ) -> None:
     whole, whole_finish, _ = await answer(openai_client, 60, seed=seed, stream=stream)
     prefill = _first_tokens(whole, 40)
@@ -79,6 +87,7 @@ async def test_a_prefill_of_40_tokens_and_20_more_make_the_answer_of_60(
         stream=stream,
         messages=messages,
         extra_body=extra_body,
+        request_id=request_id,
     )
 
     assert count_tokens(prefill) == 40
@@ -87,6 +96,15 @@ async def test_a_prefill_of_40_tokens_and_20_more_make_the_answer_of_60(
     assert usage.completion_tokens == count_tokens(rest) == count_tokens(whole) - 40
     prompt = f"user: {MESSAGES[0]['content']}\nassistant: {prefill}"
     assert usage.prompt_tokens == count_tokens(prompt)
+    assert await seen(request_id) == [
+        {
+            "model": MODEL,
+            "stream": stream,
+            "prefill": len(prefill),
+            "fault": "none",
+            "max_tokens": 20,
+        }
+    ]
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -109,15 +127,18 @@ async def test_a_prefill_the_answer_does_not_start_with_is_continued_the_same_ea
 
 
 async def test_a_final_assistant_message_without_a_flag_is_just_a_message(
-    openai_client: openai.AsyncOpenAI,
+    openai_client: openai.AsyncOpenAI, seen: Seen, request_id: str
 ) -> None:
     whole, _, _ = await answer(openai_client, 60, seed=3, stream=False)
     messages = [*MESSAGES, {"role": "assistant", "content": whole[:40]}]
 
-    text, finish, usage = await answer(openai_client, 20, seed=3, stream=False, messages=messages)
+    text, finish, usage = await answer(
+        openai_client, 20, seed=3, stream=False, messages=messages, request_id=request_id
+    )
 
     assert not text.startswith(" ") and usage.completion_tokens == 20
     assert text != whole[40:][: len(text)]
+    assert [attempt["prefill"] for attempt in await seen(request_id)] == [0]
 
 
 @pytest.mark.parametrize(
