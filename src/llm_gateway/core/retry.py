@@ -70,7 +70,7 @@ class Policy:
     attempts: int = 3
     retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
     backoff_seconds: float = 0.25
-    min_backoff_seconds: float = 0.05
+    min_backoff_seconds: float = 0.1
     max_backoff_seconds: float = 5.0
     header_timeout_seconds: float = 10.0
     first_token_timeout_seconds: float = 15.0
