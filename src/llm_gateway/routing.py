@@ -43,6 +43,7 @@ ROUTING_SHORTHAND = frozenset(
         "default_embedding_model",
         "embedding_models",
         "fallback_models",
+        "resilience",
         "prices",
         "provider",
         "upstream_url",
@@ -304,7 +305,8 @@ def load(path: Path) -> RoutingTable:
 def shorthand(settings: Settings) -> dict[str, Any]:
     """The one-upstream table the ``LLM_GATEWAY_*`` settings stand for: one model per
     model id (named by its id, its other names as aliases), every chat model falling back
-    to ``LLM_GATEWAY_FALLBACK_MODELS`` in order (one of those to the ones after it)."""
+    to ``LLM_GATEWAY_FALLBACK_MODELS`` in order (one of those to the ones after it), with
+    ``LLM_GATEWAY_RESILIENCE`` as the table's ``resilience``."""
     upstream: dict[str, Any] = {
         "name": SHORTHAND_UPSTREAM,
         "kind": settings.upstream_api.value,
@@ -335,7 +337,10 @@ def shorthand(settings: Settings) -> dict[str, Any]:
             if model_id in prices:
                 model["price"] = prices[model_id]
             models.append(model)
-    return {"upstreams": [upstream], "models": models}
+    table: dict[str, Any] = {"upstreams": [upstream], "models": models}
+    if settings.resilience:
+        table["resilience"] = settings.resilience
+    return table
 
 
 def _checked(data: dict[str, Any], source: str, context: dict[str, bool]) -> RoutingTable:
