@@ -45,6 +45,17 @@ class Gateway:
         """A metric sample's current value, 0 when the series does not exist yet."""
         return self.registry.get_sample_value(name, labels) or 0.0
 
+    def core_requests(self, api: str, model: str = MODEL) -> float:
+        """Requests of door ``api`` for ``model`` that reached the gateway core, however
+        they ended: unchanged by one refused before it."""
+        return sum(
+            self.sample(
+                "llm_gateway_requests_total", model=model, api=api, stream=stream, outcome=outcome
+            )
+            for stream in ("true", "false")
+            for outcome in ("success", "error", "rejected", "cancelled")
+        )
+
     def estimated_tokens(self, model: str) -> tuple[float, float]:
         """The prompt and completion tokens of ``model`` counted so far as estimates."""
         name = "llm_gateway_estimated_tokens_total"

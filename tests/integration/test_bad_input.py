@@ -56,10 +56,15 @@ CHAT_CASES = {
         422,
     ),
 }
+# Malformed bodies are a 422, as on the chat door; what OpenAI's schema allows and the
+# gateway cannot serve is a 400 (test_completions.py has every such refusal).
 COMPLETIONS_CASES = {
     "no prompt": (b"{}", 422, "invalid_body"),
-    "token ids as the prompt": (b'{"prompt": [1, 2, 3]}', 422, "invalid_body"),
-    "unknown field": (b'{"prompt": "x", "suffix": "y"}', 422, "invalid_body"),
+    "a prompt of the wrong type": (b'{"prompt": 12}', 422, "invalid_body"),
+    "logprobs above OpenAI's 5": (b'{"prompt": "x", "logprobs": 6}', 422, "invalid_body"),
+    "a lone surrogate in a prompt": (b'{"prompt": ["x", "\\ud800"]}', 422, "invalid_body"),
+    "token ids as the prompt": (b'{"prompt": [1, 2, 3]}', 400, "unsupported_feature"),
+    "unknown field": (b'{"prompt": "x", "top_k": 5}', 400, "unsupported_feature"),
     "an embedding model": (b'{"prompt": "x", "model": "e5"}', 400, "wrong_model_kind"),
     "unknown model": (b'{"prompt": "x", "model": "gpt-4"}', 404, "model_not_found"),
 }

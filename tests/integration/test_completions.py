@@ -173,3 +173,66 @@ async def test_chat_streams_are_read_from_their_lines_with_this_huggingface_hub(
 
     assert frames is not outputs  # not the slower fallback over parsed outputs
     assert "".join(text or "" for text in texts)
+
+
+def test_a_legacy_completion_at_openai_s_bounds_is_served(gateway: Gateway) -> None:
+    before = gateway.core_requests("completions")
+    # Each value asks for nothing the generate route lacks: null, one, zero or empty.
+    body = {
+        "model": "mistral",
+        "prompt": ["One", "Two"],
+        "max_tokens": None,  # OpenAI's default, 16
+        "echo": None,
+        "n": 1,
+        "best_of": 1,
+        "presence_penalty": 0,
+        "logit_bias": {},
+        "suffix": "",
+        "stream": None,
+        "stream_options": None,
+        "user": "u",
+    }
+
+    response = httpx.post(f"{gateway.url}/v1/completions", json=body, timeout=10)
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [choice["index"] for choice in answer["choices"]] == [0, 1]
+    assert answer["usage"]["completion_tokens"] == 2 * 16
+    assert gateway.core_requests("completions") == before + 2  # one core request per prompt
+
+
+# What OpenAI's request schema allows and the gateway cannot serve: the field named.
+REFUSED = {
+    "token ids": ({"prompt": [1, 2]}, "prompt", "token ids"),
+    "lists of token ids": ({"prompt": [[1], [2, 3]]}, "prompt", "token ids"),
+    "an empty prompt": ({"prompt": ""}, "prompt", "empty prompt"),
+    "a null prompt": ({"prompt": None}, "prompt", "empty prompt"),
+    "an empty list of prompts": ({"prompt": []}, "prompt", "empty prompt"),
+    "an empty prompt in a list": ({"prompt": ["x", ""]}, "prompt", "empty prompt"),
+    "seventeen prompts": ({"prompt": ["x"] * 17}, "prompt", "more than 16 prompts"),
+    "max_tokens 0": ({"max_tokens": 0}, "max_tokens", "at least one token"),
+    "two choices": ({"n": 2}, "n", "list the prompt several times"),
+    "best of three": ({"best_of": 3}, "best_of", "one generation per prompt"),
+    "a presence penalty": ({"presence_penalty": 0.5}, "presence_penalty", "frequency_penalty"),
+    "a logit bias": ({"logit_bias": {"50256": -100}}, "logit_bias", "has none"),
+    "a suffix": ({"suffix": "The end."}, "suffix", "only continues a prompt"),
+    "an unknown field": ({"top_k": 5}, "top_k", "no such parameter"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_a_legacy_completion_the_gateway_cannot_serve_is_a_400_naming_the_field(
+    gateway: Gateway, case: str
+) -> None:
+    fields, param, why = REFUSED[case]
+    before = gateway.core_requests("completions")
+
+    response = httpx.post(f"{gateway.url}/v1/completions", json={"prompt": "x", **fields})
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert (error["code"], error["param"]) == ("unsupported_feature", param)
+    assert error["message"].startswith("The gateway does not support ") and why in error["message"]
+    assert gateway.core_requests("completions") == before  # refused before the core

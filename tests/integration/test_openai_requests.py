@@ -1,11 +1,11 @@
-"""Chat requests drawn from OpenAI's published request schema: served, or refused as documented.
+"""Requests drawn from OpenAI's published request schemas: served, or refused as documented.
 
-The schema is ``tests/openai_schemas/requests.py`` (written from OpenAI's, with its
-sources and the reasons it differs). Schemathesis draws request bodies from it, as it
-does from the gateway's own schema in ``test_fuzz.py``; each is sent to the gateway in
-front of the simulator. None may get a 422: a request the schema allows is answered, or
-refused with a 400 whose code is one of the documented refusals. Bounded: a fixed
-number of examples, no deadline per example.
+The schemas, of chat and of legacy completions, are ``tests/openai_schemas/requests.py``
+(written from OpenAI's, with their sources and the reasons they differ). Schemathesis
+draws request bodies from them, as it does from the gateway's own schema in
+``test_fuzz.py``; each is sent to the gateway in front of the simulator. None may get a
+422: a request the schema allows is answered, or refused with a 400 whose code is one of
+the documented refusals. Bounded: a fixed number of examples, no deadline per example.
 """
 
 from __future__ import annotations
@@ -21,26 +21,41 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from tests.helpers import MODEL, Gateway
-from tests.openai_schemas.requests import CHAT_REQUEST
+from tests.openai_schemas.requests import (
+    CHAT_REQUEST,
+    COMPLETION_REQUEST,
+    SERVED_COMPLETION_REQUEST,
+)
+from tests.openai_schemas.responses import Schema
 
-EXAMPLES = 150
+CHAT, COMPLETIONS = "/v1/chat/completions", "/v1/completions"
+# What is drawn: the door, its request schema, its `api` label, how many requests, and
+# the least share of them served. Most chat requests are served (audio, files, custom
+# tools and the like are refused); a legacy completion is refused for any of several
+# fields (token ids, an empty prompt, `n`, `best_of`, `suffix`...), so most drawn from
+# OpenAI's schema are refused; every one drawn from the part the gateway serves is served.
+DRAWS: dict[str, tuple[str, Schema, str, int, float]] = {
+    "chat": (CHAT, CHAT_REQUEST, "chat_completions", 150, 1 / 3),
+    "legacy completions": (COMPLETIONS, COMPLETION_REQUEST, "completions", 100, 0),
+    "legacy completions served": (COMPLETIONS, SERVED_COMPLETION_REQUEST, "completions", 50, 1),
+}
 # The gateway's own refusal of what no Hugging Face upstream serves, and the upstream's
 # of what only it can judge (a tool choice naming no tool, a schema it cannot compile).
 REFUSALS = {"unsupported_feature", "upstream_rejected"}
 
 
-def chat_operation() -> schemathesis.APIOperation:
+def operation(path: str, schema: Schema) -> schemathesis.APIOperation:
     document = {
         "openapi": "3.1.0",
-        "info": {"title": "OpenAI's chat request", "version": "1"},
+        "info": {"title": f"OpenAI's request to {path}", "version": "1"},
         "paths": {
-            "/v1/chat/completions": {
+            path: {
                 "post": {
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": CHAT_REQUEST}},
+                        "content": {"application/json": {"schema": schema}},
                     },
-                    "responses": {"200": {"description": "A chat completion."}},
+                    "responses": {"200": {"description": "A completion."}},
                 }
             }
         },
@@ -51,13 +66,9 @@ def chat_operation() -> schemathesis.APIOperation:
     return operation
 
 
-def served(gateway: Gateway) -> float:
+def served(gateway: Gateway, api: str) -> float:
     return gateway.sample(
-        "llm_gateway_requests_total",
-        model=MODEL,
-        api="chat_completions",
-        stream="false",
-        outcome="success",
+        "llm_gateway_requests_total", model=MODEL, api=api, stream="false", outcome="success"
     )
 
 
@@ -67,24 +78,30 @@ def client(gateway: Gateway) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_every_chat_request_the_published_schema_allows_is_served_or_refused_as_documented(
-    gateway: Gateway, client: httpx.Client
+@pytest.mark.parametrize("draw", DRAWS)
+def test_every_request_the_published_schema_allows_is_served_or_refused_as_documented(
+    gateway: Gateway, client: httpx.Client, draw: str
 ) -> None:
-    served_before = served(gateway)
+    path, schema, api, examples, least_served = DRAWS[draw]
+    served_before = served(gateway, api)
     outcomes: Counter[str] = Counter()
+    choices = 0
 
-    @given(case=chat_operation().as_strategy())
+    @given(case=operation(path, schema).as_strategy())
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         database=None,
     )
     def check(case: schemathesis.Case) -> None:
-        response = client.post("/v1/chat/completions", json=case.body)
+        nonlocal choices
+        response = client.post(path, json=case.body)
         sent = json.dumps(case.body)
         if response.status_code == 200:
             outcomes["served"] += 1
+            # A legacy completion is one core request per prompt.
+            choices += len(response.json()["choices"]) if api == "completions" else 1
             return
         error = response.json()["error"]
         assert response.status_code == 400, f"{response.status_code} {error} for {sent}"
@@ -97,6 +114,5 @@ def test_every_chat_request_the_published_schema_allows_is_served_or_refused_as_
     elapsed = time.monotonic() - started
 
     print(f"{sum(outcomes.values())} requests in {elapsed:.1f} s: {dict(outcomes)}")  # noqa: T201
-    # Most draws are served; audio, files, custom tools and the like are refused.
-    assert outcomes["served"] >= sum(outcomes.values()) / 3, outcomes
-    assert served(gateway) - served_before == outcomes["served"]
+    assert outcomes["served"] >= sum(outcomes.values()) * least_served, outcomes
+    assert served(gateway, api) - served_before == choices

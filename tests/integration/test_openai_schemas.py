@@ -7,6 +7,8 @@ checker is not vacuous, and pin what the gateway accepts and refuses of the requ
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -112,13 +114,110 @@ def test_the_checker_finds_what_openai_s_schemas_require() -> None:
     assert violations("error", {"error": {"message": "x", "type": "t"}}) != []
 
 
+def responses_served(gateway: Gateway, stream: str) -> float:
+    return gateway.sample(
+        "llm_gateway_requests_total", model=MODEL, api="responses", stream=stream, outcome="success"
+    )
+
+
+PERSON = {
+    "type": "json_schema",
+    "name": "person",
+    "schema": {"type": "object", "properties": {"name": {"type": "string"}}},
+}
+TOOL = {"type": "function", "name": "get_quote", "parameters": None, "strict": None}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_response_and_each_event_of_its_stream_match_openai_s_schemas(
+    gateway: Gateway, stream: bool
+) -> None:
+    before = responses_served(gateway, str(stream).lower())
+    body = {
+        "input": "Hello",
+        "max_output_tokens": 5,
+        "include": ["message.output_text.logprobs"],
+        "top_logprobs": 1,
+        "text": {"format": PERSON},
+        "tools": [TOOL],
+        "tool_choice": "none",
+        "stream": stream,
+    }
+
+    response = httpx.post(f"{gateway.url}/v1/responses", json=body, timeout=10)
+
+    assert response.status_code == 200
+    media_type = response.headers["content-type"]
+    assert answer_violations("/v1/responses", 200, media_type, response.content) == []
+    if stream:
+        events = [json.loads(data) for data in sse_payloads(response.text)]
+        assert "usage" not in events[0]["response"]  # not known yet: absent, never null
+        answer = events[-1]["response"]
+    else:
+        answer = response.json()
+    assert "user" not in answer  # a string or nothing, never null
+    assert answer["text"] == {"format": PERSON}  # no null description nor strict
+    assert answer["tools"] == [{**TOOL, "description": None}]  # parameters, strict required
+    assert answer["output"][0]["content"][0]["logprobs"][0]["bytes"]
+    assert responses_served(gateway, str(stream).lower()) == before + 1
+
+
+def test_the_checker_finds_what_openai_s_responses_schemas_require() -> None:
+    usage = {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}
+    part = {"type": "output_text", "text": "Hi", "annotations": []}
+    message = {"id": "m", "type": "message", "role": "assistant", "content": [part]}
+    failed = {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1,
+        "error": {"code": "upstream_unreachable", "message": "x"},
+        "incomplete_details": None,
+        "instructions": None,
+        "model": "m",
+        "tools": [{"type": "function", "name": "f"}],
+        "output": [message],
+        "parallel_tool_calls": True,
+        "metadata": {},
+        "tool_choice": "auto",
+        "temperature": None,
+        "user": None,
+        "usage": usage,
+    }
+    delta = {"item_id": "m", "output_index": 0, "content_index": 0, "delta": "Hi"}
+    stream = (
+        'event: response.output_text.delta\ndata: {"type": "response.output_text.delta"}\n\n'
+        'event: response.completed\ndata: {"type": "error", "code": null, "message": "x", '
+        '"param": null, "sequence_number": 1}\n\n'
+    )
+
+    found = violations("response", failed)
+
+    assert any("'top_p' is a required property" in v for v in found), found
+    assert any("error/code: 'upstream_unreachable' is not one of" in v for v in found), found
+    assert any("tools/0: 'parameters' is a required property" in v for v in found), found
+    assert any("output/0: 'status' is a required property" in v for v in found), found
+    assert any("content/0: 'logprobs' is a required property" in v for v in found), found
+    assert any("user: None is not of type 'string'" in v for v in found), found
+    assert any("usage: 'input_tokens_details' is a required" in v for v in found), found
+    event = {"type": "response.output_text.delta", **delta, "sequence_number": 0}
+    assert violations("response stream event", event) == [
+        "response stream event at (top): 'logprobs' is a required property"
+    ]
+    found = answer_violations("/v1/responses", 200, "text/event-stream", stream.encode())
+    assert "an event named 'response.completed' carries 'error'" in found, found
+    assert any("'item_id' is a required property" in v for v in found), found
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status"),
     [
         ("/v1/chat/completions", {"model": "gpt-4o", "messages": HELLO}, 404),
         ("/v1/chat/completions", {"messages": []}, 422),
-        ("/v1/completions", {"prompt": [1, 2]}, 422),
+        ("/v1/completions", {"prompt": [1, 2]}, 400),
+        ("/v1/completions", {"prompt": 12}, 422),
         ("/v1/embeddings", {"input": "x", "model": "mistral"}, 400),
+        ("/v1/responses", {"input": "Hi", "tools": [{"type": "web_search"}]}, 400),
+        ("/v1/responses", {"input": []}, 422),
         ("/v1/models/gpt-4o", None, 404),
     ],
 )

@@ -1,20 +1,19 @@
 """OpenAI's Responses API, driven by the real openai SDK through the gateway in front of the
 simulator: text and item inputs, streaming events, structured output, a function-call round
-trip, incomplete answers, refusals and upstream faults, each with the metric it moves."""
+trip and incomplete answers, each with the metric it moves (refusals and upstream faults:
+``test_responses_refusals.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
-import httpx
 import jsonschema
 import openai
 import pytest
 from pydantic import BaseModel, Field
 
-from tests.helpers import MODEL, Gateway, wait_for
+from tests.helpers import MODEL, Gateway
 
 # A function tool as the Responses API defines one: name and parameters at the top level.
 QUOTE: dict[str, Any] = {
@@ -58,15 +57,6 @@ def requests(gateway: Gateway, stream: str, outcome: str = "success") -> float:
         api="responses",
         stream=stream,
         outcome=outcome,
-    )
-
-
-def core_requests(gateway: Gateway) -> float:
-    """Every responses request that reached the gateway core, however it ended."""
-    return sum(
-        requests(gateway, stream, outcome)
-        for stream in ("true", "false")
-        for outcome in ("success", "error", "rejected", "cancelled")
     )
 
 
@@ -161,15 +151,25 @@ async def test_a_stream_sends_the_typed_events_in_order_then_the_final_response(
     assert requests(gateway, "true") == before + 1
 
 
+@pytest.mark.parametrize("stream", [False, True])
 async def test_parse_with_a_pydantic_text_format_returns_the_model(
-    client: openai.AsyncOpenAI,
+    gateway: Gateway, client: openai.AsyncOpenAI, stream: bool
 ) -> None:
-    response = await client.responses.parse(
-        model="mistral", input="Describe someone.", text_format=Person
-    )
+    before = requests(gateway, str(stream).lower())
+    asked: dict[str, Any] = {"model": "mistral", "input": "Describe him.", "text_format": Person}
 
+    if stream:
+        async with client.responses.stream(**asked) as events:
+            response = await events.get_final_response()
+    else:
+        response = await client.responses.parse(**asked)
+
+    # The simulator answers JSON of the schema it was sent (the SDK's, strict).
     assert isinstance(response.output_parsed, Person)
+    assert json.loads(response.output_text) == response.output_parsed.model_dump()
     assert response.text is not None and response.text.format.type == "json_schema"
+    assert response.text.format.name == "Person" and response.text.format.strict
+    assert requests(gateway, str(stream).lower()) == before + 1
 
 
 async def test_a_function_call_round_trip_ends_in_an_answer(
@@ -244,164 +244,3 @@ async def test_max_output_tokens_leaves_the_response_incomplete(
     assert last.type == "response.incomplete"
     assert last.response.incomplete_details is not None
     assert last.response.incomplete_details.reason == "max_output_tokens"
-
-
-# A field that asks for what a stateless gateway cannot do → the error's code and param, and
-# a word its message holds.
-REFUSALS: dict[str, tuple[dict[str, Any], str, str, str]] = {
-    "previous response": (
-        {"previous_response_id": "resp_1"},
-        "unsupported_parameter",
-        "previous_response_id",
-        "stateless",
-    ),
-    "conversation": ({"conversation": "conv_1"}, "unsupported_parameter", "conversation", "store"),
-    "web search": (
-        {"tools": [{"type": "web_search"}]},
-        "unsupported_tool",
-        "tools[0]",
-        "web_search",
-    ),
-    "code interpreter": (
-        {"tools": [QUOTE, {"type": "code_interpreter", "container": {"type": "auto"}}]},
-        "unsupported_tool",
-        "tools[1]",
-        "'code_interpreter'",
-    ),
-    "item reference": (
-        {"input": [{"type": "item_reference", "id": "msg_1"}]},
-        "unsupported_input",
-        "input[0].type",
-        "'item_reference'",
-    ),
-    "file": (
-        {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
-        "unsupported_input",
-        "input[0].content[0]",
-        "input_file",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", REFUSALS)
-async def test_what_a_stateless_gateway_cannot_do_is_a_400_naming_it(
-    gateway: Gateway, case: str
-) -> None:
-    fields, code, param, named = REFUSALS[case]
-    before = core_requests(gateway)
-
-    response = httpx.post(f"{gateway.url}/v1/responses", json={"input": "Hi", **fields})
-
-    assert response.status_code == 400
-    error = response.json()["error"]
-    assert (error["code"], error["param"]) == (code, param)
-    assert named in error["message"]
-    assert core_requests(gateway) == before  # refused before the upstream was asked
-
-
-async def test_the_sdk_raises_a_bad_request_for_a_built_in_tool(client: openai.AsyncOpenAI) -> None:
-    with pytest.raises(openai.BadRequestError) as raised:
-        await client.responses.create(model="mistral", input="Hi", tools=[{"type": "web_search"}])
-
-    assert raised.value.code == "unsupported_tool"
-
-
-@pytest.mark.parametrize(
-    ("body", "param"),
-    [
-        ({}, "input"),
-        ({"input": 42}, "input"),
-        ({"input": [{"role": "robot", "content": "Hi"}]}, "input"),
-        ({"input": "Hi", "max_output_tokens": 0}, "max_output_tokens"),
-        (
-            {"input": "Hi", "text": {"format": {"type": "json_schema"}}},
-            "text.format.json_schema.name",
-        ),
-    ],
-)
-def test_a_malformed_request_is_a_422_naming_the_field(
-    gateway: Gateway, body: dict[str, Any], param: str
-) -> None:
-    before = core_requests(gateway)
-
-    response = httpx.post(f"{gateway.url}/v1/responses", json=body)
-
-    assert response.status_code == 422
-    error = response.json()["error"]
-    assert error["code"] == "invalid_body"
-    assert error["param"].startswith(param)
-    assert core_requests(gateway) == before
-
-
-def test_a_stored_response_cannot_be_retrieved(gateway: Gateway) -> None:
-    response = httpx.get(f"{gateway.url}/v1/responses/resp_1")
-
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
-
-
-async def test_an_upstream_rate_limit_reaches_the_sdk_as_a_429(
-    gateway: Gateway, client: openai.AsyncOpenAI
-) -> None:
-    before = requests(gateway, "false", "error")
-
-    with pytest.raises(openai.RateLimitError) as raised:
-        await client.responses.create(
-            model="mistral", input="Hi", extra_headers={"X-Simulator-Fault": "rate_limit"}
-        )
-
-    assert raised.value.response.headers["retry-after"] == "1"
-    assert raised.value.code == "upstream_rate_limited"
-    assert requests(gateway, "false", "error") == before + 1
-
-
-async def test_a_stream_dropped_midway_ends_with_an_error_and_response_failed(
-    gateway: Gateway, client: openai.AsyncOpenAI
-) -> None:
-    before = requests(gateway, "true", "error")
-
-    stream = await client.responses.create(
-        model="mistral",
-        input="Tell me a story.",
-        max_output_tokens=20,
-        stream=True,
-        extra_headers={"X-Simulator-Fault": "drop"},
-    )
-    events = [event async for event in stream]
-
-    assert events[0].type == "response.created"
-    assert [event.type for event in events[-2:]] == ["error", "response.failed"]
-    error, failed = events[-2:]
-    assert error.code == "upstream_unreachable"  # type: ignore[union-attr]
-    assert failed.response.status == "failed"  # type: ignore[union-attr]
-    assert failed.response.error is not None and failed.response.error.code == "server_error"  # type: ignore[union-attr]
-    assert requests(gateway, "true", "error") == before + 1
-
-
-async def test_an_abandoned_stream_is_recorded_cancelled_and_frees_its_upstream(
-    slow_gateway: Gateway,
-) -> None:
-    labels = {"model": MODEL, "api": "responses", "stream": "true"}
-    cancelled = slow_gateway.sample("llm_gateway_requests_total", **labels, outcome="cancelled")
-    body = {"input": "Tell me a long story.", "max_output_tokens": 200, "stream": True}
-
-    async with (
-        httpx.AsyncClient(base_url=slow_gateway.url, timeout=10) as http,
-        http.stream("POST", "/v1/responses", json=body) as response,
-    ):
-        assert response.status_code == 200
-        async for line in response.aiter_lines():
-            if line == "event: response.output_text.delta":
-                break  # one token in: walk away, closing the connection
-
-    await asyncio.to_thread(
-        wait_for,
-        lambda: (
-            slow_gateway.sample("llm_gateway_requests_total", **labels, outcome="cancelled")
-            == cancelled + 1
-        ),
-    )
-    await asyncio.to_thread(
-        wait_for,
-        lambda: slow_gateway.sample("llm_gateway_upstream_requests_in_flight", model=MODEL) == 0,
-    )

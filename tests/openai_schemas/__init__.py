@@ -2,11 +2,12 @@
 
 :func:`conforming` wraps a gateway app (``tests.helpers.start_gateway`` and the tests that
 build their own) in an ASGI middleware that reads each answer of ``/v1/chat/completions``,
-``/v1/completions``, ``/v1/embeddings`` and ``/v1/models`` as it leaves, streamed frames
-included, and records what breaks the schemas in ``responses``. Recorded on the server's
-side, it sees what every client sees (httpx, the openai SDK, LangChain) and changes
-nothing of it; ``tests/conftest.py`` fails the test that received a non-conforming answer
-with the violations it lists.
+``/v1/completions``, ``/v1/embeddings``, ``/v1/models`` and ``/v1/responses`` as it
+leaves, streamed frames and events included, and records what breaks the schemas
+(``responses``, ``responses_api``). Recorded on the server's side, it sees what every
+client sees (httpx, the openai SDK, LangChain) and changes nothing of it;
+``tests/conftest.py`` fails the test that received a non-conforming answer with the
+violations it lists.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tests.openai_schemas import responses
+from tests.openai_schemas import responses, responses_api
 
 _check = {
     name: Draft202012Validator(schema)
@@ -33,6 +34,8 @@ _check = {
         "model": responses.MODEL,
         "model list": responses.MODEL_LIST,
         "error": responses.ERROR_RESPONSE,
+        "response": responses_api.RESPONSE,
+        "response stream event": responses_api.STREAM_EVENT,
     }.items()
 }
 # path: (the schema of a JSON answer, of a stream's frames)
@@ -41,6 +44,7 @@ _DOORS = {
     "/v1/completions": ("text_completion", "text_completion frame"),
     "/v1/embeddings": ("embedding list", None),
     "/v1/models": ("model list", None),
+    "/v1/responses": ("response", "response stream event"),
 }
 
 
@@ -77,13 +81,20 @@ def answer_violations(path: str, status: int, media_type: str, body: bytes) -> l
     whole, framed = schemas
     if media_type.startswith("text/event-stream") and framed is not None:
         found = []
-        # A stream cut short (the client left) ends in a partial frame: only whole ones count.
+        # A stream cut short (the client left) ends in a partial event: only whole ones count.
         for event in body.decode(errors="replace").split("\n\n")[:-1]:
-            data = event.removeprefix("data: ")
-            if data == "[DONE]":
+            # SSE fields (`event`, `data`), a comment line (`: ...`) aside.
+            fields = dict(line.partition(": ")[::2] for line in event.split("\n"))
+            if fields.get("data") == "[DONE]":
                 continue
-            frame = json.loads(data)
+            if "data" not in fields:
+                found.append(f"an event without data: {event[:200]!r}")
+                continue
+            frame = json.loads(fields["data"])
+            # An error frame of chat's kind; a Responses stream's error event has a type.
             found += violations("error" if "error" in frame else framed, frame)
+            if "event" in fields and fields["event"] != frame.get("type"):
+                found.append(f"an event named {fields['event']!r} carries {frame.get('type')!r}")
         return found
     try:
         document = json.loads(body)

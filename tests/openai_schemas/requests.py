@@ -1,4 +1,4 @@
-"""A JSON Schema (draft 2020-12) of the chat request, to draw requests from.
+"""JSON Schemas (draft 2020-12) of the chat and legacy completion requests, to draw requests from.
 
 Written from OpenAI's published API description (github.com/openai/openai-openapi,
 ``openapi.json``, commit f85dbe223d40): ``CreateChatCompletionRequest`` (with
@@ -11,18 +11,21 @@ content parts (``ChatCompletionRequestMessageContentPartText``, ``...Image``,
 ``ChatCompletionToolChoiceOption`` (with ``...AllowedToolsChoice`` and the named
 choices), ``ResponseFormatText``, ``...JsonObject``, ``...JsonSchema``,
 ``StopConfiguration``, ``ChatCompletionStreamOptions``, ``PredictionContent``,
-``Metadata``, ``ServiceTier``, ``ReasoningEffort`` and ``Verbosity``.
+``Metadata``, ``ServiceTier``, ``ReasoningEffort`` and ``Verbosity``; and
+``CreateCompletionRequest``.
 
 What the published schemas say, with four kinds of change, each for a reason:
 
 - ``model`` is fixed and ``stream`` false: the test is about the request's shape.
 - Sizes are bounded (strings, lists) so a request stays small and quick to answer;
-  ``max_tokens`` and ``max_completion_tokens`` are within 1-64: OpenAI's bound is the
-  model's (a 400 past it), unstated in the schema.
+  ``max_tokens`` and ``max_completion_tokens`` are within 1-64 (0-64 for a legacy
+  completion, whose schema allows 0): OpenAI's bound is the model's (a 400 past it),
+  unstated in the schema.
 - Objects are closed (``additionalProperties: false``) where the published ones are
   open: OpenAI answers 400 "Unrecognized request argument" to a key it does not know, so
   an open object in the description is not an invitation. Top-level unknown keys are the
-  gateway's to pass through, tested elsewhere.
+  chat door's to pass through and the legacy completion door's to refuse (400), tested
+  elsewhere.
 - Rules the description states in prose are kept: function and response-format names
   match ``^[a-zA-Z0-9_-]{1,64}$``, ``logit_bias`` values lie within -100 and 100,
   ``metadata`` has at most 16 pairs of values up to 512 characters.
@@ -226,6 +229,39 @@ RESPONSE_FORMAT = {
     ]
 }
 _TOKENS = {"type": "integer", "minimum": 1, "maximum": 64}
+# The fields chat and legacy completion requests share, with the same bounds.
+_SAMPLING: dict[str, Schema] = {
+    "stream": {"enum": [False, None]},
+    "temperature": _nullable({"type": "number", "minimum": 0, "maximum": 2}),
+    "top_p": _nullable({"type": "number", "minimum": 0, "maximum": 1}),
+    "n": _nullable({"type": "integer", "minimum": 1, "maximum": 128}),
+    "stop": {
+        "oneOf": [
+            _nullable(_text()),
+            {"type": "array", "minItems": 1, "maxItems": 4, "items": _text()},
+        ]
+    },
+    "seed": _nullable(
+        {"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}
+    ),
+    "frequency_penalty": _nullable({"type": "number", "minimum": -2, "maximum": 2}),
+    "presence_penalty": _nullable({"type": "number", "minimum": -2, "maximum": 2}),
+    "logit_bias": _nullable(
+        {
+            "type": "object",
+            "maxProperties": 3,
+            "propertyNames": {"pattern": "^[0-9]{1,5}$"},
+            "additionalProperties": {"type": "integer", "minimum": -100, "maximum": 100},
+        }
+    ),
+    "stream_options": _nullable(
+        _closed(
+            {},
+            {"include_usage": {"type": "boolean"}, "include_obfuscation": {"type": "boolean"}},
+        )
+    ),
+    "user": _text(),
+}
 
 CHAT_REQUEST: Schema = _closed(
     {
@@ -238,44 +274,15 @@ CHAT_REQUEST: Schema = _closed(
         },
     },
     {
-        "stream": {"enum": [False, None]},
+        **_SAMPLING,
         "max_tokens": _nullable(_TOKENS),
         "max_completion_tokens": _nullable(_TOKENS),
-        "temperature": _nullable({"type": "number", "minimum": 0, "maximum": 2}),
-        "top_p": _nullable({"type": "number", "minimum": 0, "maximum": 1}),
-        "n": _nullable({"type": "integer", "minimum": 1, "maximum": 128}),
-        "stop": {
-            "oneOf": [
-                _nullable(_text()),
-                {"type": "array", "minItems": 1, "maxItems": 4, "items": _text()},
-            ]
-        },
-        "seed": _nullable(
-            {"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}
-        ),
-        "frequency_penalty": _nullable({"type": "number", "minimum": -2, "maximum": 2}),
-        "presence_penalty": _nullable({"type": "number", "minimum": -2, "maximum": 2}),
         "logprobs": _nullable({"type": "boolean"}),
         "top_logprobs": _nullable({"type": "integer", "minimum": 0, "maximum": 20}),
-        "logit_bias": _nullable(
-            {
-                "type": "object",
-                "maxProperties": 3,
-                "propertyNames": {"pattern": "^[0-9]{1,5}$"},
-                "additionalProperties": {"type": "integer", "minimum": -100, "maximum": 100},
-            }
-        ),
         "tools": {"type": "array", "maxItems": 2, "items": {"oneOf": [FUNCTION_TOOL, CUSTOM_TOOL]}},
         "tool_choice": TOOL_CHOICE,
         "parallel_tool_calls": {"type": "boolean"},
         "response_format": RESPONSE_FORMAT,
-        "stream_options": _nullable(
-            _closed(
-                {},
-                {"include_usage": {"type": "boolean"}, "include_obfuscation": {"type": "boolean"}},
-            )
-        ),
-        "user": _text(),
         "safety_identifier": _nullable(_text()),
         "prompt_cache_key": _nullable(_text()),
         "metadata": _nullable(
@@ -302,5 +309,55 @@ CHAT_REQUEST: Schema = _closed(
             "items": _closed({"name": NAME}, {"description": _text(), "parameters": PARAMETERS}),
         },
         "function_call": {"oneOf": [{"enum": ["none", "auto"]}, _closed({"name": NAME})]},
+    },
+)
+
+_TOKEN_IDS = {"type": "array", "minItems": 1, "maxItems": 3, "items": {"type": "integer"}}
+_COMPLETION_OPTIONS: dict[str, Schema] = {
+    **_SAMPLING,
+    "max_tokens": _nullable({"type": "integer", "minimum": 0, "maximum": 64}),
+    "best_of": _nullable({"type": "integer", "minimum": 0, "maximum": 20}),
+    "echo": _nullable({"type": "boolean"}),
+    "logprobs": _nullable({"type": "integer", "minimum": 0, "maximum": 5}),
+    "suffix": _nullable(_text()),
+}
+# CreateCompletionRequest: a prompt is text, texts, token ids or lists of them (or null);
+# ``max_tokens`` may be 0.
+COMPLETION_REQUEST: Schema = _closed(
+    {
+        "model": _const(MODEL),
+        "prompt": {
+            "oneOf": [
+                _nullable(_text()),
+                {"type": "array", "maxItems": 3, "items": _text()},
+                _TOKEN_IDS,
+                {"type": "array", "minItems": 1, "maxItems": 2, "items": _TOKEN_IDS},
+            ]
+        },
+    },
+    _COMPLETION_OPTIONS,
+)
+# The part of it the gateway serves (the rest is refused: each case is pinned in
+# tests/integration/test_completions.py): text prompts, and values of the fields TGI's
+# generate route lacks that ask for nothing.
+_PROMPT_TEXT = {"type": "string", "minLength": 1, "maxLength": 12}
+SERVED_COMPLETION_REQUEST: Schema = _closed(
+    {
+        "model": _const(MODEL),
+        "prompt": {
+            "oneOf": [
+                _PROMPT_TEXT,
+                {"type": "array", "minItems": 1, "maxItems": 3, "items": _PROMPT_TEXT},
+            ]
+        },
+    },
+    {
+        **_COMPLETION_OPTIONS,
+        "max_tokens": _nullable({"type": "integer", "minimum": 1, "maximum": 64}),
+        "n": {"enum": [1, None]},
+        "best_of": {"enum": [1, None]},
+        "presence_penalty": {"enum": [0, None]},
+        "logit_bias": {"enum": [{}, None]},
+        "suffix": {"enum": ["", None]},
     },
 )

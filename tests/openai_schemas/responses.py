@@ -25,11 +25,11 @@ INTEGER: Schema = {"type": "integer"}
 NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 
 
-def _const(value: str) -> Schema:
+def const(value: str) -> Schema:
     return {"type": "string", "enum": [value]}
 
 
-def _object(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
+def object_with(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
     return {
         "type": "object",
         "required": list(required),
@@ -39,10 +39,10 @@ def _object(required: dict[str, Schema], optional: dict[str, Schema] | None = No
 
 def _envelope(kind: str, choice: Schema, usage: Schema) -> Schema:
     """The object every completion answer shares: id, kind, time, model, choices, usage."""
-    return _object(
+    return object_with(
         {
             "id": STRING,
-            "object": _const(kind),
+            "object": const(kind),
             "created": INTEGER,
             "model": STRING,
             "choices": {"type": "array", "items": choice},
@@ -52,46 +52,48 @@ def _envelope(kind: str, choice: Schema, usage: Schema) -> Schema:
 
 
 # CompletionUsage: the three counts are required; the details objects are optional.
-USAGE = _object({"prompt_tokens": INTEGER, "completion_tokens": INTEGER, "total_tokens": INTEGER})
+USAGE = object_with(
+    {"prompt_tokens": INTEGER, "completion_tokens": INTEGER, "total_tokens": INTEGER}
+)
 
 # ChatCompletionTokenLogprob: ``bytes`` is required (an array of integers, or null when a
 # token has no bytes representation), and so is ``top_logprobs``.
-_TOP_LOGPROB = _object(
+_TOP_LOGPROB = object_with(
     {
         "token": STRING,
         "logprob": {"type": "number"},
         "bytes": {"type": ["array", "null"], "items": INTEGER},
     }
 )
-TOKEN_LOGPROB = _object(
+TOKEN_LOGPROB = object_with(
     {**_TOP_LOGPROB["properties"], "top_logprobs": {"type": "array", "items": _TOP_LOGPROB}}
 )
 # The choice's ``logprobs``: null, or an object whose ``content`` and ``refusal`` are both
 # required (each an array of token logprobs, or null).
 _LOGPROB_LIST: Schema = {"type": ["array", "null"], "items": TOKEN_LOGPROB}
 CHAT_LOGPROBS: Schema = {
-    "anyOf": [_object({"content": _LOGPROB_LIST, "refusal": _LOGPROB_LIST}), {"type": "null"}]
+    "anyOf": [object_with({"content": _LOGPROB_LIST, "refusal": _LOGPROB_LIST}), {"type": "null"}]
 }
 _FINISH_REASONS = ["stop", "length", "tool_calls", "content_filter", "function_call"]
 
 # ChatCompletionMessageToolCall. (The published union also has custom tool calls, which
 # the gateway never answers: it accepts no custom tools.)
-TOOL_CALL = _object(
+TOOL_CALL = object_with(
     {
         "id": STRING,
-        "type": _const("function"),
-        "function": _object({"name": STRING, "arguments": STRING}),
+        "type": const("function"),
+        "function": object_with({"name": STRING, "arguments": STRING}),
     }
 )
 # ChatCompletionResponseMessage: ``role``, ``content`` and ``refusal`` are required, the
 # last two nullable; ``tool_calls`` is an array or absent, never null.
-RESPONSE_MESSAGE = _object(
-    {"role": _const("assistant"), "content": NULLABLE_STRING, "refusal": NULLABLE_STRING},
+RESPONSE_MESSAGE = object_with(
+    {"role": const("assistant"), "content": NULLABLE_STRING, "refusal": NULLABLE_STRING},
     {"tool_calls": {"type": "array", "items": TOOL_CALL}},
 )
 CHAT_COMPLETION = _envelope(
     "chat.completion",
-    _object(
+    object_with(
         {
             "index": INTEGER,
             "message": RESPONSE_MESSAGE,
@@ -103,11 +105,11 @@ CHAT_COMPLETION = _envelope(
 )
 
 # ChatCompletionMessageToolCallChunk: only ``index`` is required; a key present has its type.
-TOOL_CALL_CHUNK = _object(
+TOOL_CALL_CHUNK = object_with(
     {"index": INTEGER},
     {
         "id": STRING,
-        "type": _const("function"),
+        "type": const("function"),
         "function": {"type": "object", "properties": {"name": STRING, "arguments": STRING}},
     },
 )
@@ -125,7 +127,7 @@ DELTA: Schema = {
 # the choice ends; ``logprobs`` is optional, and when present has the choice's shape.
 CHAT_COMPLETION_CHUNK = _envelope(
     "chat.completion.chunk",
-    _object(
+    object_with(
         {
             "index": INTEGER,
             "delta": DELTA,
@@ -154,7 +156,7 @@ _COMPLETION_LOGPROBS = {
 def _completion(finish_reason: Schema) -> Schema:
     return _envelope(
         "text_completion",
-        _object(
+        object_with(
             {
                 "text": STRING,
                 "index": INTEGER,
@@ -177,34 +179,36 @@ COMPLETION_FRAME = _completion({"enum": [*_COMPLETION_REASONS, None]})
 # CreateEmbeddingResponse and Embedding. The published ``Embedding.embedding`` is an array
 # of numbers only, which is wrong for ``encoding_format: "base64"``: OpenAI then answers a
 # base64 string (of little-endian float32s), and so does the gateway.
-EMBEDDING_LIST = _object(
+EMBEDDING_LIST = object_with(
     {
-        "object": _const("list"),
+        "object": const("list"),
         "model": STRING,
         "data": {
             "type": "array",
-            "items": _object(
+            "items": object_with(
                 {
                     "index": INTEGER,
-                    "object": _const("embedding"),
+                    "object": const("embedding"),
                     "embedding": {
                         "anyOf": [{"type": "array", "items": {"type": "number"}}, STRING]
                     },
                 }
             ),
         },
-        "usage": _object({"prompt_tokens": INTEGER, "total_tokens": INTEGER}),
+        "usage": object_with({"prompt_tokens": INTEGER, "total_tokens": INTEGER}),
     }
 )
 
 # Model and ListModelsResponse.
-MODEL = _object({"id": STRING, "object": _const("model"), "created": INTEGER, "owned_by": STRING})
-MODEL_LIST = _object({"object": _const("list"), "data": {"type": "array", "items": MODEL}})
+MODEL = object_with(
+    {"id": STRING, "object": const("model"), "created": INTEGER, "owned_by": STRING}
+)
+MODEL_LIST = object_with({"object": const("list"), "data": {"type": "array", "items": MODEL}})
 
 # ErrorResponse and Error: all four keys required, ``code`` and ``param`` nullable.
-ERROR_RESPONSE = _object(
+ERROR_RESPONSE = object_with(
     {
-        "error": _object(
+        "error": object_with(
             {
                 "message": STRING,
                 "type": STRING,

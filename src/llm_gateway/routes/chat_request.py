@@ -12,7 +12,7 @@ tools alone.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from llm_gateway.errors import InvalidRequest
 from llm_gateway.protocol import ChatCompletionRequest, ChatMessage, TextPart
@@ -35,29 +35,29 @@ def refuse_unservable(body: ChatCompletionRequest) -> None:
     for message in body.messages:
         for part in message.content if isinstance(message.content, list) else ():
             if isinstance(part, AudioPart | FilePart):
-                _refuse(f"{part.type} content parts", "no Hugging Face chat route takes them")
+                refuse(f"{part.type} content parts", "no Hugging Face chat route takes them")
         if isinstance(message, AssistantTurn) and any(
             isinstance(call, CustomToolCall) for call in message.tool_calls or ()
         ):
-            _refuse("custom tool calls", "custom tools are OpenAI's")
+            refuse("custom tool calls", "custom tools are OpenAI's")
     if any(isinstance(tool, CustomTool) for tool in body.tools or ()):
-        _refuse("custom tools", "custom tools are OpenAI's", "tools")
+        refuse("custom tools", "custom tools are OpenAI's", "tools")
     if isinstance(body.tool_choice, NamedCustomChoice):
-        _refuse("a custom tool choice", "custom tools are OpenAI's", "tool_choice")
+        refuse("a custom tool choice", "custom tools are OpenAI's", "tool_choice")
     if extra.get("audio") is not None or "audio" in (extra.get("modalities") or ()):
-        _refuse("audio output", "no Hugging Face chat route answers audio", "audio")
+        refuse("audio output", "no Hugging Face chat route answers audio", "audio")
     if extra.get("web_search_options") is not None:
-        _refuse("web search", "no Hugging Face chat route searches", "web_search_options")
+        refuse("web search", "no Hugging Face chat route searches", "web_search_options")
     for field in ("functions", "function_call"):
         if extra.get(field) is not None:
-            _refuse(
+            refuse(
                 f"`{field}` (deprecated function calling)",
                 "the gateway answers tool calls; use `tools` and `tool_choice`",
                 field,
             )
 
 
-def _refuse(feature: str, why: str, param: str = "messages") -> None:
+def refuse(feature: str, why: str, param: str = "messages") -> NoReturn:
     raise InvalidRequest(
         f"The gateway does not support {feature}: {why}.", code="unsupported_feature", param=param
     )

@@ -22,6 +22,8 @@ from llm_gateway.protocol import (
     CompletionRequest,
     TextCompletion,
 )
+from llm_gateway.protocol.completions import DEFAULT_MAX_TOKENS
+from llm_gateway.routes.completion_request import servable_prompts
 from llm_gateway.routes.deps import Call, CallDep, stop_sequences
 from llm_gateway.routes.openapi import completion_responses
 from llm_gateway.routes.streaming import CompletionFrames, event_stream, wire_usage
@@ -36,7 +38,7 @@ router = APIRouter(tags=["completions"])
     summary="Create a text completion (OpenAI's legacy completions)",
 )
 async def completions(body: CompletionRequest, call: CallDep) -> Response:
-    prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+    prompts = servable_prompts(body)
     requests = [_request(call, body, prompt) for prompt in prompts]
     echoes = prompts if body.echo else [""] * len(prompts)
     completion_id = f"cmpl-{call.origin.request_id}"
@@ -80,7 +82,7 @@ def _request(call: Call, body: CompletionRequest, prompt: str) -> CompletionTask
         stop=stop_sequences(body.stop),
         stream=bool(body.stream),
         prompt=prompt,
-        max_tokens=body.max_tokens,
+        max_tokens=DEFAULT_MAX_TOKENS if body.max_tokens is None else body.max_tokens,
         temperature=body.temperature,
         top_p=body.top_p,
         seed=body.seed,

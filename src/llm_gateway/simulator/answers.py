@@ -5,6 +5,14 @@ and the arguments. A request with tools calls one (``tool_choice`` honoured: ``n
 answers in text, a named tool is the one called, ``auto`` answers a tool's result in text
 so that agent loops end); ``response_format`` asks for JSON that validates against its
 schema. Every answer is cut into tokens, which usage counts and streams carry.
+
+A request with a prefill (see ``ChatCompletionRequest.prefill``) gets only what follows
+it: the answer to the conversation before the prefill, less the prefill, ``max_tokens``
+counting what follows only. So a stream cut after k tokens and continued with those k
+tokens as the prefill gives, put together, the very answer an unbroken request gets,
+finish reason included. A prefill the answer does not start with is continued with text
+written for the whole conversation, prefill included, as a new sentence. A prefilled
+answer is text (or JSON), never a tool call: the model is already writing.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from llm_gateway.simulator.textmodel import (
     TextModel,
     Token,
     alternatives,
+    count_tokens,
     token_of,
 )
 
@@ -63,11 +72,53 @@ class Answer:
 
 
 def write_answer(
+    text: TextModel, body: ChatCompletionRequest, index: int, max_tokens: int
+) -> Answer:
+    """Choice ``index`` of the answer to ``body``, at most ``max_tokens`` long."""
+    prefill = body.prefill()
+    if prefill is None:
+        return _answer(text, body, body.prompt(), index, max_tokens)
+    whole = _answer(
+        text, body, body.prompt(without_prefill=True), index, count_tokens(prefill) + max_tokens
+    )
+    rest = _after(whole.tokens, prefill)
+    if rest is None:
+        seed = body.seed if index == 0 else hash((body.seed, index))
+        completion = text.complete(
+            body.prompt(),
+            seed=seed,
+            max_tokens=max_tokens,
+            stop=body.stop_sequences(),
+            mid_text=not prefill[-1].isspace(),
+        )
+        return Answer(completion.tokens, _finish(completion.finish_reason))
+    if len(rest) > max_tokens:
+        return Answer(rest[:max_tokens], "length")
+    return Answer(rest, whole.finish_reason)
+
+
+def _after(tokens: tuple[Token, ...], prefill: str) -> tuple[Token, ...] | None:
+    """The tokens that follow ``prefill`` in the text ``tokens`` make (a token the prefill
+    ends inside gives its rest), or None if that text does not start with it."""
+    if not "".join(token.text for token in tokens).startswith(prefill):
+        return None
+    offset = 0
+    for index, token in enumerate(tokens):
+        end = offset + len(token.text)
+        if end > len(prefill):
+            if offset >= len(prefill):
+                return tokens[index:]
+            return (token.rest(len(prefill) - offset), *tokens[index + 1 :])
+        offset = end
+    return ()
+
+
+def _answer(
     text: TextModel, body: ChatCompletionRequest, prompt: str, index: int, max_tokens: int
 ) -> Answer:
     seed = body.seed if index == 0 else hash((body.seed, index))
     rng = random.Random(_digest(f"{seed}\x00{index}\x00{prompt}"))
-    tool = _tool_to_call(body, rng)
+    tool = None if body.prefill() is not None else _tool_to_call(body, rng)
     if tool is not None:
         function = tool.get("function") or {}
         arguments = json.dumps(instance(function.get("parameters") or {}, rng))
@@ -78,8 +129,7 @@ def write_answer(
         completion = text.complete(
             prompt, seed=seed, max_tokens=max_tokens, stop=body.stop_sequences()
         )
-        reason = "length" if completion.finish_reason is FinishReason.LENGTH else "stop"
-        return Answer(completion.tokens, reason)
+        return Answer(completion.tokens, _finish(completion.finish_reason))
     tokens = tuple(
         token_of(piece, -round(rng.random() / 10, 4))
         for piece in _JSON_TOKEN.findall(json.dumps(instance(schema, rng)))
@@ -87,6 +137,10 @@ def write_answer(
     if len(tokens) > max_tokens:
         return Answer(tokens[:max_tokens], "length")
     return Answer(tokens, "stop")
+
+
+def _finish(reason: FinishReason) -> str:
+    return "length" if reason is FinishReason.LENGTH else "stop"
 
 
 def logprobs(tokens: tuple[Token, ...], top: int) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """The simulator's app factory: routes of every dialect (OpenAI's chat, completions and
-embeddings, TGI, TEI) over one shared simulation."""
+embeddings, TGI, TEI) over one shared simulation, and what it was asked
+(``GET /simulator/requests/{request_id}``)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ def create_app(settings: SimulatorSettings) -> Starlette:
         return await tgi.compat_generate(request)
 
     routes = [
+        *simulation.attempts.routes(),
         *OpenAIRoutes(simulation).routes(),
         *OpenAITextRoutes(simulation).routes(),
         *tgi.routes(),

@@ -9,8 +9,9 @@ configured rates.
 from __future__ import annotations
 
 import random
+import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from llm_gateway.faults import Fault, FaultRequest
 from llm_gateway.simulator.settings import SimulatorSettings
@@ -18,19 +19,32 @@ from llm_gateway.simulator.settings import SimulatorSettings
 # Request ids remembered for X-Simulator-Fault-Times; the oldest are forgotten first.
 MAX_TRACKED_REQUESTS = 10_000
 
-# Faults answered with an error status before any generation happens.
-STATUS_FAULTS: Mapping[Fault, int] = {
-    Fault.RATE_LIMIT: 429,
-    Fault.SERVER_ERROR: 500,
-    Fault.UNAVAILABLE: 503,
-}
+# Faults answered with an error status before any generation happens; each dialect says
+# which status and body.
+STATUS_FAULTS = frozenset(
+    {
+        Fault.RATE_LIMIT,
+        Fault.SERVER_ERROR,
+        Fault.UNAVAILABLE,
+        Fault.CONTEXT_LENGTH,
+        Fault.CONTENT_FILTER,
+        Fault.REJECT_PREFILL,
+    }
+)
 RETRY_AFTER_FAULTS = frozenset({Fault.RATE_LIMIT, Fault.UNAVAILABLE})
+# Faults only a stream can play: a whole answer has no frames to spoil.
+STREAM_FAULTS = frozenset({Fault.MALFORMED_FRAME, Fault.NO_DONE})
 
 
 class FaultPicker:
     """Draws faults with fixed rates from its own RNG, so a seed replays the same sequence."""
 
-    def __init__(self, rates: Mapping[Fault, float], rng: random.Random) -> None:
+    def __init__(
+        self,
+        rates: Mapping[Fault, float],
+        rng: random.Random,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._thresholds: list[tuple[float, Fault]] = []
         cumulative = 0.0
         for fault, rate in rates.items():
@@ -38,6 +52,7 @@ class FaultPicker:
                 cumulative += rate
                 self._thresholds.append((cumulative, fault))
         self._rng = rng
+        self._clock = clock
         self._seen: OrderedDict[str, int] = OrderedDict()
 
     @classmethod
@@ -52,12 +67,16 @@ class FaultPicker:
         }
         return cls(rates, random.Random(settings.seed))
 
-    def pick(self, requested: FaultRequest) -> Fault:
+    def pick(self, requested: FaultRequest, model: str | None = None) -> Fault:
+        """The fault a request for ``model`` suffers: the header's, if it targets the model
+        and strikes this attempt, now; else a draw from the rates."""
         if requested.fault is not None:
+            if not requested.targets(model):
+                return Fault.NONE
             if requested.times is not None and requested.request_id is not None:
-                seen = self._count(requested.request_id)
-                return requested.fault if seen <= requested.times else Fault.NONE
-            return requested.fault
+                if self._count(requested.request_id) > requested.times:
+                    return Fault.NONE
+            return requested.fault if requested.in_window(self._clock()) else Fault.NONE
         # No faults configured: skip the draw, the common case for benchmarks.
         if not self._thresholds:
             return Fault.NONE

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from llm_gateway.faults import Fault
+from llm_gateway.faults import Fault, FaultRequest
+from llm_gateway.simulator.attempts import Attempt
 from llm_gateway.simulator.openai_api import (
     DONE_FRAME,
     MALFORMED_BODY,
@@ -30,13 +31,8 @@ from llm_gateway.simulator.openai_api import (
     parsed,
 )
 from llm_gateway.simulator.protocol import CompletionRequest, EmbeddingsRequest
-from llm_gateway.simulator.responses import (
-    DelayedResponse,
-    EventStreamResponse,
-    json_body,
-    json_text,
-)
-from llm_gateway.simulator.simulation import InvalidRequestError, Simulation
+from llm_gateway.simulator.responses import json_body, json_text
+from llm_gateway.simulator.simulation import NOT_FOR_EMBEDDINGS, InvalidRequestError, Simulation
 from llm_gateway.simulator.tei_api import vector
 from llm_gateway.simulator.textmodel import (
     Completion,
@@ -66,18 +62,24 @@ class OpenAITextRoutes:
             max_tokens = simulation.max_tokens(body.max_tokens)
         except InvalidRequestError as exc:
             return error_response(400, str(exc), "invalid_request_error", "invalid_request")
-        fault, answer = fault_before_generation(simulation, requested_fault, body.stream)
+        prompts = body.prompts()
+        prompt_tokens = sum(count_tokens(prompt) for prompt in prompts)
+        fault, answer = fault_before_generation(
+            simulation,
+            requested_fault,
+            Attempt(body.model, body.stream, body.max_tokens),
+            prompt_tokens=prompt_tokens,
+            param="prompt",
+        )
         if answer is not None:
             return answer
 
-        prompts = body.prompts()
         completions = [
             simulation.text.complete(
                 prompt, seed=body.seed, max_tokens=max_tokens, stop=body.stop_sequences()
             )
             for prompt in prompts
         ]
-        prompt_tokens = sum(count_tokens(prompt) for prompt in prompts)
         completion_tokens = sum(len(c.tokens) for c in completions)
         usage = {
             "prompt_tokens": prompt_tokens,
@@ -92,11 +94,14 @@ class OpenAITextRoutes:
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
             return self._stream(
-                envelope, completions, echoes, usage if include_usage else None, fault, body
+                envelope,
+                completions,
+                echoes,
+                usage if include_usage else None,
+                fault,
+                requested_fault,
+                body,
             )
-        delay = simulation.pacer.whole(completion_tokens)
-        if fault is Fault.MALFORMED:
-            return DelayedResponse(MALFORMED_BODY, delay=delay)
         choices = [
             {
                 "index": index,
@@ -107,7 +112,13 @@ class OpenAITextRoutes:
             for index, (echo, completion) in enumerate(zip(echoes, completions, strict=True))
         ]
         payload = f'{envelope},"choices":{json_text(choices)},"usage":{json_text(usage)}}}'
-        return DelayedResponse(payload.encode(), delay=delay)
+        return simulation.whole(
+            fault,
+            requested_fault,
+            payload.encode(),
+            tokens=completion_tokens,
+            malformed=MALFORMED_BODY,
+        )
 
     def _stream(
         self,
@@ -116,40 +127,38 @@ class OpenAITextRoutes:
         echoes: list[str],
         usage: dict[str, int] | None,
         fault: Fault,
+        requested: FaultRequest,
         body: CompletionRequest,
     ) -> Response:
         def frame(index: int, text: str, logprobs: Any, reason: str | None) -> bytes:
             choice = {"index": index, "text": text, "logprobs": logprobs, "finish_reason": reason}
             return f'data: {envelope},"choices":[{json_text(choice)}]}}\n\n'.encode()
 
-        if fault is Fault.MALFORMED:
-            tokens = [MALFORMED_FRAME]
-            tail = DONE_FRAME
-        else:
-            tokens = []
-            for index, (echo, completion) in enumerate(zip(echoes, completions, strict=True)):
-                if echo:
-                    tokens.append(frame(index, echo, None, None))
-                offset = len(echo)
-                for token in completion.tokens:
-                    piece = Completion((token,), token.text, completion.finish_reason)
-                    tokens.append(
-                        frame(index, token.text, _logprobs(piece, body.logprobs, offset), None)
-                    )
-                    offset += len(token.text)
-                tokens.append(frame(index, "", None, _finish(completion)))
-            tail = (
-                b""
-                if usage is None
-                else (f'data: {envelope},"choices":[],"usage":{json_text(usage)}}}\n\n'.encode())
-            )
-            tail += DONE_FRAME
-        return EventStreamResponse(
+        tokens = []
+        for index, (echo, completion) in enumerate(zip(echoes, completions, strict=True)):
+            if echo:
+                tokens.append(frame(index, echo, None, None))
+            offset = len(echo)
+            for token in completion.tokens:
+                piece = Completion((token,), token.text, completion.finish_reason)
+                tokens.append(
+                    frame(index, token.text, _logprobs(piece, body.logprobs, offset), None)
+                )
+                offset += len(token.text)
+            tokens.append(frame(index, "", None, _finish(completion)))
+        tail = (
+            b""
+            if usage is None
+            else f'data: {envelope},"choices":[],"usage":{json_text(usage)}}}\n\n'.encode()
+        )
+        return self.simulation.stream(
+            fault,
+            requested,
             head=b"",
             tokens=tokens,
             tail=tail,
-            pacer=self.simulation.pacer,
-            drop=fault is Fault.DROP,
+            done=DONE_FRAME,
+            bad_frame=MALFORMED_FRAME,
         )
 
     async def embeddings(self, request: Request) -> Response:
@@ -162,12 +171,14 @@ class OpenAITextRoutes:
         if body.dimensions is not None and body.dimensions > size:
             message = f"dimensions must be at most {size}"
             return error_response(400, message, "invalid_request_error", "invalid_request")
-        fault, answer = fault_before_generation(simulation, requested_fault, streaming=False)
+        fault, answer = fault_before_generation(
+            simulation,
+            requested_fault,
+            Attempt(body.model, False, None),
+            unplayable=NOT_FOR_EMBEDDINGS,
+        )
         if answer is not None:
             return answer
-        delay = simulation.pacer.first_token()
-        if fault is Fault.MALFORMED:
-            return DelayedResponse(MALFORMED_BODY, delay=delay)
         batch: list[str | list[int]] = list(body.batch())
         dimensions = body.dimensions or size
         data = [
@@ -185,7 +196,10 @@ class OpenAITextRoutes:
             "model": body.model,
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
-        return DelayedResponse(json_body(payload), delay=delay)
+        # An embedding takes the time of one token.
+        return simulation.whole(
+            fault, requested_fault, json_body(payload), tokens=1, malformed=MALFORMED_BODY
+        )
 
 
 def _encoded(values: list[float], encoding_format: str) -> list[float] | str:

@@ -36,6 +36,8 @@ class Pacer:
     def next_token(self) -> float:
         return self._jittered(self._per_token)
 
-    def whole(self, tokens: int) -> float:
-        """The delay before a non-streamed body: the same time a stream of ``tokens`` takes."""
-        return self._jittered(self._first) + self._jittered(self._per_token * max(tokens - 1, 0))
+    def whole(self, tokens: int, first: float | None = None) -> float:
+        """The delay before a non-streamed body: the same time a stream of ``tokens`` takes,
+        its first token after ``first`` seconds if given."""
+        first_token = self._jittered(self._first) if first is None else first
+        return first_token + self._jittered(self._per_token * max(tokens - 1, 0))

@@ -7,9 +7,9 @@ Responses are written by hand in the route modules, where the streaming frames a
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _STRICT = ConfigDict(strict=True, frozen=True)
 # What an embeddings request embeds, in either dialect: texts or token ids.
@@ -49,6 +49,8 @@ class ChatMessage(BaseModel):
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
+    # Mistral's prefill: this final assistant message is the start of the answer.
+    prefix: bool = False
 
     def text(self) -> str:
         if isinstance(self.content, str):
@@ -85,10 +87,42 @@ class ChatCompletionRequest(BaseModel):
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     # OpenAI's bound.
     n: int | None = Field(default=None, ge=1, le=128)
+    # vLLM's and SGLang's prefill: continue the final (assistant) message. vLLM's chat
+    # template adds a generation prompt unless told not to, and the two cannot go together.
+    continue_final_message: bool = False
+    add_generation_prompt: bool = True
 
-    def prompt(self) -> str:
-        """The prompt as a chat template would lay it out, so roles count as tokens too."""
-        return "\n".join(f"{message.role}: {message.text()}" for message in self.messages)
+    @model_validator(mode="after")
+    def _check_prefill(self) -> Self:
+        if self.continue_final_message and self.add_generation_prompt:
+            raise ValueError(
+                "Cannot set both `continue_final_message` and `add_generation_prompt` to True "
+                "(add_generation_prompt is true unless set to false)."
+            )
+        final = self.messages[-1]
+        if self.continue_final_message and final.role != "assistant":
+            raise ValueError("continue_final_message needs a final message from the assistant.")
+        if any(message.prefix for message in self.messages) and not (
+            final.prefix and final.role == "assistant"
+        ):
+            raise ValueError("prefix is only allowed on the final message, from the assistant.")
+        return self
+
+    def prefill(self) -> str | None:
+        """The start of the answer the model is asked to continue: the final assistant
+        message, when ``continue_final_message`` or its ``prefix`` asks for that."""
+        final = self.messages[-1]
+        if self.continue_final_message or final.prefix:
+            return final.text()
+        return None
+
+    def prompt(self, *, without_prefill: bool = False) -> str:
+        """The prompt as a chat template would lay it out, so roles count as tokens too;
+        ``without_prefill``: the conversation the prefill is the start of an answer to."""
+        messages = self.messages
+        if without_prefill and self.prefill() is not None:
+            messages = messages[:-1]
+        return "\n".join(f"{message.role}: {message.text()}" for message in messages)
 
     def stop_sequences(self) -> list[str]:
         return _stops(self.stop)

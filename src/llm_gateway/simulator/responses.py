@@ -1,4 +1,5 @@
-"""ASGI responses that misbehave on purpose: paced streams, hangs and dropped connections.
+"""ASGI responses that misbehave on purpose: paced streams, hangs, stalls, dropped and reset
+connections.
 
 Route handlers return these like any Starlette response. Sleeps race the client's
 disconnect, so an abandoned request never keeps the server busy.
@@ -7,6 +8,7 @@ disconnect, so an abandoned request never keeps the server busy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -21,8 +23,6 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
 ]
 JSON_HEADERS = [(b"content-type", b"application/json")]
-# Token frames a dropped stream sends before the connection goes.
-DROP_AFTER_TOKENS = 3
 
 
 class ConnectionDropped(Exception):
@@ -97,8 +97,10 @@ class DelayedResponse(Response):
 class EventStreamResponse(Response):
     """A server-sent event stream: ``head`` goes with the first token, ``tail`` after the last.
 
-    With ``drop`` the stream sends a few tokens then cuts the connection, with no tail and no
-    terminating chunk, as a crashed replica or a reset proxy would.
+    ``first_token_delay`` replaces the pacer's time to first token. With ``break_after``
+    the stream sends that many token frames and breaks, with no tail: silent for
+    ``silence`` seconds (or until the client leaves), then the connection is cut, as a
+    crashed replica, a reset proxy or a stuck engine would.
     """
 
     def __init__(
@@ -108,37 +110,47 @@ class EventStreamResponse(Response):
         tokens: Sequence[bytes],
         tail: bytes,
         pacer: Pacer,
-        drop: bool = False,
+        first_token_delay: float | None = None,
+        break_after: int | None = None,
+        silence: float = 0.0,
     ) -> None:
         self.status_code = 200
         self.raw_headers = SSE_HEADERS
         self.head = head
-        self.tokens = tokens[:DROP_AFTER_TOKENS] if drop else tokens
-        self.tail = b"" if drop else tail
+        self.broken = break_after is not None
+        self.tokens = tokens if break_after is None else tokens[:break_after]
+        self.tail = b"" if self.broken else tail
         self.pacer = pacer
-        self.drop = drop
+        self.first_token_delay = first_token_delay
+        self.silence = silence
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        if self.pacer.instant:
+        if self.pacer.instant and self.first_token_delay is None and not self.silence:
             body = b"".join((self.head, *self.tokens, self.tail))
-            await send({"type": "http.response.body", "body": body, "more_body": self.drop})
+            await send({"type": "http.response.body", "body": body, "more_body": self.broken})
         else:
             await _until_disconnect(receive, self._paced(send))
-        if self.drop:
+        if self.broken:
             raise ConnectionDropped
 
     async def _paced(self, send: Send) -> None:
         pending = self.head
-        delay = self.pacer.first_token()
+        delay = self.first_token_delay
+        if delay is None:
+            delay = self.pacer.first_token()
         for frame in self.tokens:
             if delay:
                 await asyncio.sleep(delay)
             await send({"type": "http.response.body", "body": pending + frame, "more_body": True})
             pending = b""
             delay = self.pacer.next_token()
-        last = pending + self.tail
-        await send({"type": "http.response.body", "body": last, "more_body": self.drop})
+        if not self.broken:
+            await send({"type": "http.response.body", "body": pending + self.tail})
+            return
+        if pending:
+            await send({"type": "http.response.body", "body": pending, "more_body": True})
+        await asyncio.sleep(self.silence)
 
 
 class HangResponse(Response):
@@ -160,15 +172,38 @@ class HangResponse(Response):
 
 
 class DropResponse(Response):
-    """Starts a response then cuts the connection before any body byte.
+    """Starts a response then cuts the connection before any body byte: at once, or after
+    ``silence`` seconds (or as soon as the client leaves), a stalled answer."""
 
-    uvicorn writes the status line as soon as the response starts and offers no way to close
-    a connection without one; clients see the same broken-connection error either way.
+    def __init__(self, silence: float = 0.0) -> None:
+        self.status_code = 200
+        self.silence = silence
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": JSON_HEADERS})
+        if self.silence:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_wait_disconnect(receive), self.silence)
+        raise ConnectionDropped
+
+
+class ResetResponse(Response):
+    """Closes the connection with no response at all, not even a status line.
+
+    ASGI has no message for that, but uvicorn (both its HTTP implementations) marks the
+    response started before it checks the headers: a header value it refuses makes it raise
+    before writing a byte, and an app that then fails has its connection closed, not
+    answered with a 500. A server that took the header would send a status line first,
+    and the connection would still be cut (a drop).
     """
 
     def __init__(self) -> None:
         self.status_code = 200
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": JSON_HEADERS})
+        unwritable = [(b"x-simulator-reset", b"\n")]
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": unwritable})
+        except Exception as exc:
+            raise ConnectionDropped from exc
         raise ConnectionDropped

@@ -1,9 +1,11 @@
-"""What every route shares: the settings, the text model, the fault picker and the pacer."""
+"""What every route shares: the settings, the text model, the fault picker, the pacer and
+the log of attempts; and how a fault shapes an answer, whatever the dialect."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -11,12 +13,34 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_gateway.faults import Fault, FaultRequest, UnknownFaultError
-from llm_gateway.simulator.faults import RETRY_AFTER_FAULTS, STATUS_FAULTS, FaultPicker
+from llm_gateway.faults import (
+    DEFAULT_AFTER,
+    DEFAULT_SLOW_FIRST_TOKEN_SECONDS,
+    Fault,
+    FaultRequest,
+    UnknownFaultError,
+)
+from llm_gateway.simulator.attempts import Attempt, AttemptLog
+from llm_gateway.simulator.faults import (
+    RETRY_AFTER_FAULTS,
+    STATUS_FAULTS,
+    STREAM_FAULTS,
+    FaultPicker,
+)
 from llm_gateway.simulator.pacing import Pacer
-from llm_gateway.simulator.responses import DropResponse, HangResponse
+from llm_gateway.simulator.responses import (
+    DelayedResponse,
+    DropResponse,
+    EventStreamResponse,
+    HangResponse,
+    ResetResponse,
+)
 from llm_gateway.simulator.settings import SimulatorSettings
 from llm_gateway.simulator.textmodel import TextModel
+
+# The faults an embeddings route cannot play: it has no context to exceed, no prompt to
+# flag, no prefill to reject.
+NOT_FOR_EMBEDDINGS = frozenset({Fault.CONTEXT_LENGTH, Fault.CONTENT_FILTER, Fault.REJECT_PREFILL})
 
 
 class InvalidRequestError(ValueError):
@@ -53,6 +77,7 @@ class Simulation:
     text: TextModel
     faults: FaultPicker
     pacer: Pacer
+    attempts: AttemptLog
 
     @classmethod
     def from_settings(cls, settings: SimulatorSettings) -> Simulation:
@@ -66,6 +91,7 @@ class Simulation:
                 settings.jitter,
                 random.Random(settings.seed),
             ),
+            attempts=AttemptLog(),
         )
 
     def max_tokens(self, requested: int | None) -> int:
@@ -77,32 +103,102 @@ class Simulation:
             )
         return requested
 
-    def retry_after(self, fault: Fault) -> int | None:
+    def retry_after(self, fault: Fault, requested: FaultRequest) -> int | None:
         """The Retry-After seconds a status fault carries, if it carries one."""
-        if fault in RETRY_AFTER_FAULTS:
-            return self.settings.retry_after_seconds
-        return None
+        if fault not in RETRY_AFTER_FAULTS or requested.retry_after == "none":
+            return None
+        if requested.retry_after is not None:
+            return requested.retry_after
+        return self.settings.retry_after_seconds
 
     def fault_before_generation(
         self,
         requested: FaultRequest,
+        attempt: Attempt,
         *,
-        streaming: bool,
-        status_error: Callable[[Fault, int, int | None], Response],
+        status_error: Callable[[Fault, int | None], Response],
         gave_up: Response,
+        unplayable: frozenset[Fault] = frozenset(),
     ) -> tuple[Fault, Response | None]:
-        """The fault this request gets, and the answer it makes before any generation.
+        """The fault this attempt gets, recorded with it, and the answer it makes before
+        any generation.
 
-        A status fault answers ``status_error(fault, status, retry_after)`` in the route's
-        dialect; a hang waits, then answers ``gave_up``; a drop closes a non-streamed
-        request's connection. None: the request goes on (a stream drops, and malformed
-        output is written, while generating).
+        A fault the route cannot play (``unplayable``, a stream fault for a whole answer,
+        ``reject_prefill`` without a prefill) is no fault. A status fault answers
+        ``status_error(fault, retry_after)`` in the route's dialect; a hang waits, then
+        answers ``gave_up``; a reset closes the connection; a drop or a stall of a whole
+        answer sends its headers, then cuts the connection at once or after a silence.
+        None: the request goes on (the other faults shape its answer: :meth:`stream`,
+        :meth:`whole`).
         """
-        fault = self.faults.pick(requested)
+        fault = self.faults.pick(requested, attempt.model)
+        if (
+            fault in unplayable
+            or (fault in STREAM_FAULTS and not attempt.stream)
+            or (fault is Fault.REJECT_PREFILL and not attempt.prefill)
+        ):
+            fault = Fault.NONE
+        self.attempts.record(requested.request_id, dataclasses.replace(attempt, fault=fault))
         if fault in STATUS_FAULTS:
-            return fault, status_error(fault, STATUS_FAULTS[fault], self.retry_after(fault))
+            return fault, status_error(fault, self.retry_after(fault, requested))
         if fault is Fault.HANG:
-            return fault, HangResponse(self.settings.hang_seconds, then=gave_up)
-        if fault is Fault.DROP and not streaming:
+            seconds = self.settings.hang_seconds if requested.seconds is None else requested.seconds
+            return fault, HangResponse(seconds, then=gave_up)
+        if fault is Fault.RESET:
+            return fault, ResetResponse()
+        if fault is Fault.DROP and not attempt.stream:
             return fault, DropResponse()
+        if fault is Fault.STALL and not attempt.stream:
+            return fault, DropResponse(silence=self.settings.hang_seconds)
         return fault, None
+
+    def stream(
+        self,
+        fault: Fault,
+        requested: FaultRequest,
+        *,
+        head: bytes,
+        tokens: Sequence[bytes],
+        tail: bytes,
+        done: bytes,
+        bad_frame: bytes,
+    ) -> EventStreamResponse:
+        """The event stream of ``tokens`` between ``head`` and ``tail`` (then ``done``, the
+        dialect's last frame, if any), as ``fault`` spoils it: ``bad_frame`` (one frame that
+        is not JSON) instead of the tokens (``malformed``) or among them, after ``after``
+        token frames (``malformed_frame``); no ``done``; a slow first token; or a break after
+        ``after`` token frames, the connection cut at once (``drop``) or once the client
+        leaves (``stall``, bounded by ``hang_seconds``)."""
+        after = DEFAULT_AFTER if requested.after is None else requested.after
+        if fault is Fault.MALFORMED:
+            tokens, tail = [bad_frame], b""
+        elif fault is Fault.MALFORMED_FRAME:
+            tokens = [*tokens[:after], bad_frame, *tokens[after:]]
+        elif fault is Fault.NO_DONE:
+            done = b""
+        return EventStreamResponse(
+            head=head,
+            tokens=tokens,
+            tail=tail + done,
+            pacer=self.pacer,
+            first_token_delay=self._first_token_delay(fault, requested),
+            break_after=after if fault in (Fault.DROP, Fault.STALL) else None,
+            silence=self.settings.hang_seconds if fault is Fault.STALL else 0.0,
+        )
+
+    def whole(
+        self, fault: Fault, requested: FaultRequest, body: bytes, *, tokens: int, malformed: bytes
+    ) -> DelayedResponse:
+        """A whole answer of ``tokens`` tokens, sent once they are generated: ``body``, or
+        ``malformed`` (a body that is not JSON) for that fault; later for a slow first
+        token."""
+        delay = self.pacer.whole(tokens, first=self._first_token_delay(fault, requested))
+        return DelayedResponse(malformed if fault is Fault.MALFORMED else body, delay=delay)
+
+    @staticmethod
+    def _first_token_delay(fault: Fault, requested: FaultRequest) -> float | None:
+        if fault is not Fault.SLOW_FIRST_TOKEN:
+            return None
+        if requested.seconds is None:
+            return DEFAULT_SLOW_FIRST_TOKEN_SECONDS
+        return requested.seconds

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from llm_gateway.faults import Fault
+from llm_gateway.simulator.attempts import Attempt
 from llm_gateway.simulator.protocol import EmbedRequest
-from llm_gateway.simulator.responses import DelayedResponse, json_body
-from llm_gateway.simulator.simulation import Simulation
+from llm_gateway.simulator.responses import json_body
+from llm_gateway.simulator.simulation import NOT_FOR_EMBEDDINGS, Simulation
 from llm_gateway.simulator.tgi_api import (
     MALFORMED_BODY,
     error_response,
@@ -64,12 +64,17 @@ class TEIRoutes:
         if body.dimensions is not None and body.dimensions > size:
             return error_response(422, f"dimensions must be at most {size}", "validation")
 
-        fault, answer = fault_before_generation(simulation, requested_fault, streaming=False)
+        fault, answer = fault_before_generation(
+            simulation,
+            requested_fault,
+            Attempt(simulation.settings.models[0], False, None),
+            unplayable=NOT_FOR_EMBEDDINGS,
+        )
         if answer is not None:
             return answer
-        delay = simulation.pacer.first_token()
-        if fault is Fault.MALFORMED:
-            return DelayedResponse(MALFORMED_BODY, delay=delay)
         dimensions = body.dimensions or size
         vectors = [vector(item, dimensions) for item in body.batch()]
-        return DelayedResponse(json_body(vectors), delay=delay)
+        # An embedding takes the time of one token.
+        return simulation.whole(
+            fault, requested_fault, json_body(vectors), tokens=1, malformed=MALFORMED_BODY
+        )

@@ -56,6 +56,10 @@ class Token:
     # The token's text as a JSON string literal, encoded once so streaming only concatenates.
     text_json: str
 
+    def rest(self, start: int) -> Token:
+        """The token's text from ``start`` on, as a token: what follows a cut inside it."""
+        return _token(self.id, self.text[start:], self.logprob)
+
 
 def _token(token_id: int, text: str, logprob: float) -> Token:
     return Token(token_id, text, logprob, json.dumps(text))
@@ -140,21 +144,26 @@ class TextModel:
         max_tokens: int,
         stop: Sequence[str] = (),
         include_stop: bool = False,
+        mid_text: bool = False,
     ) -> Completion:
         """Write the completion for ``prompt``.
 
         The text ends at the first of: a stop sequence (kept when ``include_stop``, as TGI
         does, dropped as OpenAI does), ``max_tokens`` tokens, or the end of the sentence that
-        reaches the model's natural length.
+        reaches the model's natural length. ``mid_text``: it goes on a text already begun,
+        so its first word keeps its leading space.
         """
         digest = hashlib.blake2b(f"{seed}\x00{prompt}".encode(), digest_size=8).digest()
         rng = random.Random(int.from_bytes(digest))
         natural = rng.randint(*NATURAL_TOKENS)
         pool = self._sentences
-        tokens = list(pool[rng.randrange(len(pool))].opening)
+        first = pool[rng.randrange(len(pool))]
+        tokens = list(first.tokens if mid_text else first.opening)
         while len(tokens) < natural and len(tokens) < max_tokens:
             tokens.extend(pool[rng.randrange(len(pool))].tokens)
-        finish = FinishReason.END_OF_TEXT
+        # Short of its natural length, the text stopped at max_tokens (exactly on the end of
+        # a sentence, perhaps): it was cut all the same.
+        finish = FinishReason.LENGTH if len(tokens) < natural else FinishReason.END_OF_TEXT
         if len(tokens) > max_tokens:
             del tokens[max_tokens:]
             finish = FinishReason.LENGTH

@@ -17,13 +17,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from llm_gateway.faults import Fault, FaultRequest, UnknownFaultError
+from llm_gateway.simulator.attempts import Attempt
 from llm_gateway.simulator.protocol import GenerateRequest
-from llm_gateway.simulator.responses import (
-    DelayedResponse,
-    EventStreamResponse,
-    json_body,
-    json_text,
-)
+from llm_gateway.simulator.responses import json_body, json_text
 from llm_gateway.simulator.simulation import InvalidRequestError, Simulation, read_request
 from llm_gateway.simulator.textmodel import (
     TOKEN_PATTERN,
@@ -34,12 +30,22 @@ from llm_gateway.simulator.textmodel import (
     count_tokens,
 )
 
-# TGI's own error types for these statuses; 503 comes from the endpoint's proxy in real life.
+# TGI's own statuses, error types and messages; 503 comes from the endpoint's proxy in real
+# life. TGI has no content filter nor prefill to refuse.
 FAULT_ERRORS = {
-    Fault.RATE_LIMIT: ("overloaded", "Model is overloaded"),
-    Fault.SERVER_ERROR: ("incomplete_generation", "Request failed during generation"),
-    Fault.UNAVAILABLE: ("unavailable", "Service Unavailable"),
+    Fault.RATE_LIMIT: (429, "overloaded", "Model is overloaded"),
+    Fault.SERVER_ERROR: (500, "incomplete_generation", "Request failed during generation"),
+    Fault.UNAVAILABLE: (503, "unavailable", "Service Unavailable"),
+    Fault.CONTEXT_LENGTH: (
+        422,
+        "validation",
+        "Input validation error: `inputs` tokens + `max_new_tokens` must be <= {limit}. "
+        "Given: {tokens} `inputs` tokens and {new} `max_new_tokens`",
+    ),
 }
+# What TGI's routes cannot play: the faults above lacks, and a stream without [DONE] (TGI's
+# streams never have one).
+UNPLAYABLE = frozenset({Fault.CONTENT_FILTER, Fault.REJECT_PREFILL, Fault.NO_DONE})
 FINISH_REASONS = {
     FinishReason.LENGTH: "length",
     FinishReason.END_OF_TEXT: "eos_token",
@@ -58,11 +64,6 @@ def error_response(
     return Response(body, status, headers, media_type="application/json")
 
 
-def status_error(fault: Fault, status: int, retry_after: int | None) -> Response:
-    error_type, message = FAULT_ERRORS[fault]
-    return error_response(status, message, error_type, retry_after=retry_after)
-
-
 async def parsed(request: Request, read: Callable[[bytes], T]) -> tuple[FaultRequest, T] | Response:
     """The request's fault header and its body read by ``read``, or the error refusing
     them, in TGI's envelope (TEI's too): 400 for an unknown fault, 422 for a bad body."""
@@ -76,14 +77,30 @@ async def parsed(request: Request, read: Callable[[bytes], T]) -> tuple[FaultReq
 
 
 def fault_before_generation(
-    simulation: Simulation, requested: FaultRequest, streaming: bool
+    simulation: Simulation,
+    requested: FaultRequest,
+    attempt: Attempt,
+    *,
+    prompt_tokens: int = 0,
+    new_tokens: int = 0,
+    unplayable: frozenset[Fault] = UNPLAYABLE,
 ) -> tuple[Fault, Response | None]:
-    """:meth:`Simulation.fault_before_generation` in TGI's (and TEI's) dialect."""
+    """:meth:`Simulation.fault_before_generation` in TGI's (and TEI's) dialect; a context
+    too long is ``prompt_tokens`` plus ``new_tokens``."""
+
+    def status_error(fault: Fault, retry_after: int | None) -> Response:
+        status, error_type, message = FAULT_ERRORS[fault]
+        if fault is Fault.CONTEXT_LENGTH:
+            limit = max(prompt_tokens + new_tokens - 1, 0)
+            message = message.format(limit=limit, tokens=prompt_tokens, new=new_tokens)
+        return error_response(status, message, error_type, retry_after=retry_after)
+
     return simulation.fault_before_generation(
         requested,
-        streaming=streaming,
+        attempt,
         status_error=status_error,
         gave_up=error_response(504, "The model did not answer in time.", "timeout"),
+        unplayable=unplayable,
     )
 
 
@@ -144,7 +161,15 @@ class TGIRoutes:
             return error_response(422, str(exc), "validation")
         streaming = body.stream if stream is None else stream
 
-        fault, answer = fault_before_generation(simulation, requested_fault, streaming)
+        # A TGI server serves one model, whatever the request says.
+        attempt = Attempt(simulation.settings.models[0], streaming, body.parameters.max_new_tokens)
+        fault, answer = fault_before_generation(
+            simulation,
+            requested_fault,
+            attempt,
+            prompt_tokens=count_tokens(body.inputs),
+            new_tokens=max_tokens,
+        )
         if answer is not None:
             return answer
 
@@ -167,11 +192,8 @@ class TGIRoutes:
         if streaming:
             if details is not None:
                 details["input_length"] = count_tokens(body.inputs)
-            return self._stream(completion, details, fault, top)
+            return self._stream(completion, details, fault, requested_fault, top)
 
-        delay = simulation.pacer.whole(len(completion.tokens))
-        if fault is Fault.MALFORMED:
-            return DelayedResponse(MALFORMED_BODY, delay=delay)
         payload: dict[str, object] = {"generated_text": completion.text}
         if details is not None:
             tokens = [_token_payload(token) for token in completion.tokens]
@@ -188,15 +210,22 @@ class TGIRoutes:
                     [_token_payload(alt) for alt in alternatives(token, top)]
                     for token in completion.tokens
                 ]
-        return DelayedResponse(json_body([payload] if wrap_in_list else payload), delay=delay)
+        return simulation.whole(
+            fault,
+            requested_fault,
+            json_body([payload] if wrap_in_list else payload),
+            tokens=len(completion.tokens),
+            malformed=MALFORMED_BODY,
+        )
 
     def _stream(
-        self, completion: Completion, details: dict[str, object] | None, fault: Fault, top: int
+        self,
+        completion: Completion,
+        details: dict[str, object] | None,
+        fault: Fault,
+        requested: FaultRequest,
+        top: int,
     ) -> Response:
-        if fault is Fault.MALFORMED:
-            return EventStreamResponse(
-                head=b"", tokens=[MALFORMED_FRAME], tail=b"", pacer=self.simulation.pacer
-            )
         last_index = len(completion.tokens) - 1
         frames = []
         for index, token in enumerate(completion.tokens):
@@ -218,12 +247,14 @@ class TGIRoutes:
                 f'data: {{"index":{index},"token":{token_json},"generated_text":{generated},'
                 f'"details":{details_json},"top_tokens":{top_json}}}\n\n'.encode()
             )
-        return EventStreamResponse(
+        return self.simulation.stream(
+            fault,
+            requested,
             head=b"",
             tokens=frames,
             tail=b"",
-            pacer=self.simulation.pacer,
-            drop=fault is Fault.DROP,
+            done=b"",
+            bad_frame=MALFORMED_FRAME,
         )
 
 

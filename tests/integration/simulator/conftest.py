@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
+import httpx
 import openai
 import pytest
 from huggingface_hub import AsyncInferenceClient
@@ -9,6 +12,7 @@ from huggingface_hub import AsyncInferenceClient
 from llm_gateway.faults import FAULT_HEADER
 from llm_gateway.simulator.app import create_app
 from llm_gateway.simulator.settings import SimulatorSettings
+from tests.integration.simulator.sse import Seen
 from tests.servers import run_server
 
 # Short enough to keep hang tests quick, long enough for a loaded CI machine.
@@ -63,3 +67,26 @@ async def openai_client(simulator_url: str) -> AsyncIterator[openai.AsyncOpenAI]
     )
     async with client:
         yield client
+
+
+@pytest.fixture
+async def http(simulator_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=simulator_url, timeout=CLIENT_TIMEOUT_SECONDS) as client:
+        yield client
+
+
+@pytest.fixture
+def request_id() -> str:
+    """An X-Request-Id of the test's own, to ask the simulator what it saw."""
+    return f"test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def seen(http: httpx.AsyncClient) -> Seen:
+    async def attempts(request_id: str) -> list[dict[str, Any]]:
+        response = await http.get(f"/simulator/requests/{request_id}")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        return response.json()  # type: ignore[no-any-return]
+
+    return attempts

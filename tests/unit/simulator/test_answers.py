@@ -61,7 +61,7 @@ def request(**fields: Any) -> ChatCompletionRequest:
 def test_tool_choice_decides_whether_and_which_tool_is_called(
     fields: dict[str, Any], called: str | None
 ) -> None:
-    answer = write_answer(TEXT, request(**fields), "prompt", 0, 64)
+    answer = write_answer(TEXT, request(**fields), 0, 64)
 
     if called is None:
         assert answer.tool_call is None and answer.text
@@ -78,8 +78,8 @@ def test_json_output_follows_the_schema_and_max_tokens_cuts_it() -> None:
     schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
     body = request(response_format={"type": "json_schema", "json_schema": {"schema": schema}})
 
-    whole = write_answer(TEXT, body, "prompt", 0, 64)
-    cut = write_answer(TEXT, body, "prompt", 0, 2)
+    whole = write_answer(TEXT, body, 0, 64)
+    cut = write_answer(TEXT, body, 0, 2)
 
     jsonschema.validate(json.loads(whole.text), schema)
     assert whole.completion_tokens == len(whole.tokens)
@@ -87,7 +87,7 @@ def test_json_output_follows_the_schema_and_max_tokens_cuts_it() -> None:
 
 
 def test_logprobs_list_the_chosen_token_first_among_its_alternatives() -> None:
-    answer = write_answer(TEXT, request(), "prompt", 0, 5)
+    answer = write_answer(TEXT, request(), 0, 5)
 
     entries = logprobs(answer.tokens, 3)
 
@@ -99,10 +99,59 @@ def test_logprobs_list_the_chosen_token_first_among_its_alternatives() -> None:
 def test_choices_of_one_request_differ_and_repeat() -> None:
     body = request(n=2)
 
-    first = [write_answer(TEXT, body, "prompt", i, 20).text for i in range(2)]
-    again = [write_answer(TEXT, body, "prompt", i, 20).text for i in range(2)]
+    first = [write_answer(TEXT, body, i, 20).text for i in range(2)]
+    again = [write_answer(TEXT, body, i, 20).text for i in range(2)]
 
     assert first == again and first[0] != first[1]
+
+
+def prefilled(prefill: str, form: str, **fields: Any) -> ChatCompletionRequest:
+    if form == "prefix":
+        final = {"role": "assistant", "content": prefill, "prefix": True}
+        return request(messages=[{"role": "user", "content": "Hi"}, final], **fields)
+    flags = {"continue_final_message": True, "add_generation_prompt": False}
+    final = {"role": "assistant", "content": prefill}
+    return request(messages=[{"role": "user", "content": "Hi"}, final], **flags, **fields)
+
+
+@pytest.mark.parametrize("form", ["continue_final_message", "prefix"])
+@pytest.mark.parametrize("seed", range(8))
+def test_a_prefill_of_k_tokens_and_its_continuation_make_the_answer(form: str, seed: int) -> None:
+    answer = write_answer(TEXT, request(seed=seed), 0, 60)
+
+    for k in range(len(answer.tokens) + 1):
+        prefill = "".join(token.text for token in answer.tokens[:k])
+        rest = write_answer(TEXT, prefilled(prefill, form, seed=seed), 0, 60 - k)
+
+        assert prefill + rest.text == answer.text
+        assert rest.tokens == answer.tokens[k:]
+        assert rest.finish_reason == answer.finish_reason
+
+
+def test_a_prefill_that_ends_inside_a_token_is_continued_from_its_rest() -> None:
+    answer = write_answer(TEXT, request(seed=1), 0, 10)
+    cut = len(answer.tokens[0].text) + 3  # three characters into the second token
+
+    rest = write_answer(TEXT, prefilled(answer.text[:cut], "prefix", seed=1), 0, 9)
+
+    assert answer.text[:cut] + rest.text == answer.text
+    assert len(rest.tokens) == 9 and rest.finish_reason == "length"
+
+
+def test_a_prefill_the_answer_does_not_start_with_is_continued_as_a_new_sentence() -> None:
+    body = prefilled("Something else", "prefix", seed=1)
+
+    rest = write_answer(TEXT, body, 0, 8)
+
+    assert rest.text.startswith(" ") and rest.text[1].isupper()
+    assert len(rest.tokens) == 8 and rest.finish_reason == "length"
+    assert write_answer(TEXT, body, 0, 8) == rest
+
+
+def test_a_prefilled_answer_calls_no_tool() -> None:
+    answer = write_answer(TEXT, prefilled("The", "prefix", tools=TOOLS), 0, 5)
+
+    assert answer.tool_call is None and len(answer.tokens) == 5
 
 
 def test_embeddings_are_unit_vectors_whose_prefix_is_a_shorter_one() -> None:

@@ -134,7 +134,7 @@ async def test_status_faults_answer_in_each_dialect(
 
     assert chat.status_code == tgi.status_code == status
     assert chat.headers.get("retry-after") == tgi.headers.get("retry-after") == retry_after
-    assert set(chat.json()["error"]) == {"message", "type", "code"}
+    assert set(chat.json()["error"]) == {"message", "type", "param", "code"}
     assert set(tgi.json()) == {"error", "error_type"}
 
 

@@ -12,9 +12,9 @@ from starlette.responses import Response
 from llm_gateway.simulator.app import HideDroppedConnections
 from llm_gateway.simulator.pacing import Pacer
 from llm_gateway.simulator.responses import (
-    DROP_AFTER_TOKENS,
     ConnectionDropped,
     DelayedResponse,
+    DropResponse,
     EventStreamResponse,
     HangResponse,
 )
@@ -79,13 +79,69 @@ async def test_instant_stream_sends_every_frame_in_one_write() -> None:
 async def test_dropped_stream_sends_a_few_tokens_then_breaks(pacer: Pacer) -> None:
     client = FakeClient()
     tokens = [str(index).encode() for index in range(10)]
-    stream = EventStreamResponse(head=b"H", tokens=tokens, tail=b"T", pacer=pacer, drop=True)
+    stream = EventStreamResponse(head=b"H", tokens=tokens, tail=b"T", pacer=pacer, break_after=4)
 
     with pytest.raises(ConnectionDropped):
         await stream(SCOPE, client.receive, client.send)
 
-    assert client.body() == b"H" + b"".join(tokens[:DROP_AFTER_TOKENS])
+    assert client.body() == b"H" + b"".join(tokens[:4])
     assert client.sent[-1]["more_body"] is True
+
+
+async def test_stalled_stream_is_silent_until_the_client_leaves_then_breaks() -> None:
+    client = FakeClient()
+    stream = EventStreamResponse(
+        head=b"H", tokens=[b"1", b"2"], tail=b"T", pacer=INSTANT, break_after=1, silence=3600
+    )
+    task = asyncio.create_task(stream(SCOPE, client.receive, client.send))
+
+    await client.first_body.wait()
+    client.gone.set()
+    with pytest.raises(ConnectionDropped):
+        await asyncio.wait_for(task, timeout=5)
+
+    assert client.body() == b"H1"
+
+
+async def test_stream_broken_before_any_token_still_sends_its_head() -> None:
+    client = FakeClient()
+    stream = EventStreamResponse(
+        head=b"H", tokens=[b"1"], tail=b"T", pacer=INSTANT, break_after=0, silence=1e-6
+    )
+
+    with pytest.raises(ConnectionDropped):
+        await stream(SCOPE, client.receive, client.send)
+
+    assert client.body() == b"H"
+
+
+async def test_slow_first_token_holds_the_first_frame_until_the_client_leaves() -> None:
+    client = FakeClient()
+    stream = EventStreamResponse(
+        head=b"H", tokens=[b"1"], tail=b"T", pacer=INSTANT, first_token_delay=3600
+    )
+    task = asyncio.create_task(stream(SCOPE, client.receive, client.send))
+
+    while not client.sent:  # the headers go at once
+        await asyncio.sleep(0)
+    client.gone.set()
+    await asyncio.wait_for(task, timeout=5)
+
+    assert client.sent[0]["status"] == 200
+    assert client.body() == b""
+
+
+async def test_stalled_whole_answer_sends_headers_then_breaks_once_the_client_leaves() -> None:
+    client = FakeClient()
+    task = asyncio.create_task(DropResponse(silence=3600)(SCOPE, client.receive, client.send))
+
+    while not client.sent:
+        await asyncio.sleep(0)
+    client.gone.set()
+    with pytest.raises(ConnectionDropped):
+        await asyncio.wait_for(task, timeout=5)
+
+    assert [m["type"] for m in client.sent] == ["http.response.start"]
 
 
 async def test_paced_stream_stops_when_the_client_leaves() -> None:

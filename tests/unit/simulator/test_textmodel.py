@@ -49,6 +49,18 @@ def test_max_tokens_cuts_the_text_with_finish_reason_length(model: TextModel) ->
     assert full.text.startswith(short.text)
 
 
+def test_a_text_is_cut_by_max_tokens_exactly_when_it_would_have_gone_on(model: TextModel) -> None:
+    natural = len(model.complete("Explain latency", seed=1, max_tokens=1000).tokens)
+
+    reasons = [
+        model.complete("Explain latency", seed=1, max_tokens=limit).finish_reason
+        for limit in range(1, natural + 2)
+    ]
+
+    # Some limits fall on the end of a sentence: the text is cut there all the same.
+    assert reasons == [FinishReason.LENGTH] * (natural - 1) + [FinishReason.END_OF_TEXT] * 2
+
+
 def test_without_a_limit_the_text_ends_at_a_sentence_end(model: TextModel) -> None:
     completion = model.complete("Explain latency", seed=1, max_tokens=1000)
 

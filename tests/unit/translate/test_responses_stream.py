@@ -13,18 +13,21 @@ from llm_gateway.protocol.response_events import ResponseStreamEvent
 from llm_gateway.protocol.responses import ResponsesRequest
 from llm_gateway.translate.responses_output import Envelope
 from llm_gateway.translate.responses_stream import ResponseEvents
+from tests.openai_schemas import violations
 
 EVENT = TypeAdapter(ResponseStreamEvent)
 LOGPROBS = {"content": [{"token": "Hi", "logprob": -0.1, "top_logprobs": []}]}
 
 
 def events_of(*frames: bytes) -> list[dict[str, Any]]:
-    """The events of SSE frames, each checked against its model and its event: line."""
+    """The events of SSE frames, each checked against its model, OpenAI's published schema
+    and its event: line."""
     events = []
     for block in b"".join(frames).decode().split("\n\n")[:-1]:
         kind, data = block.split("\n")
         event = json.loads(data.removeprefix("data: "))
         EVENT.validate_python(event)
+        assert violations("response stream event", event) == []
         assert kind == f"event: {event['type']}"
         events.append(event)
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
