@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,9 @@ def table(simulator: str) -> dict[str, Any]:
                 "context_window_fallbacks": ["large"],
             },
             {"name": "large", "upstream": "sim-b", "id": MODEL},
+            # Its fallback refuses to continue (a fault the simulator plays on request).
+            {"name": "strict", "upstream": "sim-a", "id": NEMO, "fallbacks": ["rejecting"]},
+            {"name": "rejecting", "upstream": "sim-b", "id": SMALL, "prefill": CONTINUES},
             {
                 "name": "flaky",
                 "upstream": "sim-a",
@@ -203,7 +206,7 @@ def test_a_route_that_never_answers_fails_over_after_the_header_timeout(
     answer, request_id = stream(client, "primary", f"hang; model={NEMO}", times=None)
 
     assert answer.text == unbroken(client).text
-    assert answer.chunks[0].model == MODEL
+    assert answer.chunks[0].model == "backup"
     assert 1.0 <= answer.seconds < QUICK  # the header timeout, once: not retried
     assert [a["model"] for a in seen(simulator, request_id)] == [NEMO, MODEL]
     assert gateway.sample("llm_gateway_fallbacks_total", model="backup", reason="error") == (
@@ -244,8 +247,11 @@ def test_a_stream_cut_after_40_of_60_tokens_is_continued_into_the_whole_answer(
     assert answer.finish_reasons == ["length"]
     assert answer.usage_blocks == 1
     assert answer.usage is not None and whole.usage is not None
-    # The answer's 60 tokens; the prompt twice: the continuation's includes the prefill.
-    assert answer.usage.completion_tokens == TOKENS
+    # The continuation's 20 tokens as counted upstream, and the cut attempt's 40, which
+    # its upstream never reported: estimated, one per frame or four characters.
+    sent = "".join(whole.pieces[:40])
+    assert answer.usage.completion_tokens == 20 + max(40, -(-len(sent) // 4))
+    # Both prompts: the continuation's holds the prefill.
     assert answer.usage.prompt_tokens > 2 * whole.usage.prompt_tokens
     attempts = seen(simulator, request_id)
     assert [(a["fault"], a["max_tokens"]) for a in attempts] == [("drop", TOKENS), ("none", 20)]
@@ -365,3 +371,118 @@ def test_a_stream_ending_without_done_is_a_whole_answer(
     assert answer.text == unbroken(client).text
     assert answer.finish_reasons == ["length"]
     assert len(seen(simulator, request_id)) == 1
+
+
+def broken(client: openai.OpenAI, model: str, fault: str) -> tuple[list[str], openai.APIError, str]:
+    """A stream that ends with an error frame: the text read before it, the error the SDK
+    raised from it, and the request id."""
+    request_id = f"failover-{uuid.uuid4().hex}"
+    pieces: list[str] = []
+    with pytest.raises(openai.APIError) as failed:
+        for chunk in client.chat.completions.create(
+            model=model,
+            messages=HELLO,  # type: ignore[arg-type]
+            max_tokens=TOKENS,
+            stream=True,
+            extra_headers={"X-Request-Id": request_id, "X-Simulator-Fault": fault},
+        ):
+            pieces.extend(choice.delta.content for choice in chunk.choices if choice.delta.content)
+    return pieces, failed.value, request_id
+
+
+def test_a_break_nothing_can_continue_ends_with_the_original_failure(
+    client: openai.OpenAI, simulator: str
+) -> None:
+    pieces, error, request_id = broken(client, "large", "drop; after=5")
+
+    assert "".join(pieces) == "".join(unbroken(client).pieces[:5])
+    assert error.code == "upstream_unreachable"
+    assert len(seen(simulator, request_id)) == 1
+
+
+def test_a_fallback_refusing_the_prefill_leaves_the_client_the_original_failure(
+    client: openai.OpenAI, gateway: Gateway, simulator: str
+) -> None:
+    continued = gateway.sample(
+        "llm_gateway_stream_continuations_total", model="rejecting", reason="connection"
+    )
+
+    pieces, error, request_id = broken(
+        client, "strict", f"drop; after=5; model={NEMO}, reject_prefill; model={SMALL}"
+    )
+
+    assert len(pieces) == 5
+    assert error.code == "upstream_unreachable"  # the cut, never the refusal of the prefill
+    attempts = seen(simulator, request_id)
+    assert [(a["model"], a["fault"]) for a in attempts] == [
+        (NEMO, "drop"),
+        (SMALL, "reject_prefill"),
+    ]
+    assert attempts[1]["prefill"] > 0
+    assert (
+        gateway.sample(
+            "llm_gateway_stream_continuations_total", model="rejecting", reason="connection"
+        )
+        == continued + 1
+    )
+
+
+def polled(probe: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    """Ask ``probe`` every 0.1 s until it holds, for ``seconds`` at most."""
+    deadline = time.monotonic() + seconds
+    while not probe():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_a_primary_down_opens_its_circuit_serves_from_the_fallback_then_returns(
+    client: openai.OpenAI, gateway: Gateway, simulator: str
+) -> None:
+    opened = gateway.sample("llm_gateway_circuit_opened_total", model="flaky")
+    skipped = gateway.sample("llm_gateway_fallbacks_total", model="backup", reason="circuit_open")
+    down = f"unavailable; model={NEMO}; until={time.time() + 1.5}"
+
+    first, first_id = stream(client, "flaky", down, times=None)
+    second, second_id = stream(client, "flaky", down, times=None)
+
+    # Three failures in a row, the policy's attempts: the circuit opens at once.
+    assert [a["model"] for a in seen(simulator, first_id)] == [NEMO, NEMO, NEMO, MODEL]
+    assert gateway.sample("llm_gateway_circuit_opened_total", model="flaky") == opened + 1
+    assert gateway.sample("llm_gateway_circuit_open", model="flaky") == 1
+    # The next request goes straight to the fallback.
+    assert [a["model"] for a in seen(simulator, second_id)] == [MODEL]
+    assert first.text == second.text == unbroken(client).text
+    assert (
+        gateway.sample("llm_gateway_fallbacks_total", model="backup", reason="circuit_open")
+        == skipped + 1
+    )
+
+    def served_by_the_primary() -> bool:
+        answer, request_id = stream(client, "flaky", down, times=None)
+        assert answer.finish_reasons == ["length"]
+        return [a["model"] for a in seen(simulator, request_id)] == [NEMO]
+
+    # Once the primary is back and the cool-down over, a probe closes the circuit.
+    polled(served_by_the_primary, "the primary to serve again")
+    assert gateway.sample("llm_gateway_circuit_open", model="flaky") == 0
+
+
+def test_a_flapping_primary_loses_no_request(
+    client: openai.OpenAI, gateway: Gateway, simulator: str
+) -> None:
+    # Issue 21's 20 requests over 80 s, at a tenth of the scale: the primary fails 1 s in
+    # every 2 (its circuit cools down for 0.5 s), a request every 0.4 s.
+    opened = gateway.sample("llm_gateway_circuit_opened_total", model="flaky")
+    flapping = f"unavailable; model={NEMO}; period=2"
+    whole = unbroken(client).text
+    served: list[str] = []
+    started = time.monotonic()
+    for number in range(20):
+        answer, request_id = stream(client, "flaky", flapping, times=None)
+        assert answer.text == whole
+        served.append(seen(simulator, request_id)[-1]["model"])
+        polled(lambda n=number: time.monotonic() - started >= 0.4 * (n + 1), "the next send")
+
+    assert time.monotonic() - started < 20
+    assert {NEMO, MODEL} <= set(served)
+    assert gateway.sample("llm_gateway_circuit_opened_total", model="flaky") > opened
