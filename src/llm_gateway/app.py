@@ -19,7 +19,7 @@ from llm_gateway.core.buckets import BucketStore
 from llm_gateway.core.config import GatewayConfig
 from llm_gateway.core.gateway import Gateway
 from llm_gateway.core.redis_buckets import RedisBuckets
-from llm_gateway.core.retry import RetryPolicy
+from llm_gateway.core.retry import Policy
 from llm_gateway.core.tracing import NO_TRACER
 from llm_gateway.core.types import ModelKind
 from llm_gateway.http import handlers
@@ -90,19 +90,19 @@ def create_app(
     }
     described = {name: each.describe_upstream() for name, each in upstream_settings.items()}
     kinds = sorted({each.upstream_kind.value for each in upstream_settings.values()})
-    routes = table.routes()
-    default = next((route.name for route in routes if route.kind is ModelKind.CHAT), "")
+    config = gateway_config(settings, table)
+    default = next((model.name for model in config.models if model.kind is ModelKind.CHAT), "")
     recorder.build_info(__version__, default, ",".join(kinds))
     tracing = from_environment(upstream_settings, os.environ)
     gateway = Gateway(
-        gateway_config(settings, table),
+        config,
         upstreams,
         recorder,
         _shared_buckets(settings, recorder),
         tracing.tracer if tracing is not None else NO_TRACER,
     )
     services = Services(
-        routes=routes,
+        routes=config.models,
         upstreams=described,
         forwards_faults=any(each.upstream_is_simulator for each in upstream_settings.values()),
         gateway=gateway,
@@ -223,14 +223,15 @@ def _adapter(settings: Settings, recorder: Recorder) -> Adapter:
 def gateway_config(settings: Settings, table: RoutingTable) -> GatewayConfig:
     """What the core reads of the settings and the routing table."""
     return GatewayConfig(
-        models=table.routes(),
+        models=table.routes(
+            Policy(
+                attempts=settings.retry_attempts,
+                backoff_seconds=settings.retry_backoff_seconds,
+                max_backoff_seconds=settings.retry_max_backoff_seconds,
+            )
+        ),
         max_prompt_chars=settings.max_prompt_chars,
         deadline_seconds=settings.request_deadline_seconds,
-        retry=RetryPolicy(
-            attempts=settings.retry_attempts,
-            backoff_seconds=settings.retry_backoff_seconds,
-            max_backoff_seconds=settings.retry_max_backoff_seconds,
-        ),
         max_concurrency=settings.max_concurrency,
         max_queue=settings.max_queue,
         queue_timeout_seconds=settings.queue_timeout_seconds,

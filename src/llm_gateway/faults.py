@@ -194,12 +194,20 @@ class FaultRequest:
     retry_after: int | Literal["none"] | None = None
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str]) -> FaultRequest:
+    def from_headers(cls, headers: Mapping[str, str], model: str | None = None) -> FaultRequest:
+        """The fault the headers ask of a request for ``model``: the header may list several,
+        comma-separated, each for its own ``model=`` (a primary's cut stream, and its
+        fallback refusing the prefill of the continuation)."""
         times = headers.get(FAULT_TIMES_HEADER)
         if times is not None and (not times.strip().isdigit() or int(times) < 1):
             raise UnknownFaultError(times, header="X-Simulator-Fault-Times")
         value = headers.get(FAULT_HEADER)
-        fault, parameters = (None, {}) if value is None else parse_fault(value)
+        specs = [] if value is None else [parse_fault(spec) for spec in value.split(",")]
+        # The first fault meant for the model (any, when the route names none).
+        fault, parameters = next(
+            (spec for spec in specs if model is None or spec[1].get("model") in (None, model)),
+            (None, {}),
+        )
         return cls(
             fault=fault,
             times=None if times is None else int(times),

@@ -9,6 +9,7 @@ entry; no message repeats a value given (one may be a secret written by mistake)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from llm_gateway.core.continuation import Prefill
+from llm_gateway.core.retry import DEFAULT_POLICY, ErrorClass, Policy
 from llm_gateway.core.routing import ModelRoute
 from llm_gateway.core.types import ModelKind, Price
 from llm_gateway.settings import ENV_NAME, Settings, UpstreamApi
@@ -40,6 +43,7 @@ ROUTING_SHORTHAND = frozenset(
         "default_embedding_model",
         "embedding_models",
         "fallback_models",
+        "resilience",
         "prices",
         "provider",
         "upstream_url",
@@ -122,17 +126,56 @@ class PriceEntry(_Entry):
     completion: float = Field(ge=0)
 
 
+class ResilienceEntry(_Entry):
+    """A model's resilience policy (:class:`~llm_gateway.core.retry.Policy`); what is left
+    out takes the table's ``resilience``, then the gateway's defaults."""
+
+    attempts: int | None = Field(None, ge=1, le=10)
+    retry_statuses: list[int] | None = None
+    backoff_seconds: float | None = Field(None, ge=0)
+    min_backoff_seconds: float | None = Field(None, ge=0)
+    max_backoff_seconds: float | None = Field(None, ge=0)
+    header_timeout_seconds: float | None = Field(None, gt=0)
+    first_token_timeout_seconds: float | None = Field(None, gt=0)
+    stall_timeout_seconds: float | None = Field(None, gt=0)
+    retry_timeouts: bool | None = None
+    max_skipped_frames: int | None = Field(None, ge=0)
+    circuit_failures: int | None = Field(None, ge=1)
+    circuit_cooldown_seconds: float | None = Field(None, gt=0)
+
+    @field_validator("retry_statuses", mode="after")
+    @classmethod
+    def _statuses(cls, statuses: list[int] | None) -> list[int] | None:
+        if statuses is not None and any(not 400 <= status <= 599 for status in statuses):
+            raise ValueError("retry_statuses are HTTP error statuses, 400 to 599")
+        return statuses
+
+    def applied(self, policy: Policy) -> Policy:
+        """``policy`` with this entry's settings."""
+        given = self.model_dump(exclude_none=True)
+        if "retry_statuses" in given:
+            given["retry_statuses"] = frozenset(given["retry_statuses"])
+        return dataclasses.replace(policy, **given)
+
+
 class ModelEntry(_Entry):
     name: str = Field(min_length=1)
     upstream: str
     id: str | None = Field(None, min_length=1)
     kind: Literal["chat", "embedding"] = "chat"
     fallbacks: list[str] = Field(default_factory=list)
+    context_window_fallbacks: list[str] = Field(default_factory=list)
+    content_policy_fallbacks: list[str] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list)
     price: PriceEntry | None = None
     max_tokens: int | None = Field(None, ge=1)
+    prefill: Literal["none", "continue_final_message", "prefix"] = "none"
+    resilience: ResilienceEntry | None = None
 
-    def route(self) -> ModelRoute:
+    def route(self, policy: Policy) -> ModelRoute:
+        """The core's record of this model, ``policy`` being the table's default."""
+        if self.resilience is not None:
+            policy = self.resilience.applied(policy)
         return ModelRoute(
             name=self.name,
             upstream=self.upstream,
@@ -142,12 +185,33 @@ class ModelEntry(_Entry):
             aliases=tuple(self.aliases),
             price=Price(self.price.prompt, self.price.completion) if self.price else None,
             max_tokens=self.max_tokens,
+            policy=policy,
+            prefill=Prefill(self.prefill),
+            class_fallbacks={
+                klass: tuple(names)
+                for klass, names in (
+                    (ErrorClass.CONTEXT_WINDOW, self.context_window_fallbacks),
+                    (ErrorClass.CONTENT_POLICY, self.content_policy_fallbacks),
+                )
+                if names
+            },
         )
+
+    @property
+    def all_fallbacks(self) -> list[tuple[str, str]]:
+        """Every model this one hands requests to, with the field naming it."""
+        return [
+            ("fallback" if field == "fallbacks" else field, name)
+            for field in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
+            for name in getattr(self, field)
+        ]
 
 
 class RoutingTable(_Entry):
     upstreams: list[UpstreamEntry] = Field(min_length=1)
     models: list[ModelEntry] = Field(min_length=1)
+    # Every model's resilience policy, but for what its own entry sets.
+    resilience: ResilienceEntry | None = None
 
     @model_validator(mode="after")
     def _check(self) -> RoutingTable:
@@ -159,20 +223,26 @@ class RoutingTable(_Entry):
             where = f"model {model.name!r}"
             if model.upstream not in upstreams:
                 raise ValueError(f"{where}: upstream {model.upstream!r} is not in upstreams")
-            for name in model.fallbacks:
+            for field, name in model.all_fallbacks:
                 fallback = models.get(name)
                 if fallback is None:
-                    raise ValueError(f"{where}: fallback {name!r} is not a model of the table")
+                    raise ValueError(f"{where}: {field} {name!r} is not a model of the table")
                 if fallback.kind != model.kind:
                     raise ValueError(
-                        f"{where}: fallback {name!r} is of kind {fallback.kind}, not {model.kind}"
+                        f"{where}: {field} {name!r} is of kind {fallback.kind}, not {model.kind}"
                     )
+                if field != "fallback" and name == model.name:
+                    raise ValueError(f"{where}: {field} names the model itself")
         for model in self.models:
             _no_cycle(model, models, [])
         return self
 
-    def routes(self) -> list[ModelRoute]:
-        return [model.route() for model in self.models]
+    def routes(self, policy: Policy = DEFAULT_POLICY) -> list[ModelRoute]:
+        """The models as the core reads them, ``policy`` (the gateway's settings) being the
+        default below the table's ``resilience``."""
+        if self.resilience is not None:
+            policy = self.resilience.applied(policy)
+        return [model.route(policy) for model in self.models]
 
     def upstream_settings(self, settings: Settings) -> Iterator[tuple[str, Settings]]:
         """Each upstream's name and settings: the gateway's, with the entry's own."""
@@ -235,7 +305,8 @@ def load(path: Path) -> RoutingTable:
 def shorthand(settings: Settings) -> dict[str, Any]:
     """The one-upstream table the ``LLM_GATEWAY_*`` settings stand for: one model per
     model id (named by its id, its other names as aliases), every chat model falling back
-    to ``LLM_GATEWAY_FALLBACK_MODELS`` in order (one of those to the ones after it)."""
+    to ``LLM_GATEWAY_FALLBACK_MODELS`` in order (one of those to the ones after it), with
+    ``LLM_GATEWAY_RESILIENCE`` as the table's ``resilience``."""
     upstream: dict[str, Any] = {
         "name": SHORTHAND_UPSTREAM,
         "kind": settings.upstream_api.value,
@@ -266,7 +337,10 @@ def shorthand(settings: Settings) -> dict[str, Any]:
             if model_id in prices:
                 model["price"] = prices[model_id]
             models.append(model)
-    return {"upstreams": [upstream], "models": models}
+    table: dict[str, Any] = {"upstreams": [upstream], "models": models}
+    if settings.resilience:
+        table["resilience"] = settings.resilience
+    return table
 
 
 def _checked(data: dict[str, Any], source: str, context: dict[str, bool]) -> RoutingTable:

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from llm_gateway.core.limits import FailureMode
 from llm_gateway.core.types import Price
+from llm_gateway.urls import safe_url
 
 DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
 REDIS_SCHEMES = ("redis", "rediss")
@@ -224,6 +225,11 @@ class Settings(BaseSettings):
         description="Models (names or aliases) tried in order when the requested one keeps "
         "failing with a retryable error; the one used is reported.",
     )
+    resilience: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The failover policy of every model (JSON, the routing table's "
+        "`resilience` fields: timeouts, stall window, circuit, ...).",
+    )
     max_concurrency: int = Field(
         128, ge=1, description="Requests sent to the upstream at once, per worker."
     )
@@ -389,11 +395,3 @@ class Settings(BaseSettings):
             f"{budgets}, global in Redis at {where} "
             f"(failure mode {self.rate_limit_failure_mode.value})"
         )
-
-
-def safe_url(url: str) -> str:
-    """``url`` without its user and password, for logs and metric labels."""
-    parts = urlsplit(url)
-    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"

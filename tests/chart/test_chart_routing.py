@@ -1,19 +1,34 @@
-"""The routing table in the chart: values.yaml's upstreams and models become the file the
-gateway reads, mounted from a ConfigMap, with each key from its Secret."""
+"""The routing table in the chart: values.yaml's upstreams, models and failover policy
+become the file the gateway reads, mounted from a ConfigMap, with each key from its Secret;
+without a table, gateway.resilience becomes LLM_GATEWAY_RESILIENCE."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from llm_gateway.routing import routing_table
+from llm_gateway.app import gateway_config
+from llm_gateway.core.continuation import Prefill
+from llm_gateway.core.retry import ErrorClass, Policy
+from llm_gateway.core.routing import ModelRoute
+from llm_gateway.routing import (
+    ModelEntry,
+    ResilienceEntry,
+    RoutingTable,
+    UpstreamEntry,
+    routing_table,
+)
 from llm_gateway.settings import Settings
 from tests.chart.conftest import CHART, RELEASE, Chart, Rendered
 
 VALUES = CHART / "ci" / "routing-values.yaml"
+FAILOVER = CHART / "ci" / "failover-values.yaml"
+FAILOVER_SHORTHAND = CHART / "ci" / "failover-shorthand-values.yaml"
 CONFIG = f"{RELEASE}-llm-monitor"
 SHORTHAND = {
     "LLM_GATEWAY_DEFAULT_MODEL",
@@ -22,6 +37,7 @@ SHORTHAND = {
     "LLM_GATEWAY_UPSTREAM_URL",
     "LLM_GATEWAY_UPSTREAM_IS_SIMULATOR",
     "LLM_GATEWAY_FALLBACK_MODELS",
+    "LLM_GATEWAY_RESILIENCE",
 }
 
 
@@ -33,6 +49,25 @@ def gateway_container(rendered: Rendered) -> dict[str, Any]:
 def table_file(rendered: Rendered) -> str:
     data: str = rendered.one("ConfigMap", f"{CONFIG}-routing")["data"]["routing.yaml"]
     return data
+
+
+def started(
+    rendered: Rendered, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[ModelRoute]:
+    """The models the core gets from a gateway started with the rendered ConfigMaps, each
+    Secret the pod reads a variable from holding a key."""
+    config = rendered.one("ConfigMap", CONFIG)["data"]
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+    for env in gateway_container(rendered)["env"]:
+        if "secretKeyRef" in env.get("valueFrom", {}):
+            monkeypatch.setenv(env["name"], "from-the-secret")
+    if "LLM_GATEWAY_CONFIG" in config:
+        path = tmp_path / "routing.yaml"
+        path.write_text(table_file(rendered))
+        monkeypatch.setenv("LLM_GATEWAY_CONFIG", str(path))
+    settings = Settings()
+    return gateway_config(settings, routing_table(settings)).models
 
 
 def test_the_table_is_mounted_where_the_gateway_looks_for_it(render) -> None:
@@ -64,22 +99,89 @@ def test_each_key_comes_from_its_secret_and_stays_out_of_the_file(render) -> Non
 def test_the_rendered_table_is_one_the_gateway_starts_with(
     render, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rendered = render(VALUES)
-    path = tmp_path / "routing.yaml"
-    path.write_text(table_file(rendered))
-    for name, value in rendered.one("ConfigMap", CONFIG)["data"].items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("LLM_GATEWAY_CONFIG", str(path))
-    monkeypatch.setenv("VLLM_API_KEY", "from-the-secret")
+    routes = started(render(VALUES), tmp_path, monkeypatch)
 
-    table = routing_table(Settings())
-
-    assert [(m.name, m.upstream, m.kind) for m in table.routes()] == [
+    assert [(m.name, m.upstream, m.kind) for m in routes] == [
         ("mistral-small", "vllm", "chat"),
         ("mistral-hf", "hf", "chat"),
         ("e5", "tei", "embedding"),
     ]
-    assert table.routes()[0].max_tokens == 4096
+    assert routes[0].max_tokens == 4096
+
+
+def test_the_failover_policies_reach_the_core_a_models_own_over_the_tables(
+    render, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small, large, hf = started(render(FAILOVER), tmp_path, monkeypatch)
+    # The table's policy, over the gateway's (gateway.retryAttempts: 4).
+    table = Policy(
+        attempts=4, first_token_timeout_seconds=20, circuit_failures=3, circuit_cooldown_seconds=60
+    )
+
+    assert large.policy == hf.policy == table
+    assert small.policy == dataclasses.replace(
+        table,
+        attempts=2,
+        retry_statuses=frozenset({429, 503}),
+        stall_timeout_seconds=3,
+        retry_timeouts=True,
+    )
+    assert small.fallbacks == ("mistral-large",)
+    assert small.class_fallbacks == {
+        ErrorClass.CONTEXT_WINDOW: ("mistral-large",),
+        ErrorClass.CONTENT_POLICY: ("mistral-hf",),
+    }
+    assert (small.prefill, large.prefill, hf.prefill) == (
+        Prefill.CONTINUE_FINAL_MESSAGE,
+        Prefill.PREFIX,
+        Prefill.NONE,
+    )
+
+
+def test_without_a_table_gateway_resilience_is_every_models_policy(
+    render, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered = render(FAILOVER_SHORTHAND)
+    config = rendered.one("ConfigMap", CONFIG)["data"]
+
+    routes = started(rendered, tmp_path, monkeypatch)
+
+    assert json.loads(config["LLM_GATEWAY_RESILIENCE"]) == {
+        "attempts": 2,
+        "first_token_timeout_seconds": 20,
+        "retry_statuses": [429, 500, 503],
+        "retry_timeouts": True,
+    }
+    assert "LLM_GATEWAY_CONFIG" not in config
+    assert [(m.name, m.fallbacks) for m in routes if m.kind == "chat"] == [
+        ("mistralai/Mistral-7B-Instruct-v0.3", ("mistralai/Mistral-Nemo-Instruct-2407",)),
+        ("mistralai/Mistral-Nemo-Instruct-2407", ()),
+    ]
+    assert {m.policy for m in routes} == {
+        Policy(
+            attempts=2,
+            first_token_timeout_seconds=20,
+            retry_statuses=frozenset({429, 500, 503}),
+            retry_timeouts=True,
+        )
+    }
+
+
+def test_beside_a_table_gateway_resilience_is_not_passed(
+    render, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered = render(VALUES, sets=("gateway.resilience.attempts=2",))
+
+    # The gateway refuses LLM_GATEWAY_RESILIENCE beside a table: it starts, with its defaults.
+    routes = started(rendered, tmp_path, monkeypatch)
+
+    assert "LLM_GATEWAY_RESILIENCE" not in rendered.one("ConfigMap", CONFIG)["data"]
+    assert {m.policy for m in routes} == {Policy()}
+
+
+def test_by_default_no_failover_policy_is_rendered(render) -> None:
+    assert "LLM_GATEWAY_RESILIENCE" not in render().one("ConfigMap", CONFIG)["data"]
+    assert "resilience" not in yaml.safe_load(table_file(render(VALUES)))
 
 
 def test_a_table_change_rolls_the_pods(render) -> None:
@@ -131,3 +233,50 @@ def test_without_models_no_table_is_rendered(render) -> None:
 )
 def test_the_schema_refuses_a_bad_table(chart: Chart, sets: tuple[str, ...]) -> None:
     assert "routing" in chart.render_fails(*sets)
+
+
+def test_the_schema_knows_exactly_the_fields_the_gateway_reads() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    routing = schema["properties"]["routing"]["properties"]
+
+    assert routing.keys() == RoutingTable.model_fields.keys()
+    # apiKeySecret is the chart's: it fills the variable api_key_env names.
+    assert routing["upstreams"]["items"]["properties"].keys() - {"apiKeySecret"} == (
+        UpstreamEntry.model_fields.keys()
+    )
+    assert routing["models"]["items"]["properties"].keys() == ModelEntry.model_fields.keys()
+    assert schema["definitions"]["resilience"]["properties"].keys() == (
+        ResilienceEntry.model_fields.keys()
+    )
+
+
+@pytest.mark.parametrize("major", ["v3", "v4"])
+@pytest.mark.parametrize(
+    ("setting", "where"),
+    [
+        ("routing.models[0].prefill=assistant", "routing.models.0.prefill"),
+        (
+            "routing.models[0].context_window_fallbacks[0]=",
+            "routing.models.0.context_window_fallbacks.0",
+        ),
+        (
+            "routing.models[0].content_policy_fallbacks=e5",
+            "routing.models.0.content_policy_fallbacks",
+        ),
+        ("routing.models[0].resilience.attempts=0", "routing.models.0.resilience.attempts"),
+        ("routing.resilience.retry_statuses[0]=200", "routing.resilience.retry_statuses.0"),
+        ("routing.resilience.stall_timeout_seconds=0", "routing.resilience.stall_timeout_seconds"),
+        ("routing.resilience.backoff_seconds=-1", "routing.resilience.backoff_seconds"),
+        ("routing.resilience.retries=2", "routing.resilience"),
+        ("gateway.resilience.attempts=11", "gateway.resilience.attempts"),
+        ("gateway.resilience.retry_timeouts=maybe", "gateway.resilience.retry_timeouts"),
+    ],
+)
+def test_the_schema_refuses_a_bad_failover_setting_with_helm_v3_and_v4(
+    helms: dict[str, Chart], major: str, setting: str, where: str
+) -> None:
+    model = ("routing.models[0].name=small", "routing.models[0].upstream=vllm")
+    error = helms[major].render_fails(*model, setting)
+
+    # Each names the value's place its own way: helm v3 with dots, v4 as a JSON pointer.
+    assert (where if major == "v3" else f"'/{where.replace('.', '/')}'") in error

@@ -110,19 +110,36 @@ def test_a_redirect_loop_or_json_nested_too_deep_is_an_upstream_error(
     assert response.json()["error"]["code"] == "upstream_bad_response"
 
 
-@pytest.mark.parametrize(
-    ("behaviour", "body"), [("wrong_shape", CHAT), ("wrong_shape_stream", STREAM)]
-)
-def test_json_of_the_wrong_shape_is_a_502_counted_as_a_bad_response(
-    exposed: Gateway, behaviour: str, body: dict[str, object]
-) -> None:
+def test_json_of_the_wrong_shape_is_a_502_counted_as_a_bad_response(exposed: Gateway) -> None:
     counted = errors(exposed, "bad_response")
 
-    response = ask(exposed, body, behaviour)
+    response = ask(exposed, CHAT, "wrong_shape")
 
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "upstream_bad_response"
     assert errors(exposed, "bad_response") == counted + 1
+
+
+def test_a_stream_whose_one_frame_is_unreadable_passes_it_over_and_is_incomplete(
+    exposed: Gateway,
+) -> None:
+    # The openai kind reads frames itself and passes an unreadable one over (counted);
+    # this stream has nothing else, so it never finishes. huggingface_hub's reader
+    # fails on the frame: the stream is the upstream's bad response.
+    openai = exposed.settings.upstream_api == "openai"
+    skipped = exposed.sample("llm_gateway_stream_frames_skipped_total", model=MODEL)
+    reason = "server_error" if openai else "bad_response"
+    counted = errors(exposed, reason)
+
+    response = ask(exposed, STREAM, "wrong_shape_stream")
+
+    assert response.status_code == 502
+    code = "upstream_stream_incomplete" if openai else "upstream_bad_response"
+    assert response.json()["error"]["code"] == code
+    assert errors(exposed, reason) == counted + 1
+    assert exposed.sample("llm_gateway_stream_frames_skipped_total", model=MODEL) == (
+        skipped + (1 if openai else 0)
+    )
 
 
 def test_a_non_ascii_retry_after_is_a_429_without_one(exposed: Gateway) -> None:

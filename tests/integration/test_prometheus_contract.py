@@ -121,8 +121,10 @@ def gateway(contract_simulator_url: str, redis_server: RedisServer) -> Iterator[
         upstream_is_simulator=True,
         upstream_timeout_seconds=0.3,
         models={"nemo": NEMO},
-        # Two attempts per model, then the default model falls back to nemo.
+        # Two attempts per model, a silent one included, then the default model falls back
+        # to nemo; every fault is seen on the default model: its circuit never opens.
         retry_attempts=2,
+        resilience={"retry_timeouts": True, "circuit_failures": 1000},
         retry_backoff_seconds=0.01,
         fallback_models=["nemo"],
         # The traffic is sequential but for the burst, which fills slots and queue.

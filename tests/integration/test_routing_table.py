@@ -162,7 +162,7 @@ def test_a_chat_model_asked_for_embeddings_is_a_400(gateway: Gateway) -> None:
 def test_a_model_whose_upstream_is_down_falls_back_to_another_upstream_of_another_kind(
     gateway: Gateway, upstreams: Upstreams
 ) -> None:
-    fallbacks = gateway.sample("llm_gateway_fallbacks_total", model="mistral-hf")
+    fallbacks = gateway.sample("llm_gateway_fallbacks_total", model="mistral-hf", reason="error")
     refused = sent_to(gateway, upstreams.down, outcome="connection")
 
     response = chat(gateway, "lost")
@@ -170,7 +170,10 @@ def test_a_model_whose_upstream_is_down_falls_back_to_another_upstream_of_anothe
     assert response.status_code == 200
     assert response.json()["model"] == MODEL
     assert sent_to(gateway, upstreams.down, outcome="connection") == refused + 1
-    assert gateway.sample("llm_gateway_fallbacks_total", model="mistral-hf") == fallbacks + 1
+    assert (
+        gateway.sample("llm_gateway_fallbacks_total", model="mistral-hf", reason="error")
+        == fallbacks + 1
+    )
     assert answered(gateway, "mistral-hf") >= 1
 
 
@@ -184,7 +187,7 @@ def test_a_failing_upstream_falls_back_to_the_model_on_another(
         reason="server_error",
         status_code="503",
     )
-    fallbacks = gateway.sample("llm_gateway_fallbacks_total", model="nemo")
+    fallbacks = gateway.sample("llm_gateway_fallbacks_total", model="nemo", reason="error")
 
     # Forwarded to the simulator upstream only: the fallback's upstream answers.
     response = chat(gateway, "mistral-small", headers={"X-Simulator-Fault": "unavailable"})
@@ -192,7 +195,9 @@ def test_a_failing_upstream_falls_back_to_the_model_on_another(
     assert response.status_code == 200
     assert response.json()["model"] == NEMO
     assert sent_to(gateway, upstreams.vllm, outcome="server_error") == failed + 1
-    assert gateway.sample("llm_gateway_fallbacks_total", model="nemo") == fallbacks + 1
+    assert (
+        gateway.sample("llm_gateway_fallbacks_total", model="nemo", reason="error") == fallbacks + 1
+    )
     assert (
         gateway.sample(
             "llm_gateway_upstream_errors_total",

@@ -213,7 +213,7 @@ def test_a_retried_and_failed_over_request_shows_each_attempt_as_its_own_span(
     traced: Gateway, receiver: Receiver, upstream: tuple[str, HeaderLog]
 ) -> None:
     trace_id = "5bf92f3577b34da6a3ce929d0e0e4736"
-    fallbacks = traced.sample("llm_gateway_fallbacks_total", model=NEMO)
+    fallbacks = traced.sample("llm_gateway_fallbacks_total", model=NEMO, reason="error")
     headers = {
         **AUTH,
         **traceparent(trace_id),
@@ -250,7 +250,7 @@ def test_a_retried_and_failed_over_request_shows_each_attempt_as_its_own_span(
     # Each attempt sent its own span as the parent.
     sent = [h["traceparent"] for h in upstream[1].headers["traced-failover-1"]]
     assert sorted(sent) == sorted(f"00-{trace_id}-{span.span_id}-01" for span in spans)
-    assert traced.sample("llm_gateway_fallbacks_total", model=NEMO) == fallbacks + 1
+    assert traced.sample("llm_gateway_fallbacks_total", model=NEMO, reason="error") == fallbacks + 1
 
 
 def test_a_stream_marks_its_first_token_and_the_exemplars_carry_its_trace_id(

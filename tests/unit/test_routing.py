@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from llm_gateway.core.continuation import Prefill
+from llm_gateway.core.retry import ErrorClass, Policy
 from llm_gateway.core.routing import ModelRoute
 from llm_gateway.core.types import ModelKind, Price
 from llm_gateway.routing import RoutingError, load, routing_table
@@ -185,6 +187,26 @@ def test_a_shorthand_fallback_list_is_a_chain() -> None:
             lambda t: t["upstreams"][0].update(kind="vllm"),
             "upstreams[0] 'vllm'.kind: Input should be 'openai' or 'huggingface'",
         ),
+        (
+            lambda t: t["models"][0].update(context_window_fallbacks=["e5"]),
+            "model 'mistral-small': context_window_fallbacks 'e5' is of kind embedding",
+        ),
+        (
+            lambda t: t["models"][0].update(content_policy_fallbacks=["mistral-small"]),
+            "model 'mistral-small': content_policy_fallbacks names the model itself",
+        ),
+        (
+            lambda t: t["models"][0].update(prefill="assistant"),
+            "models[0] 'mistral-small'.prefill: Input should be 'none', 'continue_final_message'",
+        ),
+        (
+            lambda t: t.update(resilience={"stall_timeout_seconds": 0}),
+            "resilience.stall_timeout_seconds: Input should be greater than 0",
+        ),
+        (
+            lambda t: t["models"][1].update(resilience={"retry_statuses": [200]}),
+            "models[1] 'mistral-hf'.resilience.retry_statuses: retry_statuses are HTTP error",
+        ),
         (lambda t: t.update(routes=[]), "routes: Extra inputs are not permitted"),
         (lambda t: t.update(models=[]), "models: List should have at least 1 item"),
     ],
@@ -212,3 +234,30 @@ def test_a_table_and_the_shorthand_model_settings_together_are_refused(tmp_path:
 
     with pytest.raises(RoutingError, match="LLM_GATEWAY_MODELS would be ignored beside it"):
         routing_table(settings)
+
+
+def test_a_models_policy_is_its_own_over_the_tables_over_the_defaults(tmp_path: Path) -> None:
+    data = table(resilience={"stall_timeout_seconds": 2, "attempts": 2})
+    data["models"][0].update(
+        resilience={"attempts": 4, "retry_statuses": [503]},
+        prefill="continue_final_message",
+        context_window_fallbacks=["mistral-hf"],
+    )
+
+    small, hf, _ = load(written(tmp_path, data)).routes()
+
+    assert (small.policy.attempts, small.policy.stall_timeout_seconds) == (4, 2)
+    assert small.policy.retry_statuses == frozenset({503})
+    assert small.policy.first_token_timeout_seconds == Policy().first_token_timeout_seconds
+    assert (hf.policy.attempts, hf.policy.retry_statuses) == (2, Policy().retry_statuses)
+    assert small.prefill is Prefill.CONTINUE_FINAL_MESSAGE
+    assert hf.prefill is Prefill.NONE
+    assert small.class_fallbacks == {ErrorClass.CONTEXT_WINDOW: ("mistral-hf",)}
+
+
+def test_the_shorthand_resilience_setting_is_the_tables() -> None:
+    settings = Settings(resilience={"circuit_failures": 9}, fallback_models=[])
+
+    routes = routing_table(settings).routes()
+
+    assert {route.policy.circuit_failures for route in routes} == {9}

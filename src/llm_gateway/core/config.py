@@ -8,17 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llm_gateway.core.limits import FailureMode
-from llm_gateway.core.retry import RetryPolicy
 from llm_gateway.core.routing import ModelRoute
 
 
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
-    # The routing table's models; the first of each kind is its default.
+    # The routing table's models, each with its resilience policy; the first of each
+    # kind is its default.
     models: Sequence[ModelRoute]
     max_prompt_chars: int
     deadline_seconds: float
-    retry: RetryPolicy
     max_concurrency: int
     max_queue: int
     queue_timeout_seconds: float

@@ -5,7 +5,9 @@
 :class:`~llm_gateway.core.types.EmbeddingTask`; :class:`Gateway` validates it and
 resolves its model through the routing table (:mod:`llm_gateway.core.routing`, here
 only), applies the client's rate limit and the concurrency limit, and calls the model's
-upstream with retries, then its fallbacks, each on its own upstream. Every
+upstream with retries, then its fallbacks, each on its own upstream
+(:mod:`llm_gateway.core.failover`); a stream that breaks is continued
+(:mod:`llm_gateway.core.relay`). Every
 request is measured by one :class:`~llm_gateway.core.measurement.Measurement`, so the
 endpoints, streamed or not, cannot disagree about a token, a latency or a failure.
 """
@@ -13,40 +15,30 @@ endpoints, streamed or not, cannot disagree about a token, a latency or a failur
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from llm_gateway.core.buckets import BucketStore
 from llm_gateway.core.config import GatewayConfig
+from llm_gateway.core.failover import Failover, shutting_down, streams
 from llm_gateway.core.limits import ConcurrencyLimiter, RateLimiter, Reservation
 from llm_gateway.core.measurement import Measurement, Summary
 from llm_gateway.core.metrics import Metrics
 from llm_gateway.core.relay import Relay
-from llm_gateway.core.retry import retryable
 from llm_gateway.core.routing import Route, Router
 from llm_gateway.core.tracing import NO_TRACER, Tracer
 from llm_gateway.core.types import (
-    Chunk,
     Completion,
     CompletionTask,
     Embeddings,
     EmbeddingTask,
-    Outcome,
     TokenUsage,
 )
 from llm_gateway.core.upstream import Upstream
-from llm_gateway.errors import (
-    DeadlineExceeded,
-    GatewayError,
-    InvalidRequest,
-    ShuttingDown,
-    UpstreamError,
-)
+from llm_gateway.errors import GatewayError, InvalidRequest
 
-T = TypeVar("T")
 R = TypeVar("R", CompletionTask, EmbeddingTask)
 A = TypeVar("A", Completion, Embeddings)
-Stream = tuple[Chunk, AsyncIterator[Chunk]]
 
 
 class Gateway:
@@ -65,7 +57,7 @@ class Gateway:
         self._router = Router(config.models, upstreams)
         self._max_prompt_chars = config.max_prompt_chars
         self._deadline = config.deadline_seconds
-        self._retry = config.retry
+        self._failover = Failover(self._router, metrics, config.deadline_seconds)
         self._limiter = ConcurrencyLimiter(
             config.max_concurrency, config.max_queue, config.queue_timeout_seconds, metrics
         )
@@ -80,9 +72,6 @@ class Gateway:
         self._metrics = metrics
         self._tracer = tracer
         self._streams: set[Relay] = set()
-        # The deadlines of the attempts in progress; the cut-off brings them forward.
-        self._attempt_timeouts: set[asyncio.Timeout] = set()
-        self._cut_off = False
 
     async def close(self) -> None:
         await self._quotas.close()
@@ -99,7 +88,7 @@ class Gateway:
         """A whole answer (not streamed), measured and charged to the client's budget."""
         route, measurement, reservation = await self._admit(request, summary)
         try:
-            answer = await self._attempts(
+            answer = await self._failover.run(
                 request, route, measurement, call, self._deadline_of(measurement)
             )
             measurement.ready()
@@ -128,8 +117,8 @@ class Gateway:
         route, measurement, reservation = await self._admit(request, summary)
         deadline = self._deadline_of(measurement)
         try:
-            first, chunks = await self._attempts(
-                request, route, measurement, _open_stream, deadline
+            opened = await self._failover.run(
+                request, route, measurement, streams(measurement), deadline
             )
             measurement.ready()
         except BaseException as exc:
@@ -143,7 +132,8 @@ class Gateway:
             self._limiter.release()
             self._quotas.settle(reservation, usage.total_tokens if usage is not None else 0)
 
-        relay = Relay(first, chunks, measurement, on_close, deadline, self._deadline)
+        resume = self._failover.resumer(request, measurement, deadline)
+        relay = Relay(opened, measurement, on_close, deadline, self._deadline, resume)
         self._streams.add(relay)
         return relay
 
@@ -152,12 +142,9 @@ class Gateway:
         ends with an error frame and ``[DONE]``, an attempt in progress with a 503; each
         is recorded as cancelled, before the server would cancel it with neither (and a
         traceback)."""
-        self._cut_off = True
-        now = asyncio.get_running_loop().time()
-        for timeout in self._attempt_timeouts:
-            timeout.reschedule(now)
+        self._failover.cut_off()
         for relay in list(self._streams):
-            relay.interrupt(_shutting_down())
+            relay.interrupt(shutting_down())
 
     def _deadline_of(self, measurement: Measurement) -> float:
         """The request deadline, in event-loop time."""
@@ -197,63 +184,6 @@ class Gateway:
             raise
         return route, measurement, reservation
 
-    async def _attempts(
-        self,
-        request: R,
-        route: Route,
-        measurement: Measurement,
-        call: Callable[[R, Route], Awaitable[T]],
-        deadline: float,
-    ) -> T:
-        """``call`` on the requested model's route, then on each of its fallbacks' (on
-        their own upstreams), retrying each in turn.
-
-        ``deadline`` bounds the attempt in progress too: an upstream trickling bytes
-        resets the read timeout with each one, and would otherwise hold the request.
-        """
-        error: UpstreamError | None = None
-        for each in self._router.chain(route):
-            attempt = 1
-            while True:
-                measurement.attempt(
-                    each.model.name,
-                    attempt,
-                    fallback=error is not None and attempt == 1,
-                    upstream=each.model.upstream,
-                    model_id=each.model.model_id,
-                )
-                timeout = asyncio.timeout_at(deadline)
-                self._attempt_timeouts.add(timeout)
-                try:
-                    async with timeout:
-                        result = await call(request, each)
-                except UpstreamError as exc:
-                    measurement.end_attempt(Outcome.ERROR, exc)
-                    error = exc
-                except TimeoutError:
-                    if not timeout.expired():
-                        raise
-                    if self._cut_off:
-                        measurement.end_attempt(Outcome.CANCELLED)
-                        raise _shutting_down() from None
-                    error = DeadlineExceeded(self._deadline)
-                    measurement.end_attempt(Outcome.ERROR, error)
-                    raise error from None
-                else:
-                    return result
-                finally:
-                    self._attempt_timeouts.discard(timeout)
-                delay = self._retry.delay(attempt, error)
-                if delay is None or measurement.elapsed() + delay > self._deadline:
-                    break
-                measurement.retry(error)
-                await asyncio.sleep(delay)
-                attempt += 1
-            if not retryable(error):
-                break
-        assert error is not None
-        raise error
-
 
 async def _complete(request: CompletionTask, route: Route) -> Completion:
     return await route.upstream.complete(route.capped(request), route.model.model_id)
@@ -261,20 +191,3 @@ async def _complete(request: CompletionTask, route: Route) -> Completion:
 
 async def _embed(request: EmbeddingTask, route: Route) -> Embeddings:
     return await route.upstream.embed(request, route.model.model_id)
-
-
-async def _open_stream(request: CompletionTask, route: Route) -> Stream:
-    chunks = aiter(route.upstream.stream(route.capped(request), route.model.model_id))
-    try:
-        first = await anext(chunks, Chunk())
-    except BaseException:
-        await chunks.aclose()  # type: ignore[attr-defined]
-        raise
-    return first, chunks
-
-
-def _shutting_down() -> ShuttingDown:
-    return ShuttingDown(
-        "The gateway is shutting down and its drain time ran out; retry.",
-        code="gateway_shutting_down",
-    )

@@ -17,8 +17,22 @@ from dataclasses import dataclass
 
 from llm_gateway.core.metrics import Metrics
 from llm_gateway.core.tracing import NO_SPAN, NO_TRACER, AttemptSpan, Tracer, begin_attempt
-from llm_gateway.core.types import CompletionTask, EmbeddingTask, Outcome, Price, TokenUsage
-from llm_gateway.errors import GatewayError, Overloaded, RateLimited, ShuttingDown, UpstreamError
+from llm_gateway.core.types import (
+    CompletionTask,
+    EmbeddingTask,
+    FallbackReason,
+    Outcome,
+    Price,
+    TokenUsage,
+)
+from llm_gateway.errors import (
+    ErrorReason,
+    GatewayError,
+    Overloaded,
+    RateLimited,
+    ShuttingDown,
+    UpstreamError,
+)
 
 # The client label of requests made while API keys are off.
 ANONYMOUS = "anonymous"
@@ -109,20 +123,21 @@ class Measurement:
         self,
         model: str,
         number: int = 1,
-        fallback: bool = False,
+        fallback: FallbackReason | None = None,
         *,
         upstream: str = "",
         model_id: str | None = None,
     ) -> None:
-        """Attempt ``number`` (from 1) on ``model``: a fallback's first, or a retry. The
-        span names what goes upstream: ``model_id`` (``model`` unless given) at ``upstream``,
-        the routing table's name of the upstream."""
-        if fallback:
-            self._metrics.fallback(model)
+        """Attempt ``number`` (from 1) on ``model``: a fallback's first (``fallback``
+        says why), or a retry. The span names what goes upstream: ``model_id``
+        (``model`` unless given) at ``upstream``, the routing table's name of the
+        upstream."""
+        if fallback is not None:
+            self._metrics.fallback(model, fallback)
         self.model = self._summary.model = model
         self._metrics.attempt_started(model)
         self._span = self._tracer.attempt(
-            self._request, model_id or model, number, fallback, upstream
+            self._request, model_id or model, number, fallback is not None, upstream
         )
         begin_attempt(self._span)
         self._attempt_started = time.perf_counter()
@@ -138,6 +153,14 @@ class Measurement:
 
     def retry(self, error: UpstreamError) -> None:
         self._metrics.retry(self.model, error.reason)
+
+    def continued(self, model: str, reason: ErrorReason) -> None:
+        """The stream broke (``reason``) and ``model`` is asked to continue it."""
+        self._metrics.stream_continued(model, reason)
+
+    def frame_skipped(self) -> None:
+        """An unreadable stream frame was passed over."""
+        self._metrics.frame_skipped(self.model)
 
     def end_attempt(self, outcome: Outcome, exc: BaseException | None = None) -> None:
         if self._attempt_started is None:
@@ -172,10 +195,6 @@ class Measurement:
             self._span.first_token()
         self._last_token_at = now
         self.tokens += 1
-
-    def estimated_usage(self, completion_chars: int) -> TokenUsage:
-        """The usage of an answer the upstream reported none for (see TokenUsage.settled)."""
-        return TokenUsage.settled(None, self._request.prompt_chars, completion_chars, self.tokens)
 
     def reject(self, error: GatewayError) -> None:
         """The gateway turned the request away itself: counted with its reason."""

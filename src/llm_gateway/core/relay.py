@@ -1,19 +1,29 @@
-"""An open stream on its way to the client, measured as it passes."""
+"""An open stream on its way to the client, measured as it passes, and mended if it breaks."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
+from llm_gateway.core.failover import Opened, Resume, too_many_skipped
 from llm_gateway.core.measurement import Measurement
 from llm_gateway.core.types import Chunk, TokenUsage
-from llm_gateway.errors import DeadlineExceeded, GatewayError
+from llm_gateway.errors import (
+    DeadlineExceeded,
+    GatewayError,
+    UpstreamError,
+    UpstreamTimeout,
+)
 
 # Chunks relayed between two yields to the event loop. An upstream that floods keeps
 # data buffered, so reading it and writing to a client that left never wait: without a
 # yield, the task that notices the client leaving (or a deadline) would not get to run.
 CHUNKS_PER_YIELD = 8
+# Continuations of one stream, at most: a model that breaks every stream it is asked to
+# continue is not asked forever.
+MAX_CONTINUATIONS = 2
 
 
 class Relay:
@@ -24,36 +34,79 @@ class Relay:
     The stream ends at ``deadline`` (event-loop time) with :class:`DeadlineExceeded`,
     and :meth:`interrupt` ends it early with another error: either is raised at once if
     the stream is waiting on the upstream, or at the next chunk.
+
+    The upstream breaking it (a cut connection, a stall past the model's window, more
+    unreadable frames than it passes over) is mended when ``resume`` can: the stream
+    goes on from a continuation of the answer (see :mod:`llm_gateway.core.continuation`),
+    one answer, its usage the sum of the attempts'; when it cannot, the break ends it.
     """
 
     def __init__(
         self,
-        first: Chunk,
-        chunks: AsyncIterator[Chunk],
+        opened: Opened,
         measurement: Measurement,
         on_close: Callable[[TokenUsage | None], None],
         deadline: float,
         deadline_seconds: float,
+        resume: Resume | None = None,
     ) -> None:
-        self._pending: Chunk | None = first
-        self._chunks = chunks
+        self._pending: Chunk | None = opened.first
         self._measurement = measurement
         self._on_close = on_close
+        self._resume = resume
+        self._continuations = 0
         self._usage: TokenUsage | None = None
         self._tool_calls = 0
         self._finish_reasons: list[str] = []
         # Each choice's text, gathered only for a span that records it.
         self._texts: dict[int, list[str]] | None = {} if measurement.captures_content else None
-        # Characters generated, for an estimate of the usage an upstream does not report.
-        self._chars = 0
+        # The answer's text so far, kept while it could be continued (one plain choice).
+        self._answer: list[str] | None = [] if resume is not None else None
+        # The usage of the attempts that broke (a continuation's prompt is spent too).
+        self._spent: TokenUsage | None = None
         self._closed = False
         self._relayed = 0
         self._interruption: GatewayError | None = None
         # The task waiting on the upstream, while it waits.
         self._waiting: asyncio.Task[Any] | None = None
-        self._timer = asyncio.get_running_loop().call_at(
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(
             deadline, lambda: self.interrupt(DeadlineExceeded(deadline_seconds))
         )
+        self._stall: asyncio.TimerHandle | None = None
+        self._wait_began = 0.0
+        self._follow(opened)
+
+    def _follow(self, opened: Opened) -> None:
+        """Read ``opened`` from now on: a new attempt's stream, its counts from zero."""
+        self._chunks = opened.chunks
+        self._policy = opened.policy
+        self._prompt_chars = opened.prompt_chars
+        # Characters and text chunks of this attempt, for an estimate of its usage.
+        self._chars = 0
+        self._pieces = 0
+        self._skipped = opened.skipped
+        loop = asyncio.get_running_loop()
+        self._wait_began = loop.time()
+        self._stall = loop.call_later(self._policy.stall_timeout_seconds, self._watch)
+
+    def _watch(self) -> None:
+        """The stall watch: a wait on the upstream longer than the model's stall window
+        breaks the stream (a continuation may mend it). One timer per stream, moved on
+        as it fires, rather than one per chunk; a client slow to read is no stall."""
+        window = self._policy.stall_timeout_seconds
+        loop = asyncio.get_running_loop()
+        waiting = self._waiting is not None
+        if waiting and loop.time() - self._wait_began >= window:
+            self._stall = None
+            self.interrupt(
+                UpstreamTimeout(
+                    f"The upstream stalled: no token for {window:g} s.", code="upstream_stalled"
+                )
+            )
+            return
+        due = self._wait_began + window if waiting else loop.time() + window
+        self._stall = loop.call_at(due, self._watch)
 
     def __aiter__(self) -> Relay:
         return self
@@ -74,25 +127,43 @@ class Relay:
     async def __anext__(self) -> Chunk:
         if self._closed:
             raise StopAsyncIteration
-        try:
-            if self._pending is not None:
-                chunk, self._pending = self._pending, None
-            else:
-                chunk = await self._next()
-        except StopAsyncIteration:
-            await self._close(None)
-            raise
-        except BaseException as exc:
-            await self._close(exc)
-            raise
+        while True:
+            try:
+                try:
+                    chunk = await self._next()
+                except UpstreamError as exc:
+                    if not await self._mended(exc):
+                        raise
+                    continue
+            except StopAsyncIteration:
+                await self._close(None)
+                raise
+            except BaseException as exc:
+                await self._close(exc)
+                raise
+            if not chunk.skipped:
+                return self._relay(chunk)
+            self._measurement.frame_skipped()
+
+    def _relay(self, chunk: Chunk) -> Chunk:
+        """``chunk`` counted, on its way to the client."""
         if chunk.text or chunk.tool_calls:
             self._measurement.token()
             self._chars += len(chunk.text)
+            self._pieces += 1
             for call in chunk.tool_calls:
                 self._chars += len(call.arguments or "")
+        if self._answer is not None:
+            if chunk.index or chunk.tool_calls:
+                self._answer = None  # not one plain text: never continued
+            else:
+                self._answer.append(chunk.text)
         # A call's first delta names its function; the rest carry argument pieces.
         self._tool_calls += sum(1 for call in chunk.tool_calls if call.name is not None)
-        self._usage = chunk.usage or self._usage
+        if chunk.usage is not None:
+            self._usage = chunk.usage
+            if self._spent is not None:
+                chunk = dataclasses.replace(chunk, usage=_added(self._spent, chunk.usage))
         if chunk.finish_reason is not None:
             self._finish_reasons.append(chunk.finish_reason)
         if self._texts is not None:
@@ -100,15 +171,30 @@ class Relay:
         return chunk
 
     async def _next(self) -> Chunk:
+        if self._pending is not None:
+            chunk, self._pending = self._pending, None
+            return self._checked(chunk)
         self._relayed += 1
         if self._relayed % CHUNKS_PER_YIELD == 0:
             await asyncio.sleep(0)
         if self._interruption is not None:
             raise self._interruption
+        self._wait_began = asyncio.get_running_loop().time()
+        return self._checked(await self._waited(anext(self._chunks)))
+
+    def _checked(self, chunk: Chunk) -> Chunk:
+        if chunk.skipped:
+            self._skipped += 1
+            if self._skipped > self._policy.max_skipped_frames:
+                raise too_many_skipped(self._policy)
+        return chunk
+
+    async def _waited(self, step: Any) -> Any:
+        """``step`` awaited so that :meth:`interrupt` can end the wait."""
         task = self._waiting = asyncio.current_task()
         assert task is not None
         try:
-            return await anext(self._chunks)
+            return await step
         except asyncio.CancelledError:
             if self._interruption is None:
                 raise
@@ -116,6 +202,34 @@ class Relay:
             raise self._interruption from None
         finally:
             self._waiting = None
+
+    async def _mended(self, error: UpstreamError) -> bool:
+        """Whether a continuation took over from the attempt that broke with ``error``.
+
+        The request deadline and the drain's cut-off are final, never mended.
+        """
+        if (
+            self._resume is None
+            or isinstance(error, DeadlineExceeded)
+            or self._continuations >= MAX_CONTINUATIONS
+        ):
+            return False
+        if self._interruption is error:
+            self._interruption = None
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+        await self._chunks.aclose()  # type: ignore[attr-defined]
+        answer = "".join(self._answer) if self._answer is not None else None
+        broken = TokenUsage.settled(None, self._prompt_chars, self._chars, self._pieces)
+        opened = await self._waited(self._resume(error, answer, self._pieces))
+        if opened is None:
+            return False
+        self._continuations += 1
+        self._spent = broken if self._spent is None else _added(self._spent, broken)
+        self._pending = opened.first
+        self._follow(opened)
+        return True
 
     async def aclose(self) -> None:
         if not self._closed:
@@ -125,8 +239,14 @@ class Relay:
         # Recorded before the first await: a cancelled task may not get past it.
         self._closed = True
         self._timer.cancel()
+        if self._stall is not None:
+            self._stall.cancel()
         if exc is None:
-            usage = self._usage or self._measurement.estimated_usage(self._chars)
+            usage = self._usage or TokenUsage.settled(
+                None, self._prompt_chars, self._chars, self._pieces
+            )
+            if self._spent is not None:
+                usage = _added(self._spent, usage)
             self._on_close(usage)
             texts = None
             if self._texts is not None:
@@ -136,3 +256,12 @@ class Relay:
             self._on_close(None)
             self._measurement.fail(exc)
         await self._chunks.aclose()  # type: ignore[attr-defined]
+
+
+def _added(one: TokenUsage, other: TokenUsage) -> TokenUsage:
+    return TokenUsage(
+        one.prompt_tokens + other.prompt_tokens,
+        one.completion_tokens + other.completion_tokens,
+        one.prompt_estimated or other.prompt_estimated,
+        one.completion_estimated or other.completion_estimated,
+    )

@@ -10,9 +10,11 @@ call, and the model's fallbacks into the routes tried after it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from llm_gateway.core.continuation import Prefill
+from llm_gateway.core.retry import DEFAULT_POLICY, ErrorClass, Policy
 from llm_gateway.core.types import CompletionTask, EmbeddingTask, ModelKind, Price
 from llm_gateway.core.upstream import Upstream
 from llm_gateway.errors import InvalidRequest, ModelNotFound
@@ -22,7 +24,10 @@ from llm_gateway.errors import InvalidRequest, ModelNotFound
 class ModelRoute:
     """One model of the table. ``name`` is what clients ask for and what the metrics'
     ``model`` label shows; ``model_id`` is sent upstream; ``aliases`` are other names
-    clients may use for it."""
+    clients may use for it. ``fallbacks`` take over when it keeps failing;
+    ``class_fallbacks`` when the upstream rejects a request of an :class:`ErrorClass`
+    (a prompt too long for its context window, say) that another model may serve.
+    ``prefill`` is the form in which its server continues a partial answer."""
 
     name: str
     upstream: str
@@ -32,6 +37,9 @@ class ModelRoute:
     aliases: tuple[str, ...] = ()
     price: Price | None = None
     max_tokens: int | None = None
+    policy: Policy = DEFAULT_POLICY
+    prefill: Prefill = Prefill.NONE
+    class_fallbacks: Mapping[ErrorClass, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +108,29 @@ class Router:
             param="model",
         )
 
+    @property
+    def routes(self) -> list[Route]:
+        return list(self._routes.values())
+
+    def route(self, name: str) -> Route:
+        """The route of the model named ``name`` in the table (not an alias)."""
+        return self._routes[name]
+
     def chain(self, route: Route) -> list[Route]:
         """``route``, then its fallbacks in order, each followed by its own (depth first),
         every model once."""
+        return self._unique(self._walk(route))
+
+    def class_chain(self, route: Route, error_class: ErrorClass) -> list[Route]:
+        """The models to try for a request ``route``'s upstream rejected with an error of
+        ``error_class``: its models for that class, each with its own fallbacks."""
+        names = route.model.class_fallbacks.get(error_class, ())
+        return self._unique(each for name in names for each in self._walk(self._routes[name]))
+
+    @staticmethod
+    def _unique(routes: Iterable[Route]) -> list[Route]:
         seen: dict[str, Route] = {}
-        for each in self._walk(route):
+        for each in routes:
             seen.setdefault(each.model.name, each)
         return list(seen.values())
 

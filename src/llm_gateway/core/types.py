@@ -39,6 +39,16 @@ class Outcome(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class FallbackReason(enum.StrEnum):
+    """Why an attempt went to another model than the one before it."""
+
+    ERROR = "error"  # the one before kept failing
+    CIRCUIT_OPEN = "circuit_open"  # the one before is skipped while its circuit is open
+    CONTEXT_WINDOW = "context_window"  # the prompt is too long for the one before
+    CONTENT_POLICY = "content_policy"  # the one before refused it by its content policy
+    CONTINUATION = "continuation"  # the stream broke; another model continues it
+
+
 @dataclass(slots=True, frozen=True)
 class Origin:
     """Who asked: the HTTP request an internal request came from.
@@ -286,6 +296,14 @@ class Chunk:
     index: int = 0
     tool_calls: tuple[ToolCallPiece, ...] = ()
     logprobs: dict[str, Any] | None = None
+    # An unreadable frame the upstream sent, passed over (and counted) instead of relayed.
+    skipped: bool = False
+
+    @property
+    def content(self) -> bool:
+        """Anything to relay: text, tool calls, the end (an empty chunk tells only that
+        the upstream's answer began)."""
+        return bool(self.text or self.tool_calls or self.finish_reason is not None or self.usage)
 
     @property
     def plain(self) -> bool:
@@ -299,3 +317,10 @@ class Embeddings:
     # One per input: float32 values, little-endian, as OpenAI's base64 encoding holds them.
     vectors: tuple[bytes, ...]
     usage: TokenUsage
+
+
+# What an upstream's stream yields first, once the upstream's answer began (its headers
+# are in): the core's header timeout ends there, its first-token timeout goes on.
+ACCEPTED = Chunk()
+# An unreadable frame an upstream's stream passed over.
+SKIPPED_FRAME = Chunk(skipped=True)

@@ -26,6 +26,7 @@ from llm_gateway.metrics.families.clients import CLIENT_METRICS
 from llm_gateway.metrics.families.pool import POOL_METRICS
 from llm_gateway.metrics.families.protections import PROTECTION_METRICS
 from llm_gateway.metrics.families.requests import REQUEST_METRICS
+from llm_gateway.metrics.families.resilience import RESILIENCE_METRICS
 from llm_gateway.metrics.spec import MetricSpec
 
 # In the order they are registered, which is the exposition's (and docs/metrics.md's).
@@ -44,6 +45,10 @@ LLM_METRICS: dict[str, MetricSpec] = {
     "upstream_in_flight": REQUEST_METRICS["upstream_in_flight"],
     "retries": REQUEST_METRICS["retries"],
     "fallbacks": REQUEST_METRICS["fallbacks"],
+    "stream_continuations": RESILIENCE_METRICS["stream_continuations"],
+    "skipped_frames": RESILIENCE_METRICS["skipped_frames"],
+    "circuit_open": RESILIENCE_METRICS["circuit_open"],
+    "circuit_opened": RESILIENCE_METRICS["circuit_opened"],
     "queue_wait": PROTECTION_METRICS["queue_wait"],
     "queued": PROTECTION_METRICS["queued"],
     "shed": PROTECTION_METRICS["shed"],

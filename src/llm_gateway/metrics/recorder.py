@@ -15,7 +15,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from llm_gateway.core.buckets import StoreFailure, StoreOperation
-from llm_gateway.core.types import Endpoint, Outcome, TokenUsage
+from llm_gateway.core.types import Endpoint, FallbackReason, Outcome, TokenUsage
 from llm_gateway.errors import AuthFailure, ErrorReason, RateLimit, ShedReason
 from llm_gateway.metrics.definitions import LLM_METRICS
 from llm_gateway.metrics.labels import EndpointOutcome
@@ -61,6 +61,10 @@ class Recorder:
         self._upstream_in_flight = family["upstream_in_flight"]
         self._retries = family["retries"]
         self._fallbacks = family["fallbacks"]
+        self._continuations = family["stream_continuations"]
+        self._skipped_frames = family["skipped_frames"]
+        self._circuit_open = family["circuit_open"]
+        self._circuit_opened = family["circuit_opened"]
         self._queue_wait = family["queue_wait"].metric
         self._queued = family["queued"].metric
         self._shed = family["shed"]
@@ -105,8 +109,19 @@ class Recorder:
     def retry(self, model: str, reason: ErrorReason) -> None:
         self._retries(model, reason).inc()
 
-    def fallback(self, model: str) -> None:
-        self._fallbacks(model).inc()
+    def fallback(self, model: str, reason: FallbackReason) -> None:
+        self._fallbacks(model, reason).inc()
+
+    def stream_continued(self, model: str, reason: ErrorReason) -> None:
+        self._continuations(model, reason).inc()
+
+    def frame_skipped(self, model: str) -> None:
+        self._skipped_frames(model).inc()
+
+    def circuit_changed(self, model: str, *, opened: bool) -> None:
+        self._circuit_open(model).set(1 if opened else 0)
+        if opened:
+            self._circuit_opened(model).inc()
 
     # One request, once it ends.
 

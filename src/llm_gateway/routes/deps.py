@@ -116,9 +116,10 @@ async def get_simulator_headers(
         str,
         Header(
             alias="X-Simulator-Fault",
-            description="Ask the simulator behind the gateway for one fault. Forwarded, with "
-            "every X-Simulator-* header, only to an upstream that is the simulator; ignored "
-            "otherwise.",
+            description="Ask the simulator behind the gateway for a fault: its name (listed "
+            "here), optionally followed by `; key=value` parameters, and further faults after "
+            "commas (the README's simulator section). Forwarded, with every X-Simulator-* "
+            "header, only to an upstream that is the simulator; ignored otherwise.",
             json_schema_extra={"enum": [f.value for f in Fault]},
         ),
     ] = None,  # type: ignore[assignment]

@@ -64,7 +64,8 @@ async def read_request(
     """The request's fault header and its body read by ``read``, or ``refuse``'s answer
     (in the route's dialect) to an unknown fault or an invalid body."""
     try:
-        return FaultRequest.from_headers(request.headers), read(await request.body())
+        body = read(await request.body())
+        return FaultRequest.from_headers(request.headers, getattr(body, "model", None)), body
     except ValidationError as exc:
         return refuse(InvalidRequestError.from_validation(exc))
     except (UnknownFaultError, InvalidRequestError) as exc:

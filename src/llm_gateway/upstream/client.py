@@ -58,6 +58,7 @@ from huggingface_hub import (
 
 from llm_gateway.core.tracing import upstream_headers
 from llm_gateway.core.types import (
+    ACCEPTED,
     Chunk,
     Completion,
     CompletionTask,
@@ -240,6 +241,7 @@ class HuggingFaceUpstream:
             frames = outputs if request.prompt is not None else stream_frames(outputs)
             logprobs, offset = bool(request.logprobs), 0
             check = StreamCheck(request.prompt_chars)
+            yield ACCEPTED  # the headers are in: the route is not silent
             while True:
                 try:
                     frame = await anext(frames, None)

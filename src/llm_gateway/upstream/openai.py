@@ -36,12 +36,15 @@ import httpx2
 
 from llm_gateway.core.tracing import upstream_headers
 from llm_gateway.core.types import (
+    ACCEPTED,
+    SKIPPED_FRAME,
     Chunk,
     Completion,
     CompletionTask,
     Embeddings,
     EmbeddingTask,
 )
+from llm_gateway.errors import UpstreamBadResponse
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import openai_wire, wire
@@ -109,14 +112,20 @@ class OpenAIUpstream:
         check = StreamCheck(request.prompt_chars)
         response = await self._send(route, body, request, stream=True)
         try:
+            yield ACCEPTED  # the headers are in: the route is not silent
             with _transport_errors():
                 async for line in response.aiter_lines():
                     if line == wire.DONE_LINE:
                         break
-                    frame = wire.sse_payload(line, self._secrets)
-                    if frame is not None:
-                        for chunk in check.checked(read(frame)):
-                            yield chunk
+                    try:
+                        frame = wire.sse_payload(line, self._secrets)
+                        chunks = read(frame) if frame is not None else []
+                    except UpstreamBadResponse:
+                        # One unreadable frame: passed over, the core counts and bounds them.
+                        yield SKIPPED_FRAME
+                        continue
+                    for chunk in check.checked(chunks):
+                        yield chunk
             yield check.end()
         finally:
             # Shielded: a client that left cancels this task, and the response must still

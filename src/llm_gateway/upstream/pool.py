@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from llm_gateway.metrics.labels import EndpointOutcome
 from llm_gateway.metrics.recorder import Recorder
-from llm_gateway.settings import safe_url
+from llm_gateway.urls import safe_url
 
 logger = logging.getLogger("llm_gateway")
 

@@ -13,10 +13,12 @@ other 4xx         ``UpstreamRefused``              502 (the gateway's token or m
 The upstream's own message and code (OpenAI's ``{"error": {"message", "code"}}``, TGI's
 ``{"error": "..."}``) reach the client: the message in ours, the code as ours when it is
 a plain identifier (``context_length_exceeded``) and the request was refused (a 4xx the
-client can act on), else in the message beside the gateway's code. Whatever an upstream
-sends is data, not code: a ``Retry-After`` is read as seconds (an unreadable one is
-dropped, never relayed as sent), and a message has the gateway's secrets (its token or
-key, any bearer credential or ``hf_`` token the upstream echoes back) scrubbed first.
+client can act on), else in the message beside the gateway's code. A refusal with no
+code whose message says the prompt exceeds the context gets OpenAI's code for it.
+Whatever an upstream sends is data, not code: a ``Retry-After`` is read as seconds (an
+unreadable one is dropped, never relayed as sent), and a message has the gateway's
+secrets (its token or key, any bearer credential or ``hf_`` token the upstream echoes
+back) scrubbed first.
 """
 
 from __future__ import annotations
@@ -49,6 +51,16 @@ _CREDENTIALS = re.compile(r"(?i)(?<=bearer )[^\s\"',;]+|\bhf_[A-Za-z0-9]{8,}|\bs
 _DELAY_SECONDS = re.compile(r"[0-9]{1,9}")
 # An upstream's error code relayed as ours: an identifier, never free text.
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+# OpenAI's code for a prompt too long for the model, which servers that send no code
+# word in their own way: vLLM and SGLang ("This model's maximum context length is 4096
+# tokens"), llama.cpp ("the request exceeds the available context size"), TGI ("`inputs`
+# tokens + `max_new_tokens` must be <= 4096"). The code is what a fallback by error
+# class reads (core.retry.ERROR_CLASSES).
+CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
+_CONTEXT_EXCEEDED = re.compile(
+    r"(?i)maximum context length|exceeds the available context size|context window"
+    r"|`max_new_tokens` must be <="
+)
 
 
 def from_status(
@@ -70,6 +82,8 @@ def from_status(
     message, code = error_of(body, secrets)
     if status in (400, 413, 422):
         # The client's to fix: the upstream's code (context_length_exceeded) is the one to act on.
+        if code is None and _CONTEXT_EXCEEDED.search(message):
+            code = CONTEXT_LENGTH_EXCEEDED
         return UpstreamRejected(
             f"The upstream rejected the request{_said(message, code)}",
             code=code or "upstream_rejected",

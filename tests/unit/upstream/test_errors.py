@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from llm_gateway.errors import ErrorReason, UpstreamBadResponse
+from llm_gateway.errors import ErrorReason, UpstreamBadResponse, UpstreamRejected
 from llm_gateway.upstream.errors import mapped_errors
-from llm_gateway.upstream.statuses import retry_after_seconds
+from llm_gateway.upstream.statuses import from_status, retry_after_seconds
 
 
 @pytest.mark.parametrize("value", ["²", "٣", "1.5", "-1", "soon", "", "9" * 20])
@@ -42,3 +42,30 @@ def test_what_the_client_library_raises_on_an_unreadable_body_is_a_bad_response(
 
     assert raised.value.code == "upstream_bad_response"
     assert raised.value.reason is ErrorReason.BAD_RESPONSE
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # vLLM and SGLang: OpenAI's words, an HTTP status for a code.
+        '{"object":"error","message":"This model\'s maximum context length is 4096 tokens. '
+        'However, you requested 5000 tokens.","type":"BadRequestError","param":null,"code":400}',
+        # llama.cpp's own server.
+        '{"error":{"code":400,"message":"the request exceeds the available context size, '
+        'try increasing it","type":"exceed_context_size_error"}}',
+        # TGI.
+        '{"error":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. '
+        'Given: 4000 `inputs` tokens and 200 `max_new_tokens`","error_type":"validation"}',
+    ],
+)
+def test_a_too_long_prompt_in_a_servers_own_words_gets_openais_code(body: str) -> None:
+    error = from_status(400, None, body)
+
+    assert isinstance(error, UpstreamRejected)
+    assert error.code == "context_length_exceeded"
+
+
+def test_an_upstreams_own_code_is_kept_over_the_wording() -> None:
+    body = '{"error":{"message":"maximum context length is 8","code":"prompt_too_long"}}'
+
+    assert from_status(400, None, body).code == "prompt_too_long"

@@ -148,11 +148,13 @@ REQUEST_METRICS: dict[str, MetricSpec] = {
     "fallbacks": MetricSpec(
         "llm_gateway_fallbacks_total",
         Counter,
-        "Requests handed to a fallback model after the requested one kept failing, by the "
-        "fallback model tried.",
-        ("model",),
+        "Requests handed to a fallback model, by the fallback model tried and the reason: "
+        "the model before kept failing (error), its circuit was open (circuit_open), the "
+        "prompt was too long for it (context_window), its content policy refused it "
+        "(content_policy), or a broken stream is continued on it (continuation).",
+        ("model", "reason"),
         "requests",
-        "sum by (model) (rate(llm_gateway_fallbacks_total[5m]))",
+        "sum by (model, reason) (rate(llm_gateway_fallbacks_total[5m]))",
     ),
     "overhead": MetricSpec(
         "llm_gateway_overhead_seconds",
