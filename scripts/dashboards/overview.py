@@ -369,10 +369,13 @@ def build() -> dict[str, Any]:
         variables=[
             variables.datasource(),
             *variables.scope(),
+            # Every model tried upstream: a request is counted under the model that
+            # answered it, so a model whose requests all fail over has no requests of
+            # its own, and it is the one to look at.
             variables.label(
                 "model",
-                "llm_gateway_requests_total",
-                "Upstream models the gateway has served; filters the LLM panels.",
+                "llm_gateway_upstream_request_duration_seconds_count",
+                "Models the gateway called upstream, answering or failing; filters the LLM panels.",
             ),
             variables.label(
                 "handler",

@@ -1,4 +1,5 @@
-"""Panels on the $datasource: time series, stat and table, each with a unit and a description.
+"""Panels on the $datasource: time series, stat, state timeline and table, each with a unit
+and a description.
 
 dashboard-linter wants a title, a description, a unit and the templated data
 source on every panel; these helpers take them as required arguments, so no panel
@@ -10,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grafana_foundation_sdk.builders import common, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import (
+    common,
+    prometheus,
+    stat,
+    statetimeline,
+    table,
+    timeseries,
+)
 from grafana_foundation_sdk.builders import dashboard as grafana
 from grafana_foundation_sdk.models import common as models
 from grafana_foundation_sdk.models.dashboard import (
@@ -19,6 +27,8 @@ from grafana_foundation_sdk.models.dashboard import (
     FieldColorModeId,
     Threshold,
     ThresholdsMode,
+    ValueMap,
+    ValueMappingResult,
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 from scripts.dashboards.variables import DATASOURCE
@@ -57,7 +67,7 @@ def _thresholds(steps: Steps) -> grafana.ThresholdsConfig:
 
 
 def _common(
-    panel: timeseries.Panel | stat.Panel | table.Panel,
+    panel: timeseries.Panel | stat.Panel | statetimeline.Panel | table.Panel,
     title: str,
     description: str,
     unit: str,
@@ -137,6 +147,39 @@ def stat_panel(
     panel.reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
     if decimals is not None:
         panel.decimals(decimals)
+    return panel
+
+
+def state_timeline_panel(
+    title: str,
+    description: str,
+    targets: Sequence[Target],
+    states: Sequence[tuple[float, str, str]],
+    *,
+    width: int,
+    height: int = 8,
+) -> statetimeline.Panel:
+    """Each series' value over time as named, coloured states: one (value, text, color) each."""
+    panel = statetimeline.Panel()
+    _common(panel, title, description, "none", targets, width, height)
+    panel.color_scheme(grafana.FieldColor().mode(FieldColorModeId.THRESHOLDS))
+    panel.mappings(
+        [
+            ValueMap(
+                options={
+                    f"{value:g}": ValueMappingResult(text=text, color=color, index=index)
+                    for index, (value, text, color) in enumerate(states)
+                }
+            )
+        ]
+    )
+    panel.show_value(models.VisibilityMode.NEVER).merge_values(True)
+    panel.legend(
+        common.VizLegendOptions()
+        .display_mode(models.LegendDisplayMode.LIST)
+        .placement(models.LegendPlacement.BOTTOM)
+        .show_legend(True)
+    )
     return panel
 
 

@@ -1,22 +1,17 @@
 """The overview's capacity rows: saturation, the resilience features at work, scale-out.
 
-Retries, fallbacks, load shedding, per-key rate limits and API keys, the upstream pool
-and the rate-limit store: each panel names the alert that watches it (rules/upstream.yaml,
-rules/capacity.yaml, rules/scale-out.yaml).
+Failover (its panels in failover.py), load shedding, per-key rate limits and API keys,
+the upstream pool and the rate-limit store: each panel names the alert that watches it
+(rules/failover.yaml, rules/upstream.yaml, rules/capacity.yaml, rules/scale-out.yaml).
 """
 
 from __future__ import annotations
 
+from scripts.dashboards import failover
 from scripts.dashboards.board import Row
 from scripts.dashboards.panels import Target, timeseries_panel
 from scripts.dashboards.selectors import HANDLER, MODEL, quantile, rate, sel
 
-# Retries per request that tried a model, as LlmGatewayRetriesHigh computes it: every
-# upstream call is a first attempt or a retry, so calls - retries counts the requests
-# (original or handed over by a fallback) that tried the model.
-RETRIES = f"sum by (model) ({rate('llm_gateway_upstream_retries_total', MODEL)})"
-CALLS = f"sum by (model) ({rate('llm_gateway_upstream_request_duration_seconds_count', MODEL)})"
-RETRIES_PER_REQUEST = f"{RETRIES}\n/\n({CALLS}\n - {RETRIES})"
 # Share of requests shed, as LlmGatewayLoadShedding computes it: shed requests are
 # counted in llm_gateway_requests_total with outcome="rejected".
 SHED_RATIO = (
@@ -88,48 +83,7 @@ SATURATION = Row(
 RESILIENCE = Row(
     "Resilience",
     [
-        timeseries_panel(
-            "Upstream retries/s by reason",
-            "Upstream attempts made again after a retryable failure, per second, by the reason "
-            "the previous attempt failed (rate_limited, timeout, server_error, connection) and "
-            "model. Retries hide upstream trouble from clients, at the cost of latency and "
-            "upstream capacity.",
-            "reqps",
-            [
-                Target(
-                    f"sum by (reason, model) ({rate('llm_gateway_upstream_retries_total', MODEL)})",
-                    "{{reason}} {{model}}",
-                )
-            ],
-            width=8,
-        ),
-        timeseries_panel(
-            "Retries per request by model",
-            "Retries per request that tried the model: upstream retries divided by the calls "
-            "that were first attempts. LlmGatewayRetriesHigh fires when it stays above the "
-            "0.1 line for 15 minutes: an early sign of upstream trouble, before errors reach "
-            "clients.",
-            "short",
-            [Target(RETRIES_PER_REQUEST, "{{model}}")],
-            width=8,
-            thresholds=(("green", None), ("orange", 0.1)),
-            threshold_lines=True,
-            min_value=0,
-        ),
-        timeseries_panel(
-            "Fallbacks/s by model",
-            "Requests handed to a fallback model per second (LLM_GATEWAY_FALLBACK_MODELS) "
-            "after the requested one kept failing with a retryable error, by the fallback "
-            "model tried.",
-            "reqps",
-            [
-                Target(
-                    f"sum by (model) ({rate('llm_gateway_fallbacks_total', MODEL)})",
-                    "to {{model}}",
-                )
-            ],
-            width=8,
-        ),
+        *failover.PANELS,
         timeseries_panel(
             "Shed requests/s by reason",
             "Requests the gateway turned away with 503 and Retry-After because all upstream "

@@ -7,7 +7,8 @@ the rules rendered for that job (scripts/render_rules.py) every second, while
 mixed traffic flows through the gateway to the simulator: both endpoints, streamed
 and not, two models, and every fault the simulator can inject. The gateway runs with
 every resilience feature on, and the traffic exercises each: requests retried and
-recovered, handed to a fallback model, queued and shed beyond two upstream slots, a
+recovered, handed to a fallback model, a stream cut and continued on the fallback, a
+model's circuit opened and skipped, queued and shed beyond two upstream slots, a
 client over its token budget, requests without a valid API key. Then, through
 Prometheus' HTTP API:
 
@@ -37,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -80,7 +82,11 @@ ALERTS = {
     "LlmGatewayUpstreamErrorSpike",
     "LlmGatewayRetriesHigh",
     "LlmGatewayLoadShedding",
+    "LlmGatewayCircuitOpen",
+    "LlmGatewayStreamsContinued",
 }
+# A model whose circuit opens at its first failure and stays open for the module.
+FLAKY = "flaky"
 # API keys by alias: `app` sends the mixed traffic, `batch` overdraws its token budget.
 APP_KEY = "sk-contract-app-0123456789"
 BATCH_KEY = "sk-contract-batch-9876543210"
@@ -114,29 +120,71 @@ def contract_simulator_url() -> Iterator[str]:
         yield url
 
 
+def _routing_table(directory: Path, simulator_url: str) -> Path:
+    """The default model falls back to nemo, which continues broken streams; flaky
+    falls back to nemo too, and its circuit opens at its first failure, for the module.
+    USD per million tokens: the usage dashboard's cost panels need a price."""
+    table = {
+        "upstreams": [
+            {"name": "simulator", "kind": "openai", "urls": [simulator_url], "simulator": True}
+        ],
+        # Two attempts per model, a silent one included (the burst's holders keep their
+        # slot for two timeouts, see _send_burst). The fault traffic fails the default
+        # model and nemo many times in a row: their circuits never open, so that every
+        # fault reaches them as the traffic asks; flaky's is the circuit at work.
+        "resilience": {
+            "attempts": 2,
+            "backoff_seconds": 0.01,
+            "min_backoff_seconds": 0.01,
+            "retry_timeouts": True,
+            "circuit_failures": 1000,
+        },
+        "models": [
+            {
+                "name": MODEL,
+                "upstream": "simulator",
+                "fallbacks": [NEMO],
+                "price": {"prompt": 0.25, "completion": 0.25},
+            },
+            {
+                "name": NEMO,
+                "aliases": ["nemo"],
+                "upstream": "simulator",
+                "prefill": "continue_final_message",
+                "price": {"prompt": 0.3, "completion": 1},
+            },
+            {
+                "name": FLAKY,
+                "id": MODEL,
+                "upstream": "simulator",
+                "fallbacks": [NEMO],
+                "resilience": {
+                    "attempts": 1,
+                    "circuit_failures": 1,
+                    "circuit_cooldown_seconds": 3600,
+                },
+            },
+        ],
+    }
+    path = directory / "routing.yaml"
+    path.write_text(yaml.safe_dump(table))
+    return path
+
+
 @pytest.fixture(scope="module")
-def gateway(contract_simulator_url: str, redis_server: RedisServer) -> Iterator[Gateway]:
+def gateway(
+    contract_simulator_url: str,
+    redis_server: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Gateway]:
     settings = Settings(
-        upstream_url=contract_simulator_url,  # type: ignore[arg-type]
-        upstream_is_simulator=True,
+        config=_routing_table(tmp_path_factory.mktemp("routing"), contract_simulator_url),
         upstream_timeout_seconds=0.3,
-        models={"nemo": NEMO},
-        # Two attempts per model, a silent one included, then the default model falls back
-        # to nemo; every fault is seen on the default model: its circuit never opens.
-        retry_attempts=2,
-        resilience={"retry_timeouts": True, "circuit_failures": 1000},
-        retry_backoff_seconds=0.01,
-        fallback_models=["nemo"],
         # The traffic is sequential but for the burst, which fills slots and queue.
         max_concurrency=MAX_CONCURRENCY,
         max_queue=1,
         queue_timeout_seconds=0.25,
         api_keys={"app": APP_KEY, "batch": BATCH_KEY},
-        # USD per million tokens: the usage dashboard's cost panels need a price.
-        prices={
-            MODEL: {"prompt": 0.25, "completion": 0.25},
-            "nemo": {"prompt": 0.3, "completion": 1},
-        },
         rate_limit_tokens_per_minute=TOKENS_PER_MINUTE,
         # The token budgets in Redis, so the rate-limit store's series exist.
         redis_url=redis_server.url,  # type: ignore[arg-type]
@@ -171,8 +219,9 @@ class Traffic:
 
 def _send_mixed_traffic(gateway: Gateway) -> dict[str, httpx.Response]:
     """Both endpoints, streamed or not, two models, /v1/models, an unknown path, every
-    fault, then the resilience features: a retry, a fallback, a burst that is shed, a
-    client over its token budget and requests without a valid API key."""
+    fault, then the resilience features: a retry, a stream continued, a circuit opened
+    and skipped, a fallback, a burst that is shed, a client over its token budget and
+    requests without a valid API key."""
     statuses: dict[str, httpx.Response] = {}
 
     def record(name: str, response: httpx.Response) -> None:
@@ -236,6 +285,27 @@ def _send_mixed_traffic(gateway: Gateway) -> dict[str, httpx.Response]:
             "generate retried",
             client.post("/generate", headers=_fault("unavailable", times=1), json=hello),
         )
+        # The stream is cut after a few tokens; nemo continues it from the partial answer.
+        record(
+            "chat stream continued",
+            client.post(
+                "/v1/chat/completions",
+                headers=_fault("drop", times=1),
+                json={
+                    "max_tokens": 6,
+                    "stream": True,
+                    "messages": [{"role": "user", "content": "Hello"}],
+                },
+            ),
+        )
+        # flaky's first attempt fails and opens its circuit (for the module); then, and
+        # in the second pass, its requests go straight to nemo.
+        flaky = {**hello, "model": FLAKY}
+        record(
+            "flaky opened",
+            client.post("/generate", headers=_fault("server_error", times=1), json=flaky),
+        )
+        record("flaky skipped", client.post("/generate", json=flaky))
         _send_burst(gateway, client, record)
         # One prompt of more tokens than the key's budget, then the key is refused.
         batch = {"Authorization": f"Bearer {BATCH_KEY}"}
@@ -340,6 +410,11 @@ def test_every_completion_says_how_long_the_gateway_added(traffic: Traffic) -> N
 def test_traffic_exercised_every_resilience_feature(traffic: Traffic) -> None:
     responses, codes = traffic.responses, traffic.statuses
     assert codes["generate retried"] == 200
+    continued = responses["chat stream continued"]
+    assert continued.status_code == 200
+    assert continued.text.endswith("data: [DONE]\n\n") and '"error"' not in continued.text
+    for name in ("flaky opened", "flaky skipped"):
+        assert codes[name] == 200 and responses[name].json()["model"] == NEMO, name
     for i in range(MAX_CONCURRENCY):
         holder = responses[f"burst holder {i}"]
         assert holder.status_code == 200 and holder.json()["model"] == NEMO, "fallback"
@@ -513,6 +588,8 @@ def test_fault_drill_fires_every_alert(prometheus: Prometheus, traffic: Traffic)
     }
     assert MODEL in {lb["model"] for lb in labels("LlmGatewayRetriesHigh")}
     assert [lb["job"] for lb in labels("LlmGatewayLoadShedding")] == [JOB]
+    assert [lb["model"] for lb in labels("LlmGatewayCircuitOpen")] == [FLAKY]
+    assert NEMO in {lb["model"] for lb in labels("LlmGatewayStreamsContinued")}
     base = "https://github.com/llm-monitor/llm-monitor/blob/main/docs/runbooks.md#"
     for name, firing_alerts in alerts.items():
         for alert in firing_alerts:
