@@ -117,9 +117,13 @@ class OpenAIUpstream:
                 async for line in response.aiter_lines():
                     if line == wire.DONE_LINE:
                         break
+                    if not line:
+                        continue  # the blank line after each event
                     try:
                         frame = wire.sse_payload(line, self._secrets)
-                        chunks = read(frame) if frame is not None else []
+                        if frame is None:
+                            continue
+                        chunks = read(frame)
                     except UpstreamBadResponse:
                         # One unreadable frame: passed over, the core counts and bounds them.
                         yield SKIPPED_FRAME
