@@ -21,7 +21,9 @@ REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 
 LABEL_VALUES = {
     "model": "the routing table's model names (`/v1/models` shows them as `id`, the id "
-    "sent upstream as `root`); with the `LLM_GATEWAY_*` shorthand, the configured model ids",
+    "sent upstream as `root`); with the `LLM_GATEWAY_*` shorthand, the configured model ids. "
+    "A model is bound to exactly one upstream, so `model` determines the upstream: the "
+    "per-model metrics carry no `upstream` label",
     "api": "the door a request came in by: " + ", ".join(f"`{e.value}`" for e in Endpoint),
     "stream": "`true`, `false`",
     "outcome": ", ".join(f"`{o.value}`" for o in Outcome),
@@ -43,8 +45,11 @@ LABEL_VALUES = {
     "default_model": "the name of the default chat model (the table's first)",
     "upstream_kind": "`simulator`, `endpoint`, `providers`; with several upstreams, those "
     "of all of them, sorted and joined by commas (`endpoint,providers`)",
+    "upstream": "the routing table's upstream names (each entry's `name` under "
+    "`upstreams`); `default` with the `LLM_GATEWAY_*` shorthand",
     "upstream_url": "an upstream pool endpoint: one of the configured base URLs "
-    "(`LLM_GATEWAY_UPSTREAM_URL` or the routing table's `urls`), without user or password",
+    "(`LLM_GATEWAY_UPSTREAM_URL` or the routing table's `urls`), without user or password; "
+    "two upstreams may list the same URL, each with its own pool and series",
 }
 
 

@@ -382,6 +382,12 @@ def build() -> dict[str, Any]:
                 "http_requests_total",
                 "Route templates (/generate, /v1/chat/completions, ...); filters the HTTP panels.",
             ),
+            variables.label(
+                "upstream",
+                "llm_gateway_upstream_endpoint_addresses",
+                "Upstreams of the routing table whose base URLs the gateway balances as a pool "
+                "(default without a table); filters the upstream pool panels.",
+            ),
             *slo.variables(),
         ],
     )

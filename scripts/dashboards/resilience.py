@@ -10,7 +10,7 @@ from __future__ import annotations
 from scripts.dashboards import failover
 from scripts.dashboards.board import Row
 from scripts.dashboards.panels import Target, timeseries_panel
-from scripts.dashboards.selectors import HANDLER, MODEL, quantile, rate, sel
+from scripts.dashboards.selectors import HANDLER, MODEL, UPSTREAM, quantile, rate, sel
 
 # Share of requests shed, as LlmGatewayLoadShedding computes it: shed requests are
 # counted in llm_gateway_requests_total with outcome="rejected".
@@ -173,16 +173,17 @@ SCALE_OUT = Row(
     [
         timeseries_panel(
             "Upstream requests in flight by upstream URL",
-            "Requests sent to each upstream pool endpoint (a base URL of "
-            "LLM_GATEWAY_UPSTREAM_URL) whose response is not yet closed. The pool sends each "
+            "Requests sent to each upstream pool endpoint (a base URL of an upstream: "
+            "LLM_GATEWAY_UPSTREAM_URL, or a routing table entry's urls) whose response is not "
+            "yet closed, by upstream (its name in the table) and URL. The pool sends each "
             "request to the less busy of two addresses: an endpoint holding far more than the "
-            "others is slower, or the others are out of rotation.",
+            "upstream's others is slower, or the others are out of rotation.",
             "short",
             [
                 Target(
-                    "sum by (upstream_url) "
-                    f"({sel('llm_gateway_upstream_endpoint_requests_in_flight')})",
-                    "{{upstream_url}}",
+                    "sum by (upstream, upstream_url) "
+                    f"({sel('llm_gateway_upstream_endpoint_requests_in_flight', UPSTREAM)})",
+                    "{{upstream}} {{upstream_url}}",
                 )
             ],
             width=6,
@@ -190,14 +191,14 @@ SCALE_OUT = Row(
         ),
         timeseries_panel(
             "Upstream endpoint requests/s by outcome",
-            "Requests per second to each upstream pool endpoint, by outcome: success (any "
-            "status below 500), server_error, connection or timeout.",
+            "Requests per second to each upstream pool endpoint, by upstream, URL and "
+            "outcome: success (any status below 500), server_error, connection or timeout.",
             "reqps",
             [
                 Target(
-                    "sum by (upstream_url, outcome) "
-                    f"({rate('llm_gateway_upstream_endpoint_requests_total')})",
-                    "{{upstream_url}} {{outcome}}",
+                    "sum by (upstream, upstream_url, outcome) "
+                    f"({rate('llm_gateway_upstream_endpoint_requests_total', UPSTREAM)})",
+                    "{{upstream}} {{upstream_url}} {{outcome}}",
                 )
             ],
             width=6,
@@ -205,16 +206,17 @@ SCALE_OUT = Row(
         timeseries_panel(
             "Upstream endpoint time to first byte p95",
             "p95 of the time from sending a request to an upstream pool endpoint to its "
-            "response's headers (or its failure), by upstream URL.",
+            "response's headers (or its failure), by upstream and URL.",
             "s",
             [
                 Target(
                     quantile(
                         0.95,
                         "llm_gateway_upstream_endpoint_time_to_first_byte_seconds_bucket",
-                        by=("upstream_url",),
+                        UPSTREAM,
+                        by=("upstream", "upstream_url"),
                     ),
-                    "{{upstream_url}}",
+                    "{{upstream}} {{upstream_url}}",
                 )
             ],
             width=6,
@@ -222,14 +224,15 @@ SCALE_OUT = Row(
         timeseries_panel(
             "Upstream addresses out of rotation",
             "Addresses of each upstream pool endpoint ejected after consecutive failures, "
-            "until a probe succeeds. LlmGatewayUpstreamEndpointDown fires when one stays out "
-            "for 5 minutes; the other endpoints carry its traffic meanwhile.",
+            "until a probe succeeds, by upstream and URL. LlmGatewayUpstreamEndpointDown fires "
+            "when one stays out for 5 minutes; the upstream's other endpoints carry its "
+            "traffic meanwhile.",
             "short",
             [
                 Target(
-                    f"max by (upstream_url) "
-                    f"({sel('llm_gateway_upstream_endpoint_ejected_addresses')})",
-                    "{{upstream_url}}",
+                    "max by (upstream, upstream_url) "
+                    f"({sel('llm_gateway_upstream_endpoint_ejected_addresses', UPSTREAM)})",
+                    "{{upstream}} {{upstream_url}}",
                 )
             ],
             width=6,

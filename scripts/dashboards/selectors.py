@@ -12,6 +12,7 @@ RATE_INTERVAL = "$__rate_interval"
 
 HANDLER = 'handler=~"$handler"'
 MODEL = 'model=~"$model"'
+UPSTREAM = 'upstream=~"$upstream"'
 STATUS_5XX = 'status_code=~"5.."'
 STATUS_429 = 'status_code="429"'
 GENERATE = 'handler="/generate"'

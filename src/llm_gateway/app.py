@@ -85,7 +85,7 @@ def create_app(
     if upstream is not None and len(upstream_settings) != 1:
         raise ValueError("an upstream adapter is given for a table of one upstream only")
     upstreams: dict[str, Adapter] = {
-        name: _adapter(each, recorder) if upstream is None else upstream
+        name: _adapter(name, each, recorder) if upstream is None else upstream
         for name, each in upstream_settings.items()
     }
     described = {name: each.describe_upstream() for name, each in upstream_settings.items()}
@@ -213,11 +213,12 @@ def _exposition(registry: CollectorRegistry, recorder: Recorder) -> Exposition:
     return Exposition(registry, recorder.all, REGISTRY)
 
 
-def _adapter(settings: Settings, recorder: Recorder) -> Adapter:
-    """The adapter of one upstream, from its settings (the gateway's, with its entry's)."""
+def _adapter(name: str, settings: Settings, recorder: Recorder) -> Adapter:
+    """The adapter of the upstream ``name``, from its settings (the gateway's, with its
+    entry's)."""
     if settings.upstream_api is UpstreamApi.OPENAI:
-        return OpenAIUpstream(settings, recorder)
-    return HuggingFaceUpstream(settings, recorder)
+        return OpenAIUpstream(settings, recorder, name=name)
+    return HuggingFaceUpstream(settings, recorder, name=name)
 
 
 def gateway_config(settings: Settings, table: RoutingTable) -> GatewayConfig:

@@ -10,13 +10,15 @@ would group by the target's label instead: the door and the upstream base URL we
 The chart is rendered with helm (a job label that is not the default, a 1 s interval);
 its ServiceMonitor becomes the scrape job (tests/operator_scrape.py), its PrometheusRule
 the rule file, with `for:` cut to 0s so alerts fire at once. The gateway's upstream pool
-is the simulator and an address nothing listens on, ejected at its first failure.
+is the simulator and an address nothing listens on, ejected at its first failure: the
+upstream of the `LLM_GATEWAY_*` shorthand, named `default` in the pool's `upstream` label.
 Traffic goes through every door, twice (a counter is born at its first increment). Then,
 through Prometheus' HTTP API: no series carries an `exported_*` label; `sum by (api)`
-gives the doors and `sum by (upstream_url)` the configured URLs; every dashboard query
-and every rule of the chart executes, and each label it groups by holds values the
-gateway exposes for that label (never the port's name); the upstream-down alert names
-the dead upstream's URL. The seed write-up's queries work as written.
+gives the doors and `sum by (upstream, upstream_url)` the upstream's name and the
+configured URLs; every dashboard query and every rule of the chart executes, and each
+label it groups by holds values the gateway exposes for that label (never the port's
+name); the upstream-down alert names the dead endpoint's URL and its upstream. The seed
+write-up's queries work as written.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from tests.operator_scrape import discovered, scrape_job
 from tests.prometheus import Prometheus, eventually, run_prometheus, wait_until_scraped, without_for
 
 JOB = "ai-gateway-prod"
+# The upstream of the LLM_GATEWAY_* shorthand, as the pool metrics' `upstream` label names it.
+UPSTREAM = "default"
 CHAT = {"model": MODEL, "max_tokens": 4, "messages": [{"role": "user", "content": "Hello"}]}
 # A request through each door, streamed and not where the door streams.
 REQUESTS: list[tuple[Endpoint, str, dict[str, Any]]] = [
@@ -200,15 +204,21 @@ def test_requests_group_by_the_door_they_came_in_by(prometheus: Prometheus, traf
     assert {series["metric"].get("api") for series in result} <= DOORS
 
 
-def test_upstream_series_group_by_the_configured_base_url(
+def test_upstream_series_group_by_the_upstream_and_its_configured_base_urls(
     prometheus: Prometheus, simulator_url: str, dead_url: str, traffic: None
 ) -> None:
     result = prometheus.query(
-        "sum by (upstream_url, outcome) "
+        "sum by (upstream, upstream_url, outcome) "
         f'(llm_gateway_upstream_endpoint_requests_total{{job="{JOB}"}})'
     )
-    outcomes = {(s["metric"].get("upstream_url"), s["metric"].get("outcome")) for s in result}
-    assert outcomes == {(simulator_url, "success"), (dead_url, "connection")}
+    outcomes = {
+        (s["metric"].get("upstream"), s["metric"].get("upstream_url"), s["metric"].get("outcome"))
+        for s in result
+    }
+    assert outcomes == {
+        (UPSTREAM, simulator_url, "success"),
+        (UPSTREAM, dead_url, "connection"),
+    }
 
 
 def _dashboard_targets() -> list[Any]:
@@ -230,22 +240,27 @@ def test_dashboard_query_groups_by_what_the_gateway_exposes(
     assert not _misgrouped(expr, result, exposed), expr
 
 
-def test_the_pool_panels_show_each_upstream_by_its_url(
+def test_the_pool_panels_show_each_endpoint_by_its_upstream_and_url(
     prometheus: Prometheus, exposed: dict[str, set[str]], simulator_url: str, dead_url: str
 ) -> None:
     board = grafana.load(grafana.DASHBOARDS_DIR / "llm-gateway-overview.json")
     chosen = {"job": JOB, "namespace": NAMESPACE, "instance": prometheus.gateway_target}
-    for title in (
-        "Upstream requests in flight by upstream URL",
-        "LLM requests/s by model, API and outcome",
+    pool = {(UPSTREAM, simulator_url), (UPSTREAM, dead_url)}
+    for title, upstream, expected in (
+        ("Upstream requests in flight by upstream URL", UPSTREAM, pool),
+        ("Upstream requests in flight by upstream URL", "vllm", set()),
+        ("LLM requests/s by model, API and outcome", UPSTREAM, DOORS),
     ):
         [panel] = [p for p in grafana.panels(board) if p["title"] == title]
         [target] = panel["targets"]
-        expr = grafana.substitute(target["expr"], board, rate_interval="1m", overrides=chosen)
+        overrides = {**chosen, "upstream": upstream}
+        expr = grafana.substitute(target["expr"], board, rate_interval="1m", overrides=overrides)
         result = prometheus.query(expr)
-        label = "upstream_url" if "upstream_url" in expr else "api"
-        shown = {series["metric"][label] for series in result}
-        assert shown == ({simulator_url, dead_url} if label == "upstream_url" else DOORS), title
+        if "upstream_url" in expr:
+            shown = {(s["metric"]["upstream"], s["metric"]["upstream_url"]) for s in result}
+        else:
+            shown = {series["metric"]["api"] for series in result}
+        assert shown == expected, (title, upstream)
 
 
 def _chart_rule_list(rendered: Rendered) -> list[dict[str, Any]]:
@@ -270,7 +285,7 @@ def test_every_chart_rule_evaluates_healthy_and_groups_by_what_the_gateway_expos
         assert not _misgrouped(rule["expr"], result, exposed), rule["expr"]
 
 
-def test_the_upstream_down_alert_names_the_upstream_by_its_url(
+def test_the_upstream_down_alert_names_the_endpoint_by_its_url_and_its_upstream(
     prometheus: Prometheus, dead_url: str, traffic: None
 ) -> None:
     def firing() -> list[dict[str, Any]]:
@@ -279,12 +294,18 @@ def test_the_upstream_down_alert_names_the_upstream_by_its_url(
         return [a for a in alerts if a["labels"]["alertname"] == name and a["state"] == "firing"]
 
     [alert] = eventually(firing, "LlmGatewayUpstreamEndpointDown to fire")
-    assert alert["labels"]["upstream_url"] == dead_url
+    assert (alert["labels"]["upstream"], alert["labels"]["upstream_url"]) == (UPSTREAM, dead_url)
     assert alert["labels"]["job"] == JOB and alert["labels"]["namespace"] == NAMESPACE
     description = alert["annotations"]["description"]
-    assert description.startswith(f"1 address(es) of the upstream {dead_url} have been out")
-    recorded = prometheus.query("upstream_url:llm_gateway_upstream_endpoint_ejected_addresses:max")
-    assert {(s["metric"]["upstream_url"], s["value"][1]) for s in recorded} >= {(dead_url, "1")}
+    assert description.startswith(
+        f"1 address(es) of {dead_url}, an endpoint of the upstream {UPSTREAM}, have been out"
+    )
+    recorded = prometheus.query(
+        "upstream_upstream_url:llm_gateway_upstream_endpoint_ejected_addresses:max"
+    )
+    assert {
+        (s["metric"]["upstream"], s["metric"]["upstream_url"], s["value"][1]) for s in recorded
+    } >= {(UPSTREAM, dead_url, "1")}
 
 
 def test_the_seed_write_ups_queries_work_as_written(prometheus: Prometheus, traffic: None) -> None:

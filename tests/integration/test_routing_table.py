@@ -1,8 +1,10 @@
 """A gateway with a routing table: each model on its own upstream, fallbacks across them.
 
 Three simulators stand for three deployments (two chat servers and an embedding server);
-a fourth upstream has nothing listening. Which upstream answered shows in the pool's
-``llm_gateway_upstream_endpoint_requests_total``, by ``upstream_url``.
+a fourth upstream has nothing listening, and a fifth, of the other kind, shares a URL with
+the second. Which upstream answered shows in the pool's
+``llm_gateway_upstream_endpoint_requests_total``, by ``upstream`` (its name in the table)
+and ``upstream_url``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import httpx
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from llm_gateway import __version__
 from llm_gateway.app import create_app
@@ -103,9 +106,12 @@ def chat(gateway: Gateway, model: str, **options: object) -> httpx.Response:
     )
 
 
-def sent_to(gateway: Gateway, url: str, outcome: str = "success") -> float:
+def sent_to(gateway: Gateway, upstream: str, url: str, outcome: str = "success") -> float:
     return gateway.sample(
-        "llm_gateway_upstream_endpoint_requests_total", upstream_url=url, outcome=outcome
+        "llm_gateway_upstream_endpoint_requests_total",
+        upstream=upstream,
+        upstream_url=url,
+        outcome=outcome,
     )
 
 
@@ -118,14 +124,20 @@ def answered(gateway: Gateway, model: str, api: str = "chat_completions") -> flo
 def test_each_chat_model_is_sent_to_its_own_upstream_with_its_id(
     gateway: Gateway, upstreams: Upstreams
 ) -> None:
-    before = (sent_to(gateway, upstreams.vllm), sent_to(gateway, upstreams.vllm_b))
+    before = (
+        sent_to(gateway, "vllm", upstreams.vllm),
+        sent_to(gateway, "vllm-b", upstreams.vllm_b),
+    )
     small_before, nemo_before = answered(gateway, "mistral-small"), answered(gateway, "nemo")
 
     small, nemo = chat(gateway, "mistral-small"), chat(gateway, "nemo")
 
     assert (small.status_code, nemo.status_code) == (200, 200)
     assert (small.json()["model"], nemo.json()["model"]) == (SMALL, NEMO)
-    assert (sent_to(gateway, upstreams.vllm), sent_to(gateway, upstreams.vllm_b)) == (
+    assert (
+        sent_to(gateway, "vllm", upstreams.vllm),
+        sent_to(gateway, "vllm-b", upstreams.vllm_b),
+    ) == (
         before[0] + 1,
         before[1] + 1,
     )
@@ -134,10 +146,38 @@ def test_each_chat_model_is_sent_to_its_own_upstream_with_its_id(
     assert answered(gateway, "nemo") == nemo_before + 1
 
 
+def test_the_pool_series_name_each_upstream_even_where_two_share_a_url(
+    gateway: Gateway, upstreams: Upstreams
+) -> None:
+    before = {name: sent_to(gateway, name, upstreams.vllm_b) for name in ("vllm-b", "hf")}
+
+    nemo, hf = chat(gateway, "nemo"), chat(gateway, "mistral-hf")
+    exposition = httpx.get(f"{gateway.url}/metrics", timeout=10)
+
+    assert (nemo.status_code, hf.status_code, exposition.status_code) == (200, 200, 200)
+    assert (nemo.json()["model"], hf.json()["model"]) == (NEMO, MODEL)
+    addresses = {
+        (sample.labels["upstream"], sample.labels["upstream_url"]): sample.value
+        for family in text_string_to_metric_families(exposition.text)
+        for sample in family.samples
+        if sample.name == "llm_gateway_upstream_endpoint_addresses"
+    }
+    assert addresses == {
+        ("vllm", upstreams.vllm): 1,
+        ("vllm-b", upstreams.vllm_b): 1,
+        ("tei", upstreams.tei): 1,
+        ("down", upstreams.down): 1,
+        ("hf", upstreams.vllm_b): 1,
+    }
+    # One URL, two pools: each request is counted under the upstream that sent it.
+    assert sent_to(gateway, "vllm-b", upstreams.vllm_b) == before["vllm-b"] + 1
+    assert sent_to(gateway, "hf", upstreams.vllm_b) == before["hf"] + 1
+
+
 def test_the_embedding_model_is_sent_to_its_upstream(
     gateway: Gateway, upstreams: Upstreams
 ) -> None:
-    before = sent_to(gateway, upstreams.tei)
+    before = sent_to(gateway, "tei", upstreams.tei)
 
     response = httpx.post(
         f"{gateway.url}/v1/embeddings", json={"model": "e5", "input": ["bonjour"]}, timeout=10
@@ -146,7 +186,7 @@ def test_the_embedding_model_is_sent_to_its_upstream(
 
     assert (response.status_code, default.status_code) == (200, 200)
     assert response.json()["model"] == default.json()["model"] == EMBEDDING_MODEL
-    assert sent_to(gateway, upstreams.tei) == before + 2
+    assert sent_to(gateway, "tei", upstreams.tei) == before + 2
     assert answered(gateway, "e5", api="embeddings") >= 2
 
 
@@ -163,13 +203,15 @@ def test_a_model_whose_upstream_is_down_falls_back_to_another_upstream_of_anothe
     gateway: Gateway, upstreams: Upstreams
 ) -> None:
     fallbacks = gateway.sample("llm_gateway_fallbacks_total", model="mistral-hf", reason="error")
-    refused = sent_to(gateway, upstreams.down, outcome="connection")
+    refused = sent_to(gateway, "down", upstreams.down, outcome="connection")
+    hf = sent_to(gateway, "hf", upstreams.vllm_b)
 
     response = chat(gateway, "lost")
 
     assert response.status_code == 200
     assert response.json()["model"] == MODEL
-    assert sent_to(gateway, upstreams.down, outcome="connection") == refused + 1
+    assert sent_to(gateway, "down", upstreams.down, outcome="connection") == refused + 1
+    assert sent_to(gateway, "hf", upstreams.vllm_b) == hf + 1
     assert (
         gateway.sample("llm_gateway_fallbacks_total", model="mistral-hf", reason="error")
         == fallbacks + 1
@@ -180,7 +222,7 @@ def test_a_model_whose_upstream_is_down_falls_back_to_another_upstream_of_anothe
 def test_a_failing_upstream_falls_back_to_the_model_on_another(
     gateway: Gateway, upstreams: Upstreams
 ) -> None:
-    failed = sent_to(gateway, upstreams.vllm, outcome="server_error")
+    failed = sent_to(gateway, "vllm", upstreams.vllm, outcome="server_error")
     errors = gateway.sample(
         "llm_gateway_upstream_errors_total",
         model="mistral-small",
@@ -194,7 +236,7 @@ def test_a_failing_upstream_falls_back_to_the_model_on_another(
 
     assert response.status_code == 200
     assert response.json()["model"] == NEMO
-    assert sent_to(gateway, upstreams.vllm, outcome="server_error") == failed + 1
+    assert sent_to(gateway, "vllm", upstreams.vllm, outcome="server_error") == failed + 1
     assert (
         gateway.sample("llm_gateway_fallbacks_total", model="nemo", reason="error") == fallbacks + 1
     )

@@ -29,6 +29,8 @@ POOL = {
     "upstream_health_interval_seconds": 0.1,
     "upstream_timeout_seconds": 2.0,
 }
+# The upstream of the LLM_GATEWAY_* shorthand, as the pool metrics' `upstream` label names it.
+UPSTREAM = "default"
 
 
 class Simulator:
@@ -90,6 +92,7 @@ def pooled(three: list[Simulator]) -> Iterator[Gateway]:
 def served(gateway: Gateway, simulator: Simulator) -> float:
     return gateway.sample(
         "llm_gateway_upstream_endpoint_requests_total",
+        upstream=UPSTREAM,
         upstream_url=simulator.url,
         outcome="success",
     )
@@ -97,7 +100,9 @@ def served(gateway: Gateway, simulator: Simulator) -> float:
 
 def ejected(gateway: Gateway, simulator: Simulator) -> float:
     return gateway.sample(
-        "llm_gateway_upstream_endpoint_ejected_addresses", upstream_url=simulator.url
+        "llm_gateway_upstream_endpoint_ejected_addresses",
+        upstream=UPSTREAM,
+        upstream_url=simulator.url,
     )
 
 
@@ -171,7 +176,9 @@ def test_a_killed_endpoint_is_ejected_then_readmitted_with_no_error_reaching_cli
         statuses = traffic.stop()
 
     assert statuses.count(200) == len(statuses)
-    assert pooled.sample("llm_gateway_upstream_endpoint_ejections_total", upstream_url=victim.url)
+    assert pooled.sample(
+        "llm_gateway_upstream_endpoint_ejections_total", upstream=UPSTREAM, upstream_url=victim.url
+    )
 
 
 def test_a_slow_endpoint_gets_less_traffic() -> None:

@@ -192,6 +192,7 @@ def test_count_tokens_is_the_gateways_estimate_without_asking_the_server(
     requests = llama_openai_gateway.sample(
         "llm_gateway_upstream_endpoint_requests_total",
         outcome="success",
+        upstream="default",
         upstream_url=llama_openai_gateway.settings.upstream_endpoints[0],
     )
 
@@ -209,6 +210,7 @@ def test_count_tokens_is_the_gateways_estimate_without_asking_the_server(
         llama_openai_gateway.sample(
             "llm_gateway_upstream_endpoint_requests_total",
             outcome="success",
+            upstream="default",
             upstream_url=llama_openai_gateway.settings.upstream_endpoints[0],
         )
         == requests

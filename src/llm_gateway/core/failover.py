@@ -255,26 +255,33 @@ async def open_stream(request: CompletionTask, route: Route, measurement: Measur
     started = asyncio.get_running_loop().time()
     chunks = aiter(route.upstream.stream(route.capped(request), route.model.model_id))
     skipped = 0
+    # One timeout, moved on from the header deadline to the first token's once the
+    # upstream answered: a context per step would cost more than the steps.
+    answered = False
     try:
-        first = await _within(
-            anext(chunks, None),
-            started + policy.header_timeout_seconds,
-            f"The upstream did not answer within {policy.header_timeout_seconds:g} s.",
-            "upstream_header_timeout",
-        )
-        while first is not None and not first.content:
-            if first.skipped:
-                skipped += 1
-                measurement.frame_skipped()
-                if skipped > policy.max_skipped_frames:
-                    raise too_many_skipped(policy)
-            first = await _within(
-                anext(chunks, None),
-                started + policy.first_token_timeout_seconds,
+        async with asyncio.timeout_at(started + policy.header_timeout_seconds) as timeout:
+            first = await anext(chunks, None)
+            answered = True
+            timeout.reschedule(started + policy.first_token_timeout_seconds)
+            while first is not None and not first.content:
+                if first.skipped:
+                    skipped += 1
+                    measurement.frame_skipped()
+                    if skipped > policy.max_skipped_frames:
+                        raise too_many_skipped(policy)
+                first = await anext(chunks, None)
+    except TimeoutError:
+        await chunks.aclose()  # type: ignore[attr-defined]
+        if answered:
+            raise UpstreamTimeout(
                 "The upstream sent no first token within "
                 f"{policy.first_token_timeout_seconds:g} s.",
-                "upstream_first_token_timeout",
-            )
+                code="upstream_first_token_timeout",
+            ) from None
+        raise UpstreamTimeout(
+            f"The upstream did not answer within {policy.header_timeout_seconds:g} s.",
+            code="upstream_header_timeout",
+        ) from None
     except BaseException:
         await chunks.aclose()  # type: ignore[attr-defined]
         raise
@@ -295,16 +302,6 @@ def too_many_skipped(policy: Policy) -> UpstreamBadResponse:
         f"The upstream sent more than {policy.max_skipped_frames} unreadable stream frames.",
         code="upstream_bad_response",
     )
-
-
-async def _within(
-    step: Awaitable[Chunk | None], when: float, message: str, code: str
-) -> Chunk | None:
-    try:
-        async with asyncio.timeout_at(when):
-            return await step
-    except TimeoutError:
-        raise UpstreamTimeout(message, code=code) from None
 
 
 def shutting_down() -> ShuttingDown:

@@ -70,6 +70,7 @@ class Relay:
         # The task waiting on the upstream, while it waits.
         self._waiting: asyncio.Task[Any] | None = None
         loop = asyncio.get_running_loop()
+        self._clock = loop.time
         self._timer = loop.call_at(
             deadline, lambda: self.interrupt(DeadlineExceeded(deadline_seconds))
         )
@@ -142,24 +143,23 @@ class Relay:
                 await self._close(exc)
                 raise
             if not chunk.skipped:
-                return self._relay(chunk)
+                break
             self._measurement.frame_skipped()
-
-    def _relay(self, chunk: Chunk) -> Chunk:
-        """``chunk`` counted, on its way to the client."""
+        # The chunk counted, on its way to the client (inline: once per token).
         if chunk.text or chunk.tool_calls:
             self._measurement.token()
             self._chars += len(chunk.text)
             self._pieces += 1
-            for call in chunk.tool_calls:
-                self._chars += len(call.arguments or "")
+            if chunk.tool_calls:
+                for call in chunk.tool_calls:
+                    self._chars += len(call.arguments or "")
+                    # A call's first delta names its function; the rest carry arguments.
+                    self._tool_calls += call.name is not None
         if self._answer is not None:
             if chunk.index or chunk.tool_calls:
                 self._answer = None  # not one plain text: never continued
             else:
                 self._answer.append(chunk.text)
-        # A call's first delta names its function; the rest carry argument pieces.
-        self._tool_calls += sum(1 for call in chunk.tool_calls if call.name is not None)
         if chunk.usage is not None:
             self._usage = chunk.usage
             if self._spent is not None:
@@ -173,16 +173,21 @@ class Relay:
     async def _next(self) -> Chunk:
         if self._pending is not None:
             chunk, self._pending = self._pending, None
-            return self._checked(chunk)
-        self._relayed += 1
-        if self._relayed % CHUNKS_PER_YIELD == 0:
-            await asyncio.sleep(0)
-        if self._interruption is not None:
-            raise self._interruption
-        self._wait_began = asyncio.get_running_loop().time()
-        return self._checked(await self._waited(anext(self._chunks)))
-
-    def _checked(self, chunk: Chunk) -> Chunk:
+        else:
+            self._relayed += 1
+            if self._relayed % CHUNKS_PER_YIELD == 0:
+                await asyncio.sleep(0)
+            if self._interruption is not None:
+                raise self._interruption
+            self._wait_began = self._clock()
+            # As _waited does, without a coroutine more per chunk.
+            task = self._waiting = asyncio.current_task()
+            try:
+                chunk = await anext(self._chunks)
+            except asyncio.CancelledError as cancelled:
+                raise self._ended(task, cancelled) from None
+            finally:
+                self._waiting = None
         if chunk.skipped:
             self._skipped += 1
             if self._skipped > self._policy.max_skipped_frames:
@@ -192,16 +197,22 @@ class Relay:
     async def _waited(self, step: Any) -> Any:
         """``step`` awaited so that :meth:`interrupt` can end the wait."""
         task = self._waiting = asyncio.current_task()
-        assert task is not None
         try:
             return await step
-        except asyncio.CancelledError:
-            if self._interruption is None:
-                raise
-            task.uncancel()  # our own cancellation, not the server's
-            raise self._interruption from None
+        except asyncio.CancelledError as cancelled:
+            raise self._ended(task, cancelled) from None
         finally:
             self._waiting = None
+
+    def _ended(
+        self, task: asyncio.Task[Any] | None, cancelled: asyncio.CancelledError
+    ) -> BaseException:
+        """What a wait cancelled ends with: the interruption, when the cancellation was
+        :meth:`interrupt`'s; else the cancellation itself (the server's)."""
+        if self._interruption is None or task is None:
+            return cancelled
+        task.uncancel()  # our own cancellation, not the server's
+        return self._interruption
 
     async def _mended(self, error: UpstreamError) -> bool:
         """Whether a continuation took over from the attempt that broke with ``error``.

@@ -193,24 +193,29 @@ class Recorder:
     def auth_failure(self, reason: AuthFailure) -> None:
         self._auth_failures(reason).inc()
 
-    # The upstream pool: each endpoint is a configured base URL, the `upstream_url` label.
+    # The upstream pool: each endpoint is a configured base URL, the `upstream_url` label,
+    # of the upstream the routing table names, the `upstream` label.
 
-    def endpoint_request_started(self, endpoint: str) -> None:
-        self._endpoint_in_flight(endpoint).inc()
+    def endpoint_request_started(self, upstream: str, endpoint: str) -> None:
+        self._endpoint_in_flight(upstream, endpoint).inc()
 
-    def endpoint_request_ended(self, endpoint: str) -> None:
-        self._endpoint_in_flight(endpoint).dec()
+    def endpoint_request_ended(self, upstream: str, endpoint: str) -> None:
+        self._endpoint_in_flight(upstream, endpoint).dec()
 
-    def endpoint_answered(self, endpoint: str, outcome: EndpointOutcome, seconds: float) -> None:
-        self._endpoint_requests(endpoint, outcome).inc()
-        self._endpoint_ttfb(endpoint).observe(seconds)
+    def endpoint_answered(
+        self, upstream: str, endpoint: str, outcome: EndpointOutcome, seconds: float
+    ) -> None:
+        self._endpoint_requests(upstream, endpoint, outcome).inc()
+        self._endpoint_ttfb(upstream, endpoint).observe(seconds)
 
-    def endpoint_addresses(self, endpoint: str, addresses: int, ejected: int) -> None:
-        self._endpoint_addresses(endpoint).set(addresses)
-        self._endpoint_ejected(endpoint).set(ejected)
+    def endpoint_addresses(
+        self, upstream: str, endpoint: str, addresses: int, ejected: int
+    ) -> None:
+        self._endpoint_addresses(upstream, endpoint).set(addresses)
+        self._endpoint_ejected(upstream, endpoint).set(ejected)
 
-    def endpoint_ejected(self, endpoint: str) -> None:
-        self._endpoint_ejections(endpoint).inc()
+    def endpoint_ejected(self, upstream: str, endpoint: str) -> None:
+        self._endpoint_ejections(upstream, endpoint).inc()
 
     # The rate-limit store (Redis).
 

@@ -67,6 +67,7 @@ from llm_gateway.core.types import (
     TokenUsage,
 )
 from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.routing import SHORTHAND_UPSTREAM
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import hub, wire
 from llm_gateway.upstream.errors import mapped, mapped_errors, unroutable
@@ -130,12 +131,15 @@ class HuggingFaceUpstream:
         settings: Settings,
         metrics: Recorder | None = None,
         *,
+        name: str = SHORTHAND_UPSTREAM,
         resolver: AbstractResolver | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        """``resolver`` and ``ssl_context`` go to the transport (for tests; system defaults)."""
+        """``name`` is the routing table's, for the pool's metrics; ``resolver`` and
+        ``ssl_context`` go to the transport (for tests; system defaults)."""
         self._settings = settings
         self._metrics = metrics or Recorder.disabled()
+        self._name = name
         # With a pool, InferenceClient addresses the first; the transport picks the endpoint.
         self._base_url = next(iter(settings.upstream_endpoints), None)
         self._provider = settings.provider
@@ -190,6 +194,7 @@ class HuggingFaceUpstream:
                     resolver=self._resolver,
                     ssl_context=self._ssl_context,
                 ),
+                self._name,
             ),
             event_hooks=hooks,
         )

@@ -46,6 +46,7 @@ from llm_gateway.core.types import (
 )
 from llm_gateway.errors import UpstreamBadResponse
 from llm_gateway.metrics.recorder import Recorder
+from llm_gateway.routing import SHORTHAND_UPSTREAM
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import openai_wire, wire
 from llm_gateway.upstream.pool_transport import open_transport
@@ -59,7 +60,10 @@ _JSON = "application/json"
 class OpenAIUpstream:
     """Completions and embeddings from OpenAI-compatible servers, through the pool."""
 
-    def __init__(self, settings: Settings, metrics: Recorder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Recorder | None = None, *, name: str = SHORTHAND_UPSTREAM
+    ) -> None:
+        """``name`` is the routing table's, for the pool's metrics."""
         endpoints = settings.upstream_endpoints
         if not endpoints:
             raise ValueError("the openai upstream kind needs an upstream URL")
@@ -69,6 +73,7 @@ class OpenAIUpstream:
             raise ValueError("upstream URLs must all end in /v1, or none of them")
         self._settings = settings
         self._metrics = metrics or Recorder.disabled()
+        self._name = name
         self._root = openai_wire.api_root(endpoints[0])
         key = _api_key(settings.upstream_api_key_env)
         self._secrets = (key,) if key else ()
@@ -88,6 +93,7 @@ class OpenAIUpstream:
                 self._settings,
                 self._metrics,
                 AiohttpTransport(self._limits, self._settings.upstream_max_connections),
+                self._name,
             ),
         )
 
@@ -117,9 +123,13 @@ class OpenAIUpstream:
                 async for line in response.aiter_lines():
                     if line == wire.DONE_LINE:
                         break
+                    if not line:
+                        continue  # the blank line after each event
                     try:
                         frame = wire.sse_payload(line, self._secrets)
-                        chunks = read(frame) if frame is not None else []
+                        if frame is None:
+                            continue
+                        chunks = read(frame)
                     except UpstreamBadResponse:
                         # One unreadable frame: passed over, the core counts and bounds them.
                         yield SKIPPED_FRAME

@@ -16,7 +16,8 @@ one address, not two). ``https://`` URLs stay one address each, so TLS checks th
 * **Retries** go elsewhere: the address a request's previous attempt failed on (known by
   its request id) is avoided when there is another.
 
-Metric labels are the configured endpoints (log-safe URLs), never addresses.
+Metric labels are the upstream's name in the routing table and the configured endpoints
+(log-safe URLs), never addresses.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class Pool:
         self,
         urls: list[str],
         metrics: Recorder,
+        *,
+        upstream: str,
         eject_failures: int = 3,
         eject_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -93,6 +96,7 @@ class Pool:
         for endpoint in self._endpoints:
             endpoint.addresses = [_address(endpoint, None)]
         self.name = urls[0]  # the base URL InferenceClient is given
+        self.upstream = upstream  # the routing table's name: the metrics' `upstream` label
         self._metrics = metrics
         self._eject_failures = eject_failures
         self._eject_seconds = eject_seconds
@@ -120,13 +124,13 @@ class Pool:
         if chosen.ejected_until is not None:
             chosen.probing = True
         chosen.in_flight += 1
-        self._metrics.endpoint_request_started(chosen.endpoint)
+        self._metrics.endpoint_request_started(self.upstream, chosen.endpoint)
         return chosen
 
     def release(self, address: Address) -> None:
         """The request's response is closed (or never came)."""
         address.in_flight -= 1
-        self._metrics.endpoint_request_ended(address.endpoint)
+        self._metrics.endpoint_request_ended(self.upstream, address.endpoint)
 
     def answered(
         self,
@@ -136,7 +140,7 @@ class Pool:
         request_id: str | None,
     ) -> None:
         """How a request sent to ``address`` ended, ``seconds`` after it was sent."""
-        self._metrics.endpoint_answered(address.endpoint, outcome, seconds)
+        self._metrics.endpoint_answered(self.upstream, address.endpoint, outcome, seconds)
         address.probing = False
         if outcome is EndpointOutcome.SUCCESS:
             address.ttfb_ewma += EWMA_WEIGHT * (seconds - address.ttfb_ewma)
@@ -155,7 +159,7 @@ class Pool:
             return  # out of rotation: only a probe, once its time is up, decides
         if healthy:
             if due:
-                logger.info("upstream %s is back in rotation", address.shown)
+                logger.info("upstream %s: %s is back in rotation", self.upstream, address.shown)
                 address.ejected_until = None
                 address.ejections = 0
                 self._report_addresses()
@@ -193,10 +197,11 @@ class Pool:
         seconds = min(ceiling, self._eject_seconds * 2**address.ejections)
         address.ejections += 1
         address.ejected_until = now + seconds
-        self._metrics.endpoint_ejected(address.endpoint)
+        self._metrics.endpoint_ejected(self.upstream, address.endpoint)
         self._report_addresses()
         logger.warning(
-            "upstream %s out of rotation for %.1f s after %d failure(s)",
+            "upstream %s: %s out of rotation for %.1f s after %d failure(s)",
+            self.upstream,
             address.shown,
             seconds,
             address.failures,
@@ -214,7 +219,12 @@ class Pool:
                     parts.hostname, parts.port or 80, type=socket.SOCK_STREAM
                 )
             except OSError as exc:
-                logger.warning("cannot resolve %s (%s): keeping its addresses", endpoint.label, exc)
+                logger.warning(
+                    "upstream %s: cannot resolve %s (%s): keeping its addresses",
+                    self.upstream,
+                    endpoint.label,
+                    exc,
+                )
                 continue
             ips = preferred_addresses(found)
             known = {a.base_url: a for a in endpoint.addresses}
@@ -225,7 +235,9 @@ class Pool:
     def _report_addresses(self) -> None:
         for endpoint in self._endpoints:
             ejected = sum(a.ejected_until is not None for a in endpoint.addresses)
-            self._metrics.endpoint_addresses(endpoint.label, len(endpoint.addresses), ejected)
+            self._metrics.endpoint_addresses(
+                self.upstream, endpoint.label, len(endpoint.addresses), ejected
+            )
 
 
 def _address(endpoint: _Endpoint, ip: str | None) -> Address:

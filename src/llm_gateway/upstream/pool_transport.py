@@ -97,14 +97,16 @@ class PoolTransport(httpx2.AsyncBaseTransport):
 
 
 async def open_transport(
-    settings: Settings, metrics: Recorder, transport: AiohttpTransport
+    settings: Settings, metrics: Recorder, transport: AiohttpTransport, upstream: str
 ) -> httpx2.AsyncBaseTransport:
-    """The transport for ``settings``: aiohttp's, under a pool when upstream URLs are set."""
+    """The transport for ``settings``: aiohttp's, under a pool when upstream URLs are set;
+    ``upstream`` is the routing table's name of the upstream, for the pool's metrics."""
     if not settings.upstream_endpoints:
         return transport
     pool = Pool(
         settings.upstream_endpoints,
         metrics,
+        upstream=upstream,
         eject_failures=settings.upstream_eject_failures,
         eject_seconds=settings.upstream_eject_seconds,
     )

@@ -38,9 +38,9 @@ def test_a_metric_spec_with_a_target_label_name_is_refused(label: str) -> None:
         MetricSpec("llm_gateway_x_total", Counter, "X.", ("model", label), "x", "x")
 
 
-def test_the_api_door_and_the_upstream_base_url_have_labels_of_their_own() -> None:
+def test_the_api_door_the_upstream_and_its_base_url_have_labels_of_their_own() -> None:
     assert "api" in LLM_METRICS["requests"].labels
-    assert LLM_METRICS["endpoint_requests"].labels == ("upstream_url", "outcome")
+    assert LLM_METRICS["endpoint_requests"].labels == ("upstream", "upstream_url", "outcome")
 
 
 def test_no_exposed_series_carries_a_target_label_name() -> None:

@@ -14,6 +14,7 @@ from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.upstream.pool import Address, Pool, preferred_addresses
 
 URLS = ["http://10.0.0.1:8080", "http://10.0.0.2:8080", "http://10.0.0.3:8080"]
+UPSTREAM = "vllm"
 OK, DOWN = EndpointOutcome.SUCCESS, EndpointOutcome.CONNECTION
 
 
@@ -40,6 +41,7 @@ def pool(clock: Clock, registry: CollectorRegistry) -> Pool:
     return Pool(
         URLS,
         Recorder(registry),
+        upstream=UPSTREAM,
         eject_failures=2,
         eject_seconds=5.0,
         clock=clock,
@@ -56,7 +58,8 @@ def send(pool: Pool, outcome: EndpointOutcome = OK, request_id: str | None = Non
 
 def ejected(registry: CollectorRegistry, url: str) -> float | None:
     return registry.get_sample_value(
-        "llm_gateway_upstream_endpoint_ejected_addresses", {"upstream_url": url}
+        "llm_gateway_upstream_endpoint_ejected_addresses",
+        {"upstream": UPSTREAM, "upstream_url": url},
     )
 
 
@@ -68,7 +71,7 @@ def test_requests_spread_over_every_endpoint(pool: Pool, registry: CollectorRegi
     assert (
         registry.get_sample_value(
             "llm_gateway_upstream_endpoint_requests_total",
-            {"upstream_url": URLS[0], "outcome": "success"},
+            {"upstream": UPSTREAM, "upstream_url": URLS[0], "outcome": "success"},
         )
         == counts[URLS[0]]
     )
@@ -139,7 +142,7 @@ def test_a_name_is_one_endpoint_per_address_of_one_family() -> None:
 
 
 async def test_a_host_name_resolves_to_its_addresses_keeping_the_host_header() -> None:
-    pool = Pool(["http://localhost:8081/v1"], Recorder.disabled())
+    pool = Pool(["http://localhost:8081/v1"], Recorder.disabled(), upstream=UPSTREAM)
 
     await pool.resolve()
 
