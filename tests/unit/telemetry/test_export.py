@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from llm_gateway.telemetry.export import OtlpSpanExporter, SpanEncoder
+from llm_gateway.telemetry.export import EncodedSpan, OtlpSpanExporter, SpanEncoder
 
 CLIENT_CONTEXT = {
     "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -104,6 +104,16 @@ def test_the_encoder_writes_the_sdks_bytes_for_every_field_and_value() -> None:
 
     assert first == encode_spans(spans).SerializeToString()
     assert encoder.encode(spans) == first  # from the attributes kept, the same bytes
+
+
+@needs_the_encoder
+def test_spans_encoded_as_they_ended_make_the_same_request() -> None:
+    spans = finished_spans()
+    encoder = SpanEncoder()
+
+    ended = [EncodedSpan(span, encoder.span(span)) for span in spans]
+
+    assert encoder.encode(ended) == encode_spans(spans).SerializeToString()
 
 
 @needs_the_encoder
