@@ -182,7 +182,8 @@ def test_a_request_continues_the_clients_trace_and_sends_its_attempt_upstream(
     [sent] = upstream[1].headers[request_id]
     assert sent["traceparent"] == f"00-{trace_id}-{client.span_id}-01"
     assert sent["tracestate"] == "vendor=kept"
-    [line] = [r for r in caplog.records if r.fields["request_id"] == request_id]  # type: ignore[attr-defined]
+    lines = [r for r in caplog.records if r.name == "llm_gateway.access"]
+    [line] = [r for r in lines if r.fields["request_id"] == request_id]  # type: ignore[attr-defined]
     assert line.fields["trace_id"] == trace_id  # type: ignore[attr-defined]
     after = traced.sample("llm_gateway_requests_total", **ANSWERED)
     assert after == before + 1
