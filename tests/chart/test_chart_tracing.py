@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 import yaml
 
 from tests.chart.conftest import CHART, NAMESPACE, RELEASE, Chart
@@ -52,6 +55,17 @@ def test_a_tracing_url_gives_grafana_a_datasource_the_exemplars_link_to(render) 
         "datasourceUid": "llm-monitor-traces",
         "traceIdLabelName": "trace_id",
     }
+
+
+def test_the_readme_links_exemplars_to_traces_as_the_ci_values_do() -> None:
+    # What a reader copies: the subchart value kube-prometheus-stack turns into the
+    # Prometheus datasource's exemplarTraceIdDestinations [{datasourceUid, name}].
+    readme = (CHART / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    [block] = [block for block in blocks if "exemplarTraceIdDestinations" in block]
+    documented = yaml.safe_load(textwrap.dedent(block))
+    values = yaml.safe_load(TRACING.read_text())
+    assert documented["kube-prometheus-stack"] == values["kube-prometheus-stack"]
 
 
 def test_the_schema_rejects_a_sampler_the_sdk_does_not_know(chart: Chart) -> None:

@@ -59,7 +59,10 @@ def test_sequential_requests_reuse_one_upstream_connection(
             assert client.post("/generate", json=body).status_code == 200
             seen |= connections_to(simulator_url)
 
-    assert 1 <= len(seen) <= 2
+    # One connection, reused: a stream's goes back to the pool a moment after its last
+    # byte reached the client, so on a loaded machine the next request may open another
+    # meanwhile (seen: 3). Without reuse, 40 requests would have used up to 40.
+    assert 1 <= len(seen) <= 3
 
 
 async def test_abandoned_streams_release_upstream_connections(

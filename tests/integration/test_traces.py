@@ -10,10 +10,13 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -74,6 +77,9 @@ def traced(receiver: Receiver, upstream: tuple[str, HeaderLog]) -> Iterator[Gate
         retry_attempts=3,
         retry_backoff_seconds=0.01,
         fallback_models=["nemo"],
+        # The tests' faults (a failed-over request, five faulted ones) would open the
+        # model's circuit for the tests after them, whose requests would go to the fallback.
+        resilience={"circuit_failures": 1000},
         hf_token=HF_TOKEN,
         api_keys={"team": API_KEY},
     )
@@ -165,7 +171,8 @@ def test_a_request_continues_the_clients_trace_and_sends_its_attempt_upstream(
     [sent] = upstream[1].headers[request_id]
     assert sent["traceparent"] == f"00-{trace_id}-{client.span_id}-01"
     assert sent["tracestate"] == "vendor=kept"
-    [line] = [r for r in caplog.records if r.fields["request_id"] == request_id]  # type: ignore[attr-defined]
+    lines = [r for r in caplog.records if r.name == "llm_gateway.access"]
+    [line] = [r for r in lines if r.fields["request_id"] == request_id]  # type: ignore[attr-defined]
     assert line.fields["trace_id"] == trace_id  # type: ignore[attr-defined]
     after = traced.sample("llm_gateway_requests_total", **ANSWERED)
     assert after == before + 1
@@ -329,6 +336,112 @@ def test_no_secret_and_no_prompt_is_ever_exported(traced: Gateway, receiver: Rec
     exported = receiver.exported()
     for secret in (HF_TOKEN, API_KEY, "SECRET", "Bearer", prompt):
         assert secret.encode() not in exported, secret
+
+
+def raw_chat(request_id: str, *headers: str, last: bool = False) -> bytes:
+    """A chat request as HTTP/1.1 bytes, for requests pipelined on one connection."""
+    body = json.dumps(CHAT).encode()
+    head = [
+        "POST /v1/chat/completions HTTP/1.1",
+        "Host: gateway",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        f"Authorization: {AUTH['Authorization']}",
+        f"X-Request-Id: {request_id}",
+        *headers,
+        *(["Connection: close"] if last else []),
+    ]
+    return "\r\n".join(head).encode() + b"\r\n\r\n" + body
+
+
+def server_span(receiver: Receiver, request_id: str) -> ReceivedSpan:
+    """The SERVER span of the request with this id, once exported."""
+
+    def found() -> list[ReceivedSpan]:
+        with receiver.lock:
+            return [
+                span
+                for span in receiver.spans
+                if span.kind == SERVER and span.attributes["llm_gateway.request_id"] == request_id
+            ]
+
+    wait_for(lambda: len(found()) == 1)
+    [span] = found()
+    return span
+
+
+def test_a_request_pipelined_behind_a_traced_one_starts_a_trace_of_its_own(
+    traced: Gateway, receiver: Receiver
+) -> None:
+    # uvicorn starts a pipelined request's task from within the one before it (when that
+    # one's answer is complete), so the second inherits the first's context: its span
+    # must not join the first request's trace for it.
+    trace_id = "cbf92f3577b34da6a3ce929d0e0e4736"
+    traceparent_header = f"traceparent: 00-{trace_id}-00f067aa0ba902b7-01"
+    before = traced.sample("llm_gateway_requests_total", **ANSWERED)
+    url = urlsplit(traced.url)
+
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(
+            raw_chat("pipelined-traced", traceparent_header)
+            + raw_chat("pipelined-untraced", last=True)
+        )
+        received = b""
+        while chunk := sock.recv(65536):  # until the gateway closes, after the second
+            received += chunk
+
+    assert received.count(b"HTTP/1.1 200 OK") == 2
+    assert received.count(b'"object":"chat.completion"') == 2
+    first = server_span(receiver, "pipelined-traced")
+    second = server_span(receiver, "pipelined-untraced")
+    assert first.trace_id == trace_id
+    assert second.trace_id != trace_id
+    assert second.parent_span_id == ""
+    [attempt] = [span for span in receiver.trace(second.trace_id) if span.kind == CLIENT]
+    assert attempt.parent_span_id == second.span_id
+    assert {span.span_id for span in receiver.trace(trace_id)} >= {first.span_id}
+    assert second.span_id not in {span.parent_span_id for span in receiver.trace(trace_id)}
+    assert traced.sample("llm_gateway_requests_total", **ANSWERED) == before + 2
+
+
+def test_concurrent_requests_to_two_traced_gateways_keep_each_span_in_its_own_trace(
+    traced: Gateway, openai_traced: Gateway, receiver: Receiver
+) -> None:
+    # Two gateways in one process (a provider each), four requests at a time, two in
+    # three with a client's trace context: every span is in its own request's trace.
+    gateways = {"huggingface": traced, "openai": openai_traced}
+    sent = [
+        (kind, f"own-trace-{number}", f"e{number:031x}" if number % 3 else None)
+        for number, kind in enumerate(["huggingface", "openai"] * 6)
+    ]
+    before = {k: g.sample("llm_gateway_requests_total", **ANSWERED) for k, g in gateways.items()}
+
+    def send(request: tuple[str, str, str | None]) -> httpx.Response:
+        kind, request_id, trace_id = request
+        headers = {**AUTH, "X-Request-Id": request_id}
+        if trace_id is not None:
+            headers.update(traceparent(trace_id))
+        url = f"{gateways[kind].url}/v1/chat/completions"
+        return httpx.post(url, json=CHAT, headers=headers, timeout=10)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(send, sent))
+
+    assert [r.status_code for r in responses] == [200] * len(sent), [r.text for r in responses]
+    assert {r.json()["object"] for r in responses} == {"chat.completion"}
+    servers = [server_span(receiver, request_id) for _, request_id, _ in sent]
+    assert len({server.trace_id for server in servers}) == len(sent)
+    for (kind, _, trace_id), server in zip(sent, servers, strict=True):
+        if trace_id is None:
+            assert server.parent_span_id == ""
+        else:
+            assert (server.trace_id, server.parent_span_id) == (trace_id, "00f067aa0ba902b7")
+        [attempt] = [span for span in spans_of(receiver, server.trace_id, 2) if span is not server]
+        assert (attempt.kind, attempt.parent_span_id) == (CLIENT, server.span_id)
+        assert attempt.attributes["gen_ai.provider.name"] == kind
+    for kind, gateway in gateways.items():
+        after = gateway.sample("llm_gateway_requests_total", **ANSWERED)
+        assert after == before[kind] + len(sent) / 2
 
 
 def test_traces_off_load_no_sdk_and_send_no_trace_context(

@@ -6,6 +6,13 @@ core's attempt spans are its children and its events (queue wait, refusals) land
 No header is recorded but the trace context itself; the name is the method and the
 route's template (``POST /v1/chat/completions``), never the raw path. Probes and scrapes
 (the access line's quiet paths) are not traced.
+
+A request's trace context is what its own headers carry, never what its task inherited:
+that can be another request's. uvicorn starts a pipelined request from within the one
+before it, and resumes a paused connection's reads from within a request, after which
+the next request on that connection starts from a copy of that one's context
+(python/cpython#140947, Kludex/uvicorn#2167). A request without a ``traceparent`` would
+then join the other request's trace, as the child of its span.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from llm_gateway.telemetry.spans import error_type
 
 PROPAGATOR = TraceContextTextMapPropagator()
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})
+# The context a request without a trace context of its own starts from: nothing.
+_NO_PARENT = otel_context.Context()
 
 
 class TraceMiddleware:
@@ -40,9 +49,10 @@ class TraceMiddleware:
         }
         method = scope["method"]
         request = RequestContext.of(scope)
+        parent = PROPAGATOR.extract(carrier, _NO_PARENT) if carrier else _NO_PARENT
         span = self._tracer.start_span(
             method,
-            context=PROPAGATOR.extract(carrier) if carrier else None,
+            context=parent,
             kind=SpanKind.SERVER,
             attributes={
                 "http.request.method": method,
@@ -54,7 +64,7 @@ class TraceMiddleware:
         span_context = span.get_span_context()
         if span_context.trace_flags.sampled:
             request.trace_id = trace.format_trace_id(span_context.trace_id)
-        token = otel_context.attach(trace.set_span_in_context(span))
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
         try:
             await self.app(scope, receive, send)
         except BaseException as exc:

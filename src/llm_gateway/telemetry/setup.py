@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from starlette.middleware import Middleware
 
 from llm_gateway import __version__
 from llm_gateway.settings import Settings, UpstreamApi, UpstreamKind
+from llm_gateway.telemetry.export import span_processor
 from llm_gateway.telemetry.middleware import TraceMiddleware
 from llm_gateway.telemetry.spans import OtelTracer, Upstream
 
@@ -44,7 +43,7 @@ class Tracing:
         if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
             resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
         provider = TracerProvider(resource=resource)
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(span_processor())
         otel = provider.get_tracer("llm_gateway", __version__)
         capture = environ.get(CAPTURE_CONTENT, "").strip().lower() == "true"
         described = {name: upstream_of(each) for name, each in upstreams.items()}
