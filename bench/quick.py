@@ -49,6 +49,8 @@ def main() -> None:
     env = {
         "LLM_GATEWAY_UPSTREAM_IS_SIMULATOR": "true",
         "LLM_GATEWAY_UPSTREAM_URL": sim.url,
+        # run.py's gateway target; --env LLM_GATEWAY_UPSTREAM_KIND=openai for the other kind.
+        "LLM_GATEWAY_UPSTREAM_KIND": "huggingface",
         "LLM_GATEWAY_LOG_LEVEL": "warning",
         "LLM_GATEWAY_MODELS": json.dumps(scrape.aliases(run.ALIASES)),
         **dict(pair.split("=", 1) for pair in args.env),

@@ -82,6 +82,8 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
         env = {
             "LLM_GATEWAY_UPSTREAM_IS_SIMULATOR": "true",
             "LLM_GATEWAY_UPSTREAM_URL": upstream,
+            # The kind RESULTS.md's gateway targets were measured on; gateway_openai's own.
+            "LLM_GATEWAY_UPSTREAM_KIND": "huggingface",
             "LLM_GATEWAY_LOG_LEVEL": "warning",
             "LLM_GATEWAY_MODELS": json.dumps(scrape.aliases(ALIASES)),
         }

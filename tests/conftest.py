@@ -44,13 +44,15 @@ def simulator_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def gateway(simulator_url: str) -> Iterator[Gateway]:
+    """The gateway in front of the simulator, of the kind a URL alone means: openai."""
     yield from start_gateway(simulator_url)
 
 
 @pytest.fixture(scope="session")
-def openai_gateway(simulator_url: str) -> Iterator[Gateway]:
-    """The same simulator through the openai upstream kind (OpenAI's own routes)."""
-    yield from start_gateway(simulator_url, upstream_api="openai")
+def hf_gateway(simulator_url: str) -> Iterator[Gateway]:
+    """The same simulator through the huggingface upstream kind (InferenceClient, on TGI's
+    and TEI's routes for completions and embeddings)."""
+    yield from start_gateway(simulator_url, upstream_api="huggingface")
 
 
 @pytest.fixture(scope="session")

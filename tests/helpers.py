@@ -16,6 +16,7 @@ import psutil
 import pytest
 from huggingface_hub import AsyncInferenceClient
 from prometheus_client import CollectorRegistry
+from pydantic import AliasChoices
 
 from llm_gateway.app import create_app
 from llm_gateway.http.server import http_protocol
@@ -64,16 +65,23 @@ class Gateway:
         )
 
 
+# The environment variable of each gateway setting; of one read from a variable of another
+# name (LLM_GATEWAY_UPSTREAM_KIND, HF_TOKEN), the first.
+SETTING_VARIABLES = [
+    str(field.validation_alias.choices[0])
+    if isinstance(field.validation_alias, AliasChoices)
+    else f"LLM_GATEWAY_{name.upper()}"
+    for name, field in Settings.model_fields.items()
+]
+
 # The upstream kinds, for tests that run on each (see either_kind).
 KINDS = ("huggingface", "openai")
 
 
-def either_kind(
-    request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway
-) -> Gateway:
+def either_kind(request: pytest.FixtureRequest, huggingface: Gateway, openai: Gateway) -> Gateway:
     """The gateway of the kind a test is parametrized with: a module runs its tests on
     both kinds by overriding its ``gateway`` fixture with this."""
-    return openai_gateway if request.param == "openai" else gateway
+    return openai if request.param == "openai" else huggingface
 
 
 def installed(tool: str) -> str:

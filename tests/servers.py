@@ -2,8 +2,9 @@
 
 ``run_server`` serves an ASGI app on ``127.0.0.1`` with an OS-chosen port, from a thread
 with its own event loop, so sync and async tests of any loop scope can use it (over TLS
-too). ``silent_listener`` is a host that never answers; ``Loopback`` a resolver that sends
-every host name to one of these servers. :class:`RedisServer` runs a real ``redis-server``
+too); ``HeaderLog`` records what a server behind it was sent. ``silent_listener`` is a
+host that never answers; ``Loopback`` a resolver that sends every host name to one of
+these servers. :class:`RedisServer` runs a real ``redis-server``
 process that tests can kill, freeze and start again on the same port, a
 :class:`ServerProcess` as llama.cpp's server is (``tests/llama/server.py``).
 """
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 from aiohttp.abc import AbstractResolver, ResolveResult
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 Process = TypeVar("Process", bound="ServerProcess")
@@ -80,6 +81,22 @@ def run_server(
     finally:
         server.should_exit = True
         thread.join()
+
+
+class HeaderLog:
+    """An app (the simulator behind a gateway) recording each request's headers, with its
+    path as the ``:path`` pseudo-header, by request id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers: dict[str, list[dict[str, str]]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+            headers[":path"] = scope["path"]
+            self.headers.setdefault(headers.get("x-request-id", ""), []).append(headers)
+        await self.app(scope, receive, send)
 
 
 @contextmanager

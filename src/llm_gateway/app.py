@@ -115,7 +115,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for name, adapter in upstreams.items():
             await adapter.start()
-            logger.info("serving completions from %s (upstream %s)", described[name], name)
+            logger.info("upstream %s: serving completions from %s", name, described[name])
         logger.info("rate limits: %s", settings.describe_rate_limits())
         services.readiness.ready = True
         fail_readiness_on_sigterm(

@@ -23,7 +23,7 @@ from llm_gateway.http.drain import CUT_OFF_GRACE_SECONDS
 from llm_gateway.http.server import http_protocol
 from llm_gateway.logs import configure_logging
 from llm_gateway.routing import ROUTING_SHORTHAND, RoutingError, RoutingTable, routing_table
-from llm_gateway.settings import LogFormat, Settings
+from llm_gateway.settings import LogFormat, Settings, UpstreamApi
 
 logger = logging.getLogger("llm_gateway")
 
@@ -79,10 +79,11 @@ def main() -> None:
 )
 @click.option(
     "--upstream-url",
-    help="Base URL of an Inference Endpoint, a TGI/vLLM server or the simulator, or a "
-    "comma-separated list of them serving the same models (a pool). Without it, "
-    "and with HF_TOKEN set, requests go to Hugging Face Inference Providers; with neither, "
-    "to a built-in simulator.",
+    help="Base URL of an OpenAI-compatible server (vLLM, TGI, TEI, ...), an Inference "
+    "Endpoint or the simulator, or a comma-separated list of them serving the same models "
+    "(a pool), spoken to on OpenAI's routes unless LLM_GATEWAY_UPSTREAM_KIND=huggingface. "
+    "Without it, and with HF_TOKEN set, requests go to Hugging Face Inference Providers; "
+    "with neither, to a built-in simulator.",
 )
 @click.option(
     "--upstream-timeout",
@@ -109,10 +110,23 @@ def serve(**options: Any) -> None:
     configure_logging(settings.log_level, settings.log_format)
     if settings.config is None and settings.upstream_url is None and settings.hf_token is None:
         url = _start_builtin_simulator()
-        logger.warning(
-            "neither HF_TOKEN nor an upstream URL is set: serving from the built-in simulator"
-        )
         settings = Settings(**overrides, upstream_url=url, upstream_is_simulator=True)
+        logger.warning(
+            "neither HF_TOKEN nor an upstream URL is set: serving from the built-in "
+            "simulator, upstream kind %s",
+            settings.upstream_api.value,
+        )
+    elif (
+        settings.hf_token is not None
+        and settings.upstream_api is UpstreamApi.OPENAI
+        and settings.upstream_api_key_env is None
+    ):
+        # An Inference Endpoint's deployment from before the openai kind was the default.
+        logger.warning(
+            "HF_TOKEN is not sent to an openai upstream: LLM_GATEWAY_UPSTREAM_API_KEY_ENV="
+            "HF_TOKEN sends it as its key; LLM_GATEWAY_UPSTREAM_KIND=huggingface keeps "
+            "huggingface_hub's routes"
+        )
     try:
         # Read here, before any worker starts: a bad table is a usage error, once.
         table = routing_table(settings)
@@ -139,6 +153,8 @@ def _settings(overrides: dict[str, Any]) -> Settings:
         problems = [
             f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
             for error in exc.errors(include_input=False, include_url=False)
+            # The kind's default is not made when the URL is wrong: that says nothing more.
+            if error["type"] != "default_factory_not_called"
         ]
         raise click.BadParameter("; ".join(problems)) from None
     except SettingsError as exc:  # a value that is not the JSON its setting needs

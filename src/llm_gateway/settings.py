@@ -97,9 +97,9 @@ class Settings(BaseSettings):
     )
     upstream_url: Annotated[list[HttpUrl] | None, NoDecode] = Field(
         None,
-        description="Base URL of a dedicated Inference Endpoint, a TGI/vLLM-compatible server "
-        "or the simulator; or a comma-separated list of such URLs serving the same models, "
-        "balanced as one pool. Takes precedence over provider routing.",
+        description="Base URL of an OpenAI-compatible server (vLLM, TGI, TEI, ...), an "
+        "Inference Endpoint or the simulator; or a comma-separated list of such URLs serving "
+        "the same models, balanced as one pool. Takes precedence over provider routing.",
     )
     upstream_is_simulator: bool = Field(
         False,
@@ -107,10 +107,13 @@ class Settings(BaseSettings):
         "for a fault with the X-Simulator-Fault header.",
     )
     upstream_api: UpstreamApi = Field(
-        UpstreamApi.HUGGINGFACE,
+        default_factory=lambda given: (
+            UpstreamApi.OPENAI if given.get("upstream_url") else UpstreamApi.HUGGINGFACE
+        ),
         validation_alias=AliasChoices("LLM_GATEWAY_UPSTREAM_KIND", "upstream_api"),
-        description="How the upstream is spoken to: huggingface (InferenceClient) or openai "
-        "(OpenAI's routes under each upstream URL, on the gateway's own relay).",
+        description="How the upstream is spoken to: openai (OpenAI's routes under each "
+        "upstream URL, on the gateway's own relay; the default with a URL) or huggingface "
+        "(InferenceClient; the default without a URL: Inference Providers).",
     )
     upstream_api_key_env: str | None = Field(
         None,
@@ -380,7 +383,7 @@ class Settings(BaseSettings):
         if self.upstream_url is None:
             return f"Hugging Face Inference Providers (provider={self.provider})"
         where = ", ".join(safe_url(url) for url in self.upstream_endpoints)
-        return f"{self.upstream_kind.value} at {where}"
+        return f"{self.upstream_kind.value} at {where} ({self.upstream_api.value} kind)"
 
     def describe_rate_limits(self) -> str:
         """A log-safe description of the per-key limits and where they hold (no password)."""

@@ -36,6 +36,7 @@ SHORTHAND = {
     "LLM_GATEWAY_PROVIDER",
     "LLM_GATEWAY_UPSTREAM_URL",
     "LLM_GATEWAY_UPSTREAM_IS_SIMULATOR",
+    "LLM_GATEWAY_UPSTREAM_KIND",
     "LLM_GATEWAY_FALLBACK_MODELS",
     "LLM_GATEWAY_RESILIENCE",
 }
@@ -80,8 +81,9 @@ def test_the_table_is_mounted_where_the_gateway_looks_for_it(render) -> None:
     assert config["LLM_GATEWAY_CONFIG"] == f"{mount['mountPath']}/routing.yaml"
     assert mount["readOnly"] is True
     assert volume["configMap"]["name"] == f"{CONFIG}-routing"
-    # The gateway refuses the shorthand settings beside a table.
-    assert not SHORTHAND & config.keys()
+    # The gateway refuses the shorthand settings beside a table: a kind set is dropped too.
+    kind = render(VALUES, sets=("gateway.upstreamKind=huggingface",)).one("ConfigMap", CONFIG)
+    assert not SHORTHAND & (config.keys() | kind["data"].keys())
 
 
 def test_each_key_comes_from_its_secret_and_stays_out_of_the_file(render) -> None:

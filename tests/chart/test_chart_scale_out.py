@@ -9,6 +9,7 @@ import yaml
 
 from llm_gateway.settings import Settings
 from tests.chart.conftest import CHART, RELEASE, Rendered
+from tests.helpers import SETTING_VARIABLES
 
 CI = CHART / "ci"
 REDIS = f"{RELEASE}-llm-monitor-redis"
@@ -88,7 +89,7 @@ def test_an_external_redis_takes_its_password_from_the_operators_secret(render) 
 
 
 def test_every_scale_out_setting_the_chart_passes_is_one_the_gateway_reads(render) -> None:
-    known = {f"LLM_GATEWAY_{name.upper()}" for name in Settings.model_fields}
+    known = set(SETTING_VARIABLES)
     for values in ("redis", "redis-external", "upstream-pool", "simulator-pool"):
         assert set(config(render(CI / f"{values}-values.yaml"))) <= known, values
 

@@ -12,6 +12,7 @@ import yaml
 
 from llm_gateway.settings import Settings
 from tests.chart.conftest import CHART, NAMESPACE, RELEASE, REPO, Chart, Rendered
+from tests.helpers import SETTING_VARIABLES
 
 CI = CHART / "ci"
 MINIKUBE = REPO / "values-minikube.yaml"
@@ -175,7 +176,35 @@ def test_without_simulator_the_gateway_has_no_upstream_override(render) -> None:
     config = gateway_config(render())
     assert "LLM_GATEWAY_UPSTREAM_URL" not in config
     assert config["LLM_GATEWAY_UPSTREAM_IS_SIMULATOR"] == "false"
+    # No kind either: the gateway's own default (huggingface without a URL).
+    assert "LLM_GATEWAY_UPSTREAM_KIND" not in config
     assert not render().kind("Deployment")[1:], "only the gateway Deployment by default"
+
+
+@pytest.mark.parametrize(
+    ("upstream", "given", "kind"),
+    [
+        ("gateway.upstreamUrl=", "", "huggingface"),
+        ("gateway.upstreamUrl=http://vllm:8000", "", "openai"),
+        ("simulator.enabled=true", "", "openai"),
+        ("gateway.upstreamUrl=http://tgi:8080", "huggingface", "huggingface"),
+        ("simulator.enabled=true", "huggingface", "huggingface"),
+    ],
+)
+def test_the_upstream_kind_is_the_gateways_own_default_unless_set(
+    render, upstream: str, given: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = gateway_config(render(sets=(upstream, f"gateway.upstreamKind={given}")))
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+
+    assert Settings().upstream_api == kind
+    # Empty, it is not passed: the gateway decides (openai with a URL, else huggingface).
+    assert config.get("LLM_GATEWAY_UPSTREAM_KIND") == (given or None)
+
+
+def test_the_schema_refuses_an_unknown_upstream_kind(chart: Chart) -> None:
+    assert "upstreamKind" in chart.render_fails("gateway.upstreamKind=vllm")
 
 
 # The gateway pod
@@ -223,6 +252,7 @@ def test_gateway_settings_reach_the_environment(render) -> None:
         "mistralai/Mixtral-8x7B-Instruct-v0.1"
     )
     assert config["LLM_GATEWAY_UPSTREAM_URL"] == "https://my-endpoint.example.com"
+    assert config["LLM_GATEWAY_UPSTREAM_KIND"] == "huggingface"
     assert config["LLM_GATEWAY_WORKERS"] == "4"
     assert all(isinstance(v, str) for v in config.values())
 
@@ -233,7 +263,7 @@ def test_gateway_settings_reach_the_environment(render) -> None:
 def test_every_setting_the_chart_passes_is_one_the_gateway_reads(
     render, values, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    known = {f"LLM_GATEWAY_{name.upper()}" for name in Settings.model_fields}
+    known = set(SETTING_VARIABLES)
     config = dict(gateway_config(render(*values)))  # a copy: renders are cached
     assert set(config) <= known
     # The gateway reads them from its environment, as the pod hands them over.

@@ -14,9 +14,9 @@ from tests.helpers import EMBEDDING_MODEL, KINDS, MODEL, NEMO, Gateway, either_k
 
 
 @pytest.fixture(params=KINDS)
-def gateway(request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway) -> Gateway:
+def gateway(request: pytest.FixtureRequest, hf_gateway: Gateway, gateway: Gateway) -> Gateway:
     """Each test on both upstream kinds."""
-    return either_kind(request, gateway, openai_gateway)
+    return either_kind(request, hf_gateway, gateway)
 
 
 def test_generate_returns_text_finish_reason_and_usage(gateway: Gateway) -> None:
@@ -73,7 +73,8 @@ def test_models_lists_every_alias_and_names_the_upstream(gateway: Gateway) -> No
     }
     assert {card["owned_by"] for card in body["data"]} == {"mistralai", "intfloat"}
     assert all(isinstance(card["created"], int) for card in body["data"])
-    assert body["upstream"].startswith("simulator at http://127.0.0.1:")
+    url = gateway.settings.upstream_endpoints[0]
+    assert body["upstream"] == f"simulator at {url} ({gateway.settings.upstream_api.value} kind)"
 
 
 async def test_openai_sdk_gets_a_chat_completion(gateway: Gateway) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import httpx
 import httpx2
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,8 +15,37 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from llm_gateway.upstream.transport import IDLE_SECONDS, AiohttpTransport, ResponseLimits
-from tests.helpers import MODEL, Gateway, connections_to, wait_for
+from tests.helpers import (
+    KINDS,
+    MODEL,
+    Gateway,
+    connections_to,
+    either_kind,
+    start_gateway,
+    wait_for,
+)
 from tests.servers import run_server
+
+
+@pytest.fixture(params=KINDS)
+def gateway(request: pytest.FixtureRequest, hf_gateway: Gateway, gateway: Gateway) -> Gateway:
+    """Each kind holds its connections its own way: huggingface_hub's client on a lent pool,
+    or the openai kind's own requests."""
+    return either_kind(request, hf_gateway, gateway)
+
+
+@pytest.fixture(scope="module")
+def slow_hf_gateway(slow_simulator_url: str) -> Iterator[Gateway]:
+    yield from start_gateway(
+        slow_simulator_url, upstream_api="huggingface", upstream_timeout_seconds=5.0
+    )
+
+
+@pytest.fixture(params=KINDS)
+def slow_gateway(
+    request: pytest.FixtureRequest, slow_hf_gateway: Gateway, slow_gateway: Gateway
+) -> Gateway:
+    return either_kind(request, slow_hf_gateway, slow_gateway)
 
 
 def test_sequential_requests_reuse_one_upstream_connection(

@@ -34,6 +34,9 @@ FAULTS = {
 REASONS = {
     "upstream_rate_limited": "rate_limited",
     "upstream_server_error": "server_error",
+    # A stream ended without a finish reason (on the openai kind, whose reader passes over
+    # a malformed frame where huggingface_hub's stops): an upstream server error too.
+    "upstream_stream_incomplete": "server_error",
     "upstream_timeout": "timeout",
     "upstream_unreachable": "connection",
     "upstream_bad_response": "bad_response",

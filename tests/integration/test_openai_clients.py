@@ -18,9 +18,9 @@ from tests.langchain_tools import assert_streamed_tool_call, assert_tool_round_t
 
 
 @pytest.fixture(params=KINDS)
-def gateway(request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway) -> Gateway:
+def gateway(request: pytest.FixtureRequest, hf_gateway: Gateway, gateway: Gateway) -> Gateway:
     """Each test on both upstream kinds."""
-    return either_kind(request, gateway, openai_gateway)
+    return either_kind(request, hf_gateway, gateway)
 
 
 WEATHER = {

@@ -73,6 +73,14 @@ def served(gateway: Gateway, api: str) -> float:
 
 
 @pytest.fixture
+def gateway(hf_gateway: Gateway) -> Gateway:
+    """The huggingface kind, whose every refusal is the gateway's own: the openai kind sends
+    a field as it is, for its server to judge with its own code (the simulator, as vLLM,
+    refuses a top_p of 0, which the huggingface kind sends as greedy decoding)."""
+    return hf_gateway
+
+
+@pytest.fixture
 def client(gateway: Gateway) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.url, timeout=30) as client:
         yield client

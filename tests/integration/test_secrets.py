@@ -23,7 +23,10 @@ FAULTS = ("rate_limit", "server_error", "unavailable", "hang", "drop", "malforme
 
 @pytest.fixture(scope="module")
 def secret_gateway(simulator_url: str) -> Iterator[Gateway]:
-    yield from start_gateway(simulator_url, hf_token=HF_TOKEN, api_keys={"team": API_KEY})
+    # The huggingface kind, which sends the token upstream: there and nowhere else.
+    yield from start_gateway(
+        simulator_url, upstream_api="huggingface", hf_token=HF_TOKEN, api_keys={"team": API_KEY}
+    )
 
 
 def test_no_secret_leaks_into_logs_metrics_or_responses(

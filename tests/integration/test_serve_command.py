@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,8 +22,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from llm_gateway.ports import free_port
+from llm_gateway.simulator.app import create_app as create_simulator_app
+from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import wait_for
-from tests.servers import silent_listener
+from tests.servers import HeaderLog, run_server, silent_listener
 
 STARTUP_SECONDS = 20
 
@@ -91,13 +94,22 @@ def builtin() -> Iterator[Served]:
 
 def test_without_token_or_url_it_serves_from_the_builtin_simulator(builtin: Served) -> None:
     response = httpx.post(f"{builtin.url}/generate", json={"prompt": "Hello", "max_new_tokens": 3})
+    # The simulator serves OpenAI's routes, the openai kind's: completions, embeddings.
+    completion = httpx.post(f"{builtin.url}/v1/completions", json={"prompt": "Hi", "max_tokens": 2})
+    embedding = httpx.post(f"{builtin.url}/v1/embeddings", json={"input": "Hello"})
 
     assert response.status_code == 200
     assert response.json()["usage"]["completion_tokens"] == 3
-    assert httpx.get(f"{builtin.url}/v1/models").json()["upstream"].startswith("simulator at")
+    assert completion.status_code == 200
+    assert completion.json()["usage"]["completion_tokens"] == 2
+    assert embedding.status_code == 200
+    assert len(embedding.json()["data"]) == 1
+    described = httpx.get(f"{builtin.url}/v1/models").json()["upstream"]
+    assert re.fullmatch(r"simulator at http://127\.0\.0\.1:\d+ \(openai kind\)", described)
+    assert metric_total(builtin.url, "llm_gateway_requests_total") >= 3
     messages = [json.loads(line)["message"] for line in builtin.lines if line.startswith("{")]
-    assert any("built-in simulator" in message for message in messages)
-    assert any(message.startswith("serving completions from simulator") for message in messages)
+    assert any("built-in simulator, upstream kind openai" in message for message in messages)
+    assert f"upstream default: serving completions from {described}" in messages
 
 
 def test_access_log_is_one_json_line_with_request_id_and_tokens(builtin: Served) -> None:
@@ -284,6 +296,7 @@ def test_a_fresh_gateway_contacts_no_host_but_its_upstream(
     with silent_listener() as (hub_url, hub_connections):
         env = {
             "LLM_GATEWAY_UPSTREAM_URL": simulator_url,
+            "LLM_GATEWAY_UPSTREAM_KIND": "huggingface",
             "HF_ENDPOINT": hub_url,
             "HF_HOME": str(tmp_path),  # no cached harness registry
             "HF_HUB_DISABLE_TELEMETRY": "0",  # huggingface_hub's default, whatever this host says
@@ -296,6 +309,60 @@ def test_a_fresh_gateway_contacts_no_host_but_its_upstream(
             assert client.get("/healthz").status_code == 200
 
         assert hub_connections == []
+
+
+@pytest.fixture(scope="module")
+def logged_simulator() -> Iterator[tuple[str, HeaderLog]]:
+    """A simulator recording the path and headers of each request it is sent."""
+    log = HeaderLog(create_simulator_app(SimulatorSettings(time_per_token_seconds=0.0)))
+    with run_server(log) as url:
+        yield url, log
+
+
+# The completions' and the embeddings' route upstream, by kind (README, Upstream kinds).
+ROUTES = {"openai": ("/v1/completions", "/v1/embeddings"), "huggingface": ("/", "/")}
+DOORS = {
+    "completions": ("/v1/completions", {"prompt": "Hi", "max_tokens": 2}),
+    "embeddings": ("/v1/embeddings", {"input": "Hi"}),
+}
+
+
+@pytest.mark.parametrize("kind", [None, "huggingface", "openai"])
+def test_a_url_alone_means_the_openai_kind_and_a_kind_given_is_kept(
+    kind: str | None, logged_simulator: tuple[str, HeaderLog]
+) -> None:
+    url, log = logged_simulator
+    env = {"LLM_GATEWAY_UPSTREAM_URL": url, "HF_TOKEN": "hf_serve_test_token"}
+    if kind is not None:
+        env["LLM_GATEWAY_UPSTREAM_KIND"] = kind
+    spoken = kind or "openai"
+
+    with serve(env=env) as served:
+        for name, (door, body) in DOORS.items():
+            headers = {"X-Request-Id": f"{kind}-{name}"}
+            response = httpx.post(f"{served.url}{door}", json=body, headers=headers)
+            assert response.status_code == 200, response.text
+            assert response.json()["usage"]["prompt_tokens"] > 0
+        models = httpx.get(f"{served.url}/v1/models").json()
+        total = metric_total(served.url, "llm_gateway_requests_total")
+
+    assert total == len(DOORS)
+    [completion], [embedding] = (log.headers[f"{kind}-{name}"] for name in DOORS)
+    assert (completion[":path"], embedding[":path"]) == ROUTES[spoken]
+    described = f"endpoint at {url} ({spoken} kind)"
+    assert models["upstream"] == described
+    assert any(f"serving completions from {described}" in line for line in served.lines)
+    # HF_TOKEN goes to a huggingface upstream only (an openai one gets the key that
+    # LLM_GATEWAY_UPSTREAM_API_KEY_ENV names): left unsent, it is said once at start.
+    authorization = {completion.get("authorization"), embedding.get("authorization")}
+    unsent = [line for line in served.lines if "HF_TOKEN is not sent" in line]
+    if spoken == "huggingface":
+        assert (authorization, unsent) == ({"Bearer hf_serve_test_token"}, [])
+    else:
+        assert authorization == {None}
+        [warning] = unsent
+        assert "LLM_GATEWAY_UPSTREAM_API_KEY_ENV=HF_TOKEN" in warning
+    assert not any("hf_serve_test_token" in line for line in served.lines)
 
 
 def test_config_names_the_routing_table_it_serves_from(simulator_url: str, tmp_path: Path) -> None:
@@ -315,7 +382,7 @@ def test_config_names_the_routing_table_it_serves_from(simulator_url: str, tmp_p
         total = metric_total(served.url, "llm_gateway_requests_total")
 
     assert [(card["id"], card["kind"]) for card in models["data"]] == [("small", "chat")]
-    assert models["upstream"] == f"endpoint at {simulator_url}"
+    assert models["upstream"] == f"endpoint at {simulator_url} (openai kind)"
     assert response.status_code == 200
     assert response.json()["model"] == "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
     assert total == 1

@@ -20,13 +20,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
 from tests.helpers import MODEL, NEMO, Gateway, sse_payloads, start_gateway, wait_for
 from tests.otlp import ReceivedSpan, Receiver, run_receiver
-from tests.servers import run_server
+from tests.servers import HeaderLog, run_server
 
 ROOT = Path(__file__).resolve().parents[2]
 HF_TOKEN = "hf_SECRETtokenTRACES0123456789"
@@ -38,20 +37,6 @@ ERROR = 2  # the OTLP status code
 CLIENT_CONTEXT = f"00-{'9' * 32}-{'1' * 16}-01"
 ANSWERED = {"model": MODEL, "api": "chat_completions", "stream": "false", "outcome": "success"}
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3}
-
-
-class HeaderLog:
-    """The simulator behind the gateway, recording each request's headers by request id."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.headers: dict[str, list[dict[str, str]]] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-            self.headers.setdefault(headers.get("x-request-id", ""), []).append(headers)
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +73,7 @@ def traced(receiver: Receiver, upstream: tuple[str, HeaderLog]) -> Iterator[Gate
     yield from start_gateway(
         upstream[0],
         environment=otel_environment(receiver),
+        upstream_api="huggingface",
         retry_attempts=3,
         retry_backoff_seconds=0.01,
         fallback_models=["nemo"],
@@ -465,7 +451,7 @@ def test_traces_off_load_no_sdk_and_send_no_trace_context(
 import sys, httpx
 from llm_gateway.app import create_app
 from llm_gateway.settings import Settings
-from tests.servers import run_server
+from tests.servers import HeaderLog, run_server
 settings = Settings(upstream_url={upstream[0]!r}, upstream_is_simulator=True)
 app = create_app(settings)
 with run_server(app) as url:

@@ -27,9 +27,9 @@ from tests.helpers import (
 
 
 @pytest.fixture(params=KINDS)
-def gateway(request: pytest.FixtureRequest, gateway: Gateway, openai_gateway: Gateway) -> Gateway:
+def gateway(request: pytest.FixtureRequest, hf_gateway: Gateway, gateway: Gateway) -> Gateway:
     """Each test on both upstream kinds."""
-    return either_kind(request, gateway, openai_gateway)
+    return either_kind(request, hf_gateway, gateway)
 
 
 CHAT = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 4}

@@ -54,7 +54,7 @@ async def authorization_sent(
 async def test_no_token_configured_sends_no_token_even_with_one_saved_on_the_host(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, simulator_url: str
 ) -> None:
-    settings = Settings(upstream_url=simulator_url, hf_token=None)
+    settings = Settings(upstream_url=simulator_url, upstream_api="huggingface", hf_token=None)
 
     assert await authorization_sent(monkeypatch, tmp_path, settings) == [None]
 
@@ -62,7 +62,9 @@ async def test_no_token_configured_sends_no_token_even_with_one_saved_on_the_hos
 async def test_a_configured_token_is_the_one_sent(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, simulator_url: str
 ) -> None:
-    settings = Settings(upstream_url=simulator_url, hf_token="hf_gateway_token")
+    settings = Settings(
+        upstream_url=simulator_url, upstream_api="huggingface", hf_token="hf_gateway_token"
+    )
 
     sent = await authorization_sent(monkeypatch, tmp_path, settings)
 

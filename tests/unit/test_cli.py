@@ -53,6 +53,8 @@ def test_serve_refuses_an_invalid_upstream_url() -> None:
 
     assert result.exit_code == 2
     assert "upstream_url" in result.output
+    # The kind's default, which follows the URL, adds no second complaint.
+    assert "upstream_api" not in result.output
 
 
 @pytest.mark.parametrize(

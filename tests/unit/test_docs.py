@@ -6,10 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pydantic import AliasChoices
-
-from llm_gateway.settings import Settings
 from llm_gateway.simulator.settings import SimulatorSettings
+from tests.helpers import SETTING_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -27,14 +25,7 @@ def test_metrics_reference_is_current() -> None:
 
 
 def test_readme_documents_every_gateway_setting() -> None:
-    variables = [
-        # A setting read from a variable of another name is documented under its first.
-        field.validation_alias.choices[0]
-        if isinstance(field.validation_alias, AliasChoices)
-        else f"LLM_GATEWAY_{name.upper()}"
-        for name, field in Settings.model_fields.items()
-    ]
-    missing = [variable for variable in variables if f"`{variable}`" not in README]
+    missing = [variable for variable in SETTING_VARIABLES if f"`{variable}`" not in README]
 
     assert not missing
     assert "`HF_TOKEN`" in README

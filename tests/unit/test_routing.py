@@ -13,7 +13,7 @@ from llm_gateway.core.continuation import Prefill
 from llm_gateway.core.retry import ErrorClass, Policy
 from llm_gateway.core.routing import ModelRoute
 from llm_gateway.core.types import ModelKind, Price
-from llm_gateway.routing import RoutingError, load, routing_table
+from llm_gateway.routing import RoutingError, load, routing_table, shorthand
 from llm_gateway.settings import DEFAULT_EMBEDDING_MODEL, DEFAULT_MODEL, Settings
 
 SMALL = "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
@@ -87,10 +87,12 @@ def test_each_upstream_gets_the_gateway_settings_with_its_own(
     upstreams = dict(load(written(tmp_path, data)).upstream_settings(gateway))
 
     vllm, tei, hf = upstreams["vllm"], upstreams["tei"], upstreams["hf"]
-    assert vllm.describe_upstream() == "endpoint at http://vllm-0:8000, http://vllm-1:8000"
+    assert vllm.describe_upstream() == (
+        "endpoint at http://vllm-0:8000, http://vllm-1:8000 (openai kind)"
+    )
     assert (vllm.upstream_api_key_env, vllm.upstream_max_connections) == ("VLLM_API_KEY", 64)
     assert (vllm.upstream_health_path, vllm.upstream_timeout_seconds) == ("/health", 7)
-    assert tei.describe_upstream() == "simulator at http://tei:8080"
+    assert tei.describe_upstream() == "simulator at http://tei:8080 (openai kind)"
     assert (tei.upstream_health_path, tei.upstream_api_key_env) == ("/v1/models", None)
     assert hf.describe_upstream() == "Hugging Face Inference Providers (provider=auto)"
 
@@ -122,8 +124,31 @@ def test_the_shorthand_settings_make_a_table_of_one_upstream() -> None:
     ]
     [(name, upstream)] = shorthand.upstream_settings(settings)
     assert name == "default"
-    assert upstream.describe_upstream() == "endpoint at http://tgi:8080"
+    assert upstream.describe_upstream() == "endpoint at http://tgi:8080 (openai kind)"
     assert upstream.upstream_health_path == "/v1/models"
+
+
+@pytest.mark.parametrize(
+    ("given", "upstream"),
+    [
+        ({"upstream_url": "http://vllm:8000"}, {"kind": "openai", "urls": ["http://vllm:8000"]}),
+        (
+            {"upstream_url": "http://tgi:8080", "upstream_api": "huggingface"},
+            {"kind": "huggingface", "urls": ["http://tgi:8080"]},
+        ),
+        ({"provider": "together"}, {"kind": "huggingface", "urls": [], "provider": "together"}),
+    ],
+)
+def test_the_shorthands_upstream_kind_follows_its_url_unless_given(
+    given: dict[str, Any], upstream: dict[str, Any]
+) -> None:
+    settings = Settings(**given)
+
+    [entry] = shorthand(settings)["upstreams"]
+
+    assert entry == {"name": "default", "simulator": False, "api_key_env": None, **upstream}
+    [(_, adapter_settings)] = routing_table(settings).upstream_settings(settings)
+    assert adapter_settings.upstream_api == upstream["kind"]
 
 
 def test_a_shorthand_fallback_list_is_a_chain() -> None:
@@ -234,6 +259,19 @@ def test_a_table_and_the_shorthand_model_settings_together_are_refused(tmp_path:
 
     with pytest.raises(RoutingError, match="LLM_GATEWAY_MODELS would be ignored beside it"):
         routing_table(settings)
+
+
+def test_a_table_is_refused_beside_a_kind_given_but_not_beside_the_default_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = written(tmp_path, table())
+
+    served = routing_table(Settings(config=path))
+
+    assert [upstream.name for upstream in served.upstreams] == ["vllm", "tei", "hf"]
+    monkeypatch.setenv("LLM_GATEWAY_UPSTREAM_KIND", "huggingface")
+    with pytest.raises(RoutingError, match="LLM_GATEWAY_UPSTREAM_KIND would be ignored beside"):
+        routing_table(Settings(config=path))
 
 
 def test_a_models_policy_is_its_own_over_the_tables_over_the_defaults(tmp_path: Path) -> None:

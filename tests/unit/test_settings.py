@@ -44,7 +44,9 @@ def test_no_url_means_inference_providers() -> None:
 def test_upstream_description_never_shows_url_credentials() -> None:
     settings = Settings(upstream_url="https://user:pa55word@endpoint.example:8443/v1")
 
-    assert settings.describe_upstream() == "endpoint at https://endpoint.example:8443/v1"
+    assert settings.describe_upstream() == (
+        "endpoint at https://endpoint.example:8443/v1 (openai kind)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -154,7 +156,9 @@ def test_upstream_url_takes_a_comma_separated_pool(monkeypatch: pytest.MonkeyPat
 
     assert settings.upstream_endpoints == ["http://tgi-0:8080", "http://u:pw@tgi-1:8080"]
     assert Settings().upstream_endpoints == settings.upstream_endpoints
-    assert settings.describe_upstream() == "endpoint at http://tgi-0:8080, http://tgi-1:8080"
+    assert settings.describe_upstream() == (
+        "endpoint at http://tgi-0:8080, http://tgi-1:8080 (openai kind)"
+    )
 
 
 def test_the_openai_kind_is_chosen_by_environment_and_needs_a_url(
@@ -170,3 +174,42 @@ def test_the_openai_kind_is_chosen_by_environment_and_needs_a_url(
 
     assert settings.upstream_api is UpstreamApi.OPENAI
     assert settings.upstream_api_key_env == "HF_TOKEN"
+
+
+@pytest.mark.parametrize(
+    ("environment", "kind"),
+    [
+        ({"LLM_GATEWAY_UPSTREAM_URL": "http://vllm:8000"}, UpstreamApi.OPENAI),
+        ({}, UpstreamApi.HUGGINGFACE),
+        ({"HF_TOKEN": "hf_secretvalue"}, UpstreamApi.HUGGINGFACE),
+        (
+            {
+                "LLM_GATEWAY_UPSTREAM_URL": "http://tgi:8080",
+                "LLM_GATEWAY_UPSTREAM_KIND": "huggingface",
+            },
+            UpstreamApi.HUGGINGFACE,
+        ),
+        (
+            {"LLM_GATEWAY_UPSTREAM_URL": "http://vllm:8000", "LLM_GATEWAY_UPSTREAM_KIND": "openai"},
+            UpstreamApi.OPENAI,
+        ),
+    ],
+)
+def test_the_upstream_kind_is_openai_with_a_url_and_huggingface_without_unless_given(
+    environment: dict[str, str], kind: UpstreamApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    settings = Settings()
+
+    assert settings.upstream_api is kind
+    # A kind the gateway chose is not one given: a routing table beside it is not refused.
+    given = "LLM_GATEWAY_UPSTREAM_KIND" in environment
+    assert ("upstream_api" in settings.model_fields_set) is given
+
+
+def test_the_upstream_description_names_the_kind() -> None:
+    settings = Settings(upstream_url="http://tgi:8080", upstream_api="huggingface")
+
+    assert settings.describe_upstream() == "endpoint at http://tgi:8080 (huggingface kind)"
