@@ -137,11 +137,12 @@ class Failover:
         policy = route.model.policy
         attempt = 1
         while True:
-            error = await self._attempt(
+            outcome = await self._attempt(
                 request, route, measurement, call, deadline, reason, attempt
             )
-            if not isinstance(error, UpstreamError):
-                return error
+            if not isinstance(outcome, UpstreamError):
+                return outcome
+            error = outcome
             delay = policy.delay(attempt, error)
             if (
                 delay is None
