@@ -19,14 +19,14 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 
 
-def create_app(upstream: str) -> FastAPI:
+def create_app(upstream: str, max_connections: int = 512) -> FastAPI:
     session: aiohttp.ClientSession | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal session
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=512, limit_per_host=0),
+            connector=aiohttp.TCPConnector(limit=max_connections, limit_per_host=0),
             auto_decompress=False,
         )
         yield
@@ -70,9 +70,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="the simulator's base URL")
+    parser.add_argument("--max-connections", type=int, default=512, help="to the upstream")
     args = parser.parse_args()
     uvicorn.run(
-        create_app(args.upstream.rstrip("/")),
+        create_app(args.upstream.rstrip("/"), args.max_connections),
         host=args.host,
         port=args.port,
         log_level="warning",

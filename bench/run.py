@@ -115,22 +115,22 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
             "gateway_metrics_off", {"LLM_GATEWAY_METRICS_ENABLED": "false"}
         )
         for name, extra in (("ceiling", []), ("ceiling_exporter", ["--exporter"])):
-            started[name] = servers.start(
-                name,
-                [python, str(HERE / "ceiling.py"), "--port", str(ports[name]), *extra],
-                port=ports[name], ready_path="/healthz", **common,
-            )  # fmt: skip
-        started["relay"] = servers.start(
-            "relay",
-            [python, str(HERE / "relay.py"), "--port", str(ports["relay"]),
-             "--upstream", upstream],
-            port=ports["relay"], ready_path="/healthz", **common,
-        )  # fmt: skip
+            started[name] = start_reference(name, ports[name], extra)
+        started["relay"] = start_reference("relay", ports["relay"], ["--upstream", upstream])
     except BaseException:
         for server in started.values():
             server.stop()
         raise
     return started
+
+
+def start_reference(name: str, port: int, extra: list[str]) -> servers.Server:
+    """The ceiling (``ceiling.py``) or the relay (``relay.py``), on the server core."""
+    script = HERE / ("relay.py" if name == "relay" else "ceiling.py")
+    return servers.start(
+        name, [sys.executable, str(script), "--port", str(port), *extra],
+        port=port, ready_path="/healthz", log_dir=OUT, core=SERVER_CORE,
+    )  # fmt: skip
 
 
 def traced_environment(sink: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ def body(tokens: int) -> bytes:
     ).encode()
 
 
-async def _one(session: aiohttp.ClientSession, url: str, payload: bytes) -> tuple[float, int]:
+async def one(session: aiohttp.ClientSession, url: str, payload: bytes) -> tuple[float, int]:
     """Time to the first body byte, and the content tokens the stream carried."""
     started = time.perf_counter()
     async with session.post(
@@ -56,7 +56,7 @@ async def run(url: str, *, concurrency: int, seconds: float, tokens: int) -> dic
         nonlocal relayed, errors
         while time.perf_counter() < deadline:
             try:
-                ttfb, count = await _one(session, url, payload)
+                ttfb, count = await one(session, url, payload)
             except (aiohttp.ClientError, RuntimeError):
                 errors += 1
                 continue

@@ -224,6 +224,20 @@ async def no_usage(writer: Writer, headers: dict[str, str]) -> None:
     await writer.drain()
 
 
+# A token with a raw line separator in it: valid JSON (only control characters must be
+# escaped), as servers that write JSON without ASCII escapes send it.
+SEPARATED = "one\u2028two"
+
+
+async def line_separator(writer: Writer, headers: dict[str, str]) -> None:
+    frames = [_delta({"content": SEPARATED}), _delta({}, "stop")]
+    data = b"".join(
+        f"data: {json.dumps(frame, ensure_ascii=False)}\r\n\r\n".encode() for frame in frames
+    )
+    writer.write(SSE_HEAD + _chunk(data) + _sse("[DONE]") + END)
+    await writer.drain()
+
+
 async def no_usage_answer(writer: Writer, headers: dict[str, str]) -> None:
     message = {"role": "assistant", "content": "An answer of forty characters, exactly."}
     choice = {"index": 0, "message": message, "finish_reason": "stop"}
@@ -298,6 +312,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
         abandoned,
         cut_off,
         no_usage,
+        line_separator,
         no_usage_answer,
         repeated_tool_call,
         server_error_message,

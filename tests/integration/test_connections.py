@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from llm_gateway.upstream.transport import IDLE_SECONDS, AiohttpTransport, ResponseLimits
+from llm_gateway.upstream.body import ResponseLimits
+from llm_gateway.upstream.transport import IDLE_SECONDS, AiohttpTransport
 from tests.helpers import (
     KINDS,
     MODEL,

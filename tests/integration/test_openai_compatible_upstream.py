@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from tests.helpers import KINDS, MODEL, Gateway, sse_payloads, start_gateway
-from tests.hostile import ECHOED_KEY_PREFIX, TOOL_NAME, HostileUpstream, asking
+from tests.hostile import ECHOED_KEY_PREFIX, SEPARATED, TOOL_NAME, HostileUpstream, asking
 
 KEY_VARIABLE = "LLM_GATEWAY_TEST_UPSTREAM_KEY"
 KEY = "upstream-key-0123456789-abcdef"
@@ -110,6 +110,21 @@ def test_a_stream_without_usage_is_counted_by_estimate(relay: Gateway) -> None:
     assert usage == {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
     assert estimated(relay, "prompt") == prompt + 2
     assert estimated(relay, "completion") == completion + 3
+
+
+def test_a_token_holding_a_line_separator_is_relayed_whole(relay: Gateway) -> None:
+    if relay.settings.upstream_api.value == "huggingface":
+        # huggingface_hub reads a stream's lines with httpx2, as str.splitlines cuts them.
+        pytest.skip("the huggingface kind's stream lines are huggingface_hub's")
+    successes = requests(relay, "success")
+
+    response = chat(relay, "line_separator", stream=True)
+
+    assert response.status_code == 200
+    payloads = sse_payloads(response.text)
+    assert json.loads(payloads[1])["choices"][0]["delta"]["content"] == SEPARATED
+    assert payloads[-1] == "[DONE]"
+    assert requests(relay, "success") == successes + 1
 
 
 def test_an_answer_without_usage_is_counted_by_estimate(relay: Gateway) -> None:

@@ -1,7 +1,9 @@
 """A pool of three real simulators behind one gateway: spread, a kill, a restart, a slow one.
 
 Traffic runs from threads (sync httpx clients) so the test can wait on the gateway's
-metrics meanwhile; each simulator can be stopped and started again on its port.
+metrics meanwhile; each simulator can be stopped and started again on its port. The
+``pooled`` gateway is of each upstream kind in turn: the openai kind sends its requests
+to the pool without httpx2 (``PoolTransport.exchange``), the huggingface kind through it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from llm_gateway.ports import free_port
 from llm_gateway.simulator.app import create_app as create_simulator_app
 from llm_gateway.simulator.settings import SimulatorSettings
-from tests.helpers import Gateway, start_gateway, wait_for
+from tests.helpers import KINDS, Gateway, start_gateway, wait_for
 from tests.servers import run_server
 
 HELLO = {"prompt": "Hello", "max_new_tokens": 2}
@@ -84,9 +86,10 @@ def three() -> Iterator[list[Simulator]]:
     yield from simulators(0.0, 0.0, 0.0)
 
 
-@pytest.fixture(scope="module")
-def pooled(three: list[Simulator]) -> Iterator[Gateway]:
-    yield from start_gateway(",".join(s.url for s in three), **POOL)
+@pytest.fixture(scope="module", params=KINDS)
+def pooled(request: pytest.FixtureRequest, three: list[Simulator]) -> Iterator[Gateway]:
+    urls = ",".join(s.url for s in three)
+    yield from start_gateway(urls, upstream_api=request.param, **POOL)
 
 
 def served(gateway: Gateway, simulator: Simulator) -> float:
@@ -95,6 +98,12 @@ def served(gateway: Gateway, simulator: Simulator) -> float:
         upstream=UPSTREAM,
         upstream_url=simulator.url,
         outcome="success",
+    )
+
+
+def in_flight(gateway: Gateway, simulator: Simulator) -> float:
+    return gateway.sample(
+        "llm_gateway_upstream_endpoint_requests_in_flight", upstream_url=simulator.url
     )
 
 
@@ -154,6 +163,7 @@ def test_traffic_spreads_over_every_endpoint(pooled: Gateway, three: list[Simula
     assert statuses.count(200) == len(statuses) >= 90
     assert sum(counts) == len(statuses)
     assert min(counts) >= 10  # about 30 each; none starved
+    assert [in_flight(pooled, s) for s in three] == [0, 0, 0]  # every answer released
 
 
 def test_a_killed_endpoint_is_ejected_then_readmitted_with_no_error_reaching_clients(

@@ -26,6 +26,7 @@ from fastapi.responses import StreamingResponse
 from llm_gateway import protocol
 from llm_gateway.core.types import Chunk, TokenUsage, ToolCallPiece
 from llm_gateway.errors import GatewayError
+from llm_gateway.routes.stream_response import EventStreamResponse
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 _END = b"\n\n"
@@ -228,7 +229,7 @@ def event_stream(
     ends the measurement and releases the upstream connection and slot.
     """
     pieces = _closed(frames, relay, on_error, last)
-    return StreamingResponse(pieces, media_type=MEDIA_TYPE, headers=HEADERS)
+    return EventStreamResponse(pieces, media_type=MEDIA_TYPE, headers=HEADERS)
 
 
 async def _closed(

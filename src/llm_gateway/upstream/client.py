@@ -70,10 +70,11 @@ from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.routing import SHORTHAND_UPSTREAM
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import hub, wire
+from llm_gateway.upstream.body import ResponseLimits
 from llm_gateway.upstream.errors import mapped, mapped_errors, unroutable
 from llm_gateway.upstream.pool_transport import open_transport
 from llm_gateway.upstream.stream_check import StreamCheck
-from llm_gateway.upstream.transport import AiohttpTransport, ResponseLimits, read_as_stream
+from llm_gateway.upstream.transport import AiohttpTransport, read_as_stream
 
 logger = logging.getLogger(__name__)
 _lent_pool: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(

@@ -8,15 +8,17 @@ upstream URL by the rule of :func:`~llm_gateway.upstream.openai_wire.api_root`. 
 are the client's own (:mod:`llm_gateway.upstream.openai_wire`).
 
 Requests go through the gateway's relay, the same pieces the ``huggingface`` kind sits
-on: an httpx2 client over the pool (:mod:`llm_gateway.upstream.pool_transport`:
+on, without httpx2 around them: the pool (:mod:`llm_gateway.upstream.pool_transport`:
 balancing, breakers, health checks) over aiohttp's connections
-(:mod:`llm_gateway.upstream.transport`: response limits, decompression), opened at
-start and closed with the app. Nothing process-wide is set: no client factory, no lent
-pool, no contextvar (a stream is read line by line because its request says so).
+(:mod:`llm_gateway.upstream.transport`), the answer read within the response limits,
+decompressed, whole or line by line (:mod:`llm_gateway.upstream.body`); opened at start
+and closed with the app. Nothing process-wide is set: no client factory, no lent pool,
+no contextvar.
 
 Errors are mapped here, from a closed table (:mod:`llm_gateway.upstream.statuses`): an
-error status, with the upstream's own message and code; and what httpx2 raises for a
-failed exchange (timeout, refused or dropped connection, undecodable body). A body that
+error status, with the upstream's own message and code; and a failed exchange (timeout,
+refused or dropped connection, undecodable body), which the transport raises as the
+httpx2 error the table knows. A body that
 is not JSON, or JSON not of the shape OpenAI's API gives, is an
 :class:`~llm_gateway.errors.UpstreamBadResponse` from the reading itself
 (:mod:`llm_gateway.upstream.wire`); anything else raised is a bug of ours, and stays
@@ -25,12 +27,15 @@ one (a 500 ``internal_error``).
 
 from __future__ import annotations
 
+import codecs
+import functools
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import aiohttp
 import anyio
 import httpx2
 
@@ -49,12 +54,14 @@ from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.routing import SHORTHAND_UPSTREAM
 from llm_gateway.settings import Settings
 from llm_gateway.upstream import openai_wire, wire
-from llm_gateway.upstream.pool_transport import open_transport
+from llm_gateway.upstream.body import Reply, ResponseLimits
+from llm_gateway.upstream.pool_transport import PoolTransport, open_pool
 from llm_gateway.upstream.statuses import from_status, from_transport
 from llm_gateway.upstream.stream_check import StreamCheck
-from llm_gateway.upstream.transport import READ_AS_STREAM, AiohttpTransport, ResponseLimits
+from llm_gateway.upstream.transport import AiohttpTransport
 
 _JSON = "application/json"
+_DONE_LINE = wire.DONE_LINE.encode()
 
 
 class OpenAIUpstream:
@@ -74,7 +81,6 @@ class OpenAIUpstream:
         self._settings = settings
         self._metrics = metrics or Recorder.disabled()
         self._name = name
-        self._root = openai_wire.api_root(endpoints[0])
         key = _api_key(settings.upstream_api_key_env)
         self._secrets = (key,) if key else ()
         self._headers = {"Content-Type": _JSON}
@@ -84,22 +90,23 @@ class OpenAIUpstream:
         self._limits = ResponseLimits(
             settings.upstream_max_body_bytes, settings.upstream_max_line_bytes
         )
-        self._client: httpx2.AsyncClient | None = None
+        # The path of OpenAI's routes under each upstream URL ("/v1", or none).
+        self._path = openai_wire.api_root(endpoints[0])[len(endpoints[0]) :]
+        timeout = settings.upstream_timeout_seconds
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        self._pool: PoolTransport | None = None
 
     async def start(self) -> None:
-        self._client = httpx2.AsyncClient(
-            timeout=self._settings.upstream_timeout_seconds,
-            transport=await open_transport(
-                self._settings,
-                self._metrics,
-                AiohttpTransport(self._limits, self._settings.upstream_max_connections),
-                self._name,
-            ),
+        self._pool = await open_pool(
+            self._settings,
+            self._metrics,
+            AiohttpTransport(self._limits, self._settings.upstream_max_connections),
+            self._name,
         )
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def complete(self, request: CompletionTask, model: str) -> Completion:
         route, body = openai_wire.completion_call(request, model)
@@ -116,17 +123,16 @@ class OpenAIUpstream:
         route, body = openai_wire.completion_call(request, model)
         read = wire.chat_chunks if request.prompt is None else openai_wire.completion_chunks
         check = StreamCheck(request.prompt_chars)
-        response = await self._send(route, body, request, stream=True)
+        reply = await self._send(route, body, request, stream=True)
+        decode = _decoder(reply)
         try:
             yield ACCEPTED  # the headers are in: the route is not silent
             with _transport_errors():
-                async for line in response.aiter_lines():
-                    if line == wire.DONE_LINE:
+                async for line in reply.lines():
+                    if line == _DONE_LINE:
                         break
-                    if not line:
-                        continue  # the blank line after each event
                     try:
-                        frame = wire.sse_payload(line, self._secrets)
+                        frame = wire.sse_payload(decode(line), self._secrets)
                         if frame is None:
                             continue
                         chunks = read(frame)
@@ -141,14 +147,19 @@ class OpenAIUpstream:
             # Shielded: a client that left cancels this task, and the response must still
             # be released, or its connection stays open until the upstream ends.
             with anyio.CancelScope(shield=True):
-                await response.aclose()
+                await reply.aclose()
 
     async def _answer(
         self, route: str, body: dict[str, Any], request: CompletionTask | EmbeddingTask
     ) -> Any:
-        response = await self._send(route, body, request, stream=False)
+        reply = await self._send(route, body, request, stream=False)
         try:
-            return json.loads(response.content)
+            with _transport_errors():
+                content = await reply.read()
+        finally:
+            await reply.aclose()
+        try:
+            return json.loads(content)
         except (ValueError, RecursionError):  # RecursionError: nested deeper than json goes
             raise wire.malformed() from None
 
@@ -159,31 +170,34 @@ class OpenAIUpstream:
         request: CompletionTask | EmbeddingTask,
         *,
         stream: bool,
-    ) -> httpx2.Response:
-        """The upstream's answer to ``body`` on ``route``, its headers read (a stream's
-        body left to read); an error status raised as ours."""
-        assert self._client is not None, "start() first"
+    ) -> Reply:
+        """The upstream's answer to ``body`` on ``route``, its headers read (its body left
+        to read); an error status raised as ours."""
+        assert self._pool is not None, "start() first"
         # The attempt's trace context (traceparent, tracestate) when traces are on.
         headers = {**self._headers, "X-Request-Id": request.request_id, **upstream_headers()}
         if self._forward_faults:
             headers.update(request.origin.simulator_headers)
-        sent = self._client.build_request(
-            "POST",
-            self._root + route,
-            content=json.dumps(body).encode(),
-            headers=headers,
-            extensions={READ_AS_STREAM: True} if stream else None,
-        )
         with _transport_errors():
-            response = await self._client.send(sent, stream=stream)
-            if response.status_code < 300:
-                return response
+            reply = await self._pool.exchange(
+                self._path + route,
+                headers,
+                json.dumps(body).encode(),
+                request.request_id,
+                self._timeout,
+                stream=stream,
+            )
+            if reply.status < 300:
+                return reply
             try:
-                await response.aread()  # read whole by the transport: an error's body
+                content = await reply.read()  # read whole by the transport: an error's body
             finally:
-                await response.aclose()
+                await reply.aclose()
         raise from_status(
-            response.status_code, response.headers.get("Retry-After"), response.text, self._secrets
+            reply.status,
+            reply.headers.get("Retry-After"),
+            _decoder(reply)(content),
+            self._secrets,
         )
 
 
@@ -206,3 +220,15 @@ def _transport_errors() -> Iterator[None]:
         yield
     except (httpx2.HTTPError, httpx2.StreamError) as exc:
         raise from_transport(exc) from exc
+
+
+def _decoder(reply: Reply) -> Callable[[bytes], str]:
+    """How the reply's text is decoded: by its charset, UTF-8 if it names none or one
+    Python does not know (as httpx2 decodes a response's text), never failing."""
+    encoding = "utf-8"
+    if reply.charset is not None:
+        try:
+            encoding = codecs.lookup(reply.charset).name
+        except LookupError:
+            pass
+    return functools.partial(bytes.decode, encoding=encoding, errors="replace")

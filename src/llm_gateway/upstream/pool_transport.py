@@ -1,13 +1,14 @@
-"""The pool under ``InferenceClient``: a transport that sends each request to an endpoint.
+"""The pool under both upstream kinds: a transport that sends each request to an endpoint.
 
 ``InferenceClient`` builds every request for one base URL, the pool's first; this
 transport, between httpx2 and the aiohttp one, asks the :class:`~.pool.Pool` for an
 address, rewrites the request's URL (and ``Host``) to it, and tells the pool how the
 attempt went: when the response's headers arrived (time to first byte) or how it failed,
 and when its body was closed (no longer outstanding). A retry carries the same
-``X-Request-Id``, so the pool can send it elsewhere. A background task re-resolves host
-names and sends a health check (``GET /health``, or the upstream's own path) to every
-address.
+``X-Request-Id``, so the pool can send it elsewhere. The openai kind, which builds its own
+requests, sends them by :meth:`PoolTransport.exchange`, the same way without httpx2. A
+background task re-resolves host names and sends a health check (``GET /health``, or the
+upstream's own path) to every address.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
+import aiohttp
 import httpx2
 
 from llm_gateway.metrics.labels import EndpointOutcome
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.settings import Settings
+from llm_gateway.upstream.body import Reply
 from llm_gateway.upstream.pool import Address, Pool
 from llm_gateway.upstream.transport import AiohttpTransport
 
@@ -29,7 +32,7 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 
 
 class PoolTransport(httpx2.AsyncBaseTransport):
-    def __init__(self, inner: httpx2.AsyncBaseTransport, pool: Pool, settings: Settings) -> None:
+    def __init__(self, inner: AiohttpTransport, pool: Pool, settings: Settings) -> None:
         self._inner = inner
         self._pool = pool
         self._prefix = str(httpx2.URL(pool.name)).rstrip("/")
@@ -59,18 +62,53 @@ class PoolTransport(httpx2.AsyncBaseTransport):
         try:
             response = await self._inner.handle_async_request(request)
         except BaseException as exc:
-            outcome = _failure(exc)
-            if outcome is not None:
-                self._pool.answered(address, outcome, time.perf_counter() - started, request_id)
-            self._pool.release(address)
+            self._failed(address, exc, started, request_id)
             raise
-        outcome = (
-            EndpointOutcome.SERVER_ERROR if response.status_code >= 500 else EndpointOutcome.SUCCESS
-        )
-        self._pool.answered(address, outcome, time.perf_counter() - started, request_id)
+        self._answered(address, response.status_code, started, request_id)
         assert isinstance(response.stream, httpx2.AsyncByteStream)
         response.stream = _Outstanding(response.stream, lambda: self._pool.release(address))
         return response
+
+    async def exchange(
+        self,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        request_id: str,
+        timeout: aiohttp.ClientTimeout,
+        *,
+        stream: bool,
+    ) -> Reply:
+        """``POST`` ``body`` to ``path`` on the endpoint the pool picks, as
+        :meth:`handle_async_request` sends an httpx2 request (see
+        :meth:`AiohttpTransport.exchange`); closing the reply releases the endpoint."""
+        address = self._pool.pick(request_id)
+        headers["Host"] = address.host
+        started = time.perf_counter()
+        try:
+            reply = await self._inner.exchange(
+                address.base_url + path, headers, body, timeout, stream=stream
+            )
+        except BaseException as exc:
+            self._failed(address, exc, started, request_id)
+            raise
+        self._answered(address, reply.status, started, request_id)
+        reply.on_close = lambda: self._pool.release(address)
+        return reply
+
+    def _answered(
+        self, address: Address, status: int, started: float, request_id: str | None
+    ) -> None:
+        outcome = EndpointOutcome.SERVER_ERROR if status >= 500 else EndpointOutcome.SUCCESS
+        self._pool.answered(address, outcome, time.perf_counter() - started, request_id)
+
+    def _failed(
+        self, address: Address, exc: BaseException, started: float, request_id: str | None
+    ) -> None:
+        outcome = _failure(exc)
+        if outcome is not None:
+            self._pool.answered(address, outcome, time.perf_counter() - started, request_id)
+        self._pool.release(address)
 
     async def aclose(self) -> None:
         if self._watch is not None:
@@ -103,6 +141,14 @@ async def open_transport(
     ``upstream`` is the routing table's name of the upstream, for the pool's metrics."""
     if not settings.upstream_endpoints:
         return transport
+    return await open_pool(settings, metrics, transport, upstream)
+
+
+async def open_pool(
+    settings: Settings, metrics: Recorder, transport: AiohttpTransport, upstream: str
+) -> PoolTransport:
+    """aiohttp's transport under a pool of the upstream URLs, resolved and watched;
+    ``upstream`` is the routing table's name of the upstream, for the pool's metrics."""
     pool = Pool(
         settings.upstream_endpoints,
         metrics,

@@ -1,0 +1,220 @@
+"""An event stream writes the frames that are ready together in one message, holds none
+back, delivers what happens while the next frame is made to the work making it, and
+starts no frame while the client does not read."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from starlette.types import Message
+
+from llm_gateway.routes.streaming import DONE, event_stream
+
+# Bounds every wait: a frame held back would hang the test instead of failing it.
+WAIT_SECONDS = 5.0
+
+
+class Relay:
+    """What the response closes at its end, however it ends."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def bodies(sent: list[Message]) -> list[tuple[bytes, bool]]:
+    return [(m["body"], m["more_body"]) for m in sent if m["type"] == "http.response.body"]
+
+
+def this_task() -> asyncio.Task[object]:
+    task = asyncio.current_task()
+    assert task is not None
+    return task
+
+
+async def test_frames_ready_together_go_out_in_one_message_and_none_waits() -> None:
+    upstream = asyncio.Event()  # set once the first message is written, not before
+    sent: list[Message] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"a"
+        yield b"b"
+        await upstream.wait()
+        yield b"c"
+        yield b"d"
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            upstream.set()
+
+    relay = Relay()
+    async with asyncio.timeout(WAIT_SECONDS):
+        await event_stream(frames(), relay).stream_response(send)
+
+    assert sent[0] == {"type": "http.response.start", "status": 200, "headers": sent[0]["headers"]}
+    assert bodies(sent) == [(b"ab", True), (b"cd" + DONE, False)]
+    assert relay.closed
+
+
+async def test_while_the_client_does_not_read_no_frame_is_left_waiting_on_the_upstream() -> None:
+    # A relay waiting on the upstream for longer than its stall window breaks the stream:
+    # a client that holds the stream up must not look like that.
+    upstream, reading = asyncio.Event(), asyncio.Event()
+    steps: list[str] = []
+    sent: list[Message] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"a"
+        steps.append("waiting on the upstream")
+        await upstream.wait()
+        steps.append("done waiting")
+        yield b"b"
+        steps.append("next frame started")
+        yield b"c"
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body" and not reading.is_set():
+            upstream.set()  # "b" arrives while the client holds "a" up
+            await reading.wait()
+        sent.append(message)
+
+    async def client() -> None:
+        while not upstream.is_set():
+            await asyncio.sleep(0)
+        for _ in range(10):  # time for the response to go on, were it to
+            await asyncio.sleep(0)
+        assert steps == ["waiting on the upstream", "done waiting"]
+        reading.set()
+
+    relay = Relay()
+    async with asyncio.timeout(WAIT_SECONDS):
+        await asyncio.gather(event_stream(frames(), relay).stream_response(send), client())
+
+    assert steps == ["waiting on the upstream", "done waiting", "next frame started"]
+    assert bodies(sent) == [(b"a", True), (b"bc" + DONE, False)]
+    assert relay.closed
+
+
+async def test_a_cancellation_reaches_the_frame_being_made_and_closes_the_relay() -> None:
+    seen: list[str] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"a"
+        try:
+            await asyncio.Event().wait()  # an upstream that sends nothing more
+        except asyncio.CancelledError:
+            seen.append("cancelled while waiting")
+            raise
+        yield b"b"
+
+    written = asyncio.Event()
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        written.set()
+
+    relay = Relay()
+    response = asyncio.create_task(event_stream(frames(), relay).stream_response(send))
+    async with asyncio.timeout(WAIT_SECONDS):
+        while not bodies(sent):
+            await written.wait()
+            written.clear()
+        response.cancel()
+        await asyncio.gather(response, return_exceptions=True)
+
+    assert response.cancelled()
+    assert bodies(sent) == [(b"a", True)]
+    assert seen == ["cancelled while waiting"]
+    assert relay.closed
+
+
+async def test_an_interruption_the_frame_being_made_turns_into_an_error_frame_is_sent() -> None:
+    async def frames() -> AsyncIterator[bytes]:
+        # As a relay does with its own deadline: the cancellation becomes an error frame.
+        yield b"a"
+        task = this_task()
+        asyncio.get_running_loop().call_soon(task.cancel)
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            task.uncancel()
+        yield b"error"
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    relay = Relay()
+    async with asyncio.timeout(WAIT_SECONDS):
+        await event_stream(frames(), relay).stream_response(send)
+
+    assert bodies(sent) == [(b"a", True), (b"error" + DONE, False)]
+    assert relay.closed
+
+
+async def test_a_client_that_leaves_while_not_reading_ends_the_stream_and_closes_the_relay() -> (
+    None
+):
+    blocked = asyncio.Event()
+    sent: list[Message] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"a"
+        await asyncio.sleep(0)
+        yield b"b"
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            blocked.set()
+            await asyncio.Event().wait()  # a client that never reads again
+
+    async def receive() -> Message:
+        await blocked.wait()
+        return {"type": "http.disconnect"}  # then leaves
+
+    relay = Relay()
+    async with asyncio.timeout(WAIT_SECONDS):
+        await event_stream(frames(), relay)({"type": "http"}, receive, send)
+
+    assert sent[0]["status"] == 200
+    assert bodies(sent) == [(b"a", True)]  # the message that never went out
+    assert relay.closed
+
+
+async def test_a_client_that_leaves_while_a_frame_is_made_ends_the_stream_quietly() -> None:
+    written = asyncio.Event()
+    seen: list[str] = []
+    sent: list[Message] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"a"
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            seen.append("cancelled while waiting")
+            raise
+        yield b"b"
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            written.set()
+
+    async def receive() -> Message:
+        await written.wait()  # the client leaves once the first frame is out
+        return {"type": "http.disconnect"}
+
+    relay = Relay()
+    async with asyncio.timeout(WAIT_SECONDS):
+        await event_stream(frames(), relay)({"type": "http"}, receive, send)
+
+    assert bodies(sent) == [(b"a", True)]
+    assert seen == ["cancelled while waiting"]
+    assert relay.closed
