@@ -164,11 +164,18 @@ class Failover:
         deadline: float,
         reason: FallbackReason | None,
         number: int = 1,
+        *,
+        continuation: bool = False,
     ) -> T | UpstreamError:
         """One attempt: its result, or the upstream error it ended with."""
         model = route.model
         measurement.attempt(
-            model.name, number, reason, upstream=model.upstream, model_id=model.model_id
+            model.name,
+            number,
+            reason,
+            upstream=model.upstream,
+            model_id=model.model_id,
+            continuation=continuation,
         )
         timeout = asyncio.timeout_at(deadline)
         self._timeouts.add(timeout)
@@ -230,7 +237,13 @@ class Failover:
                 FallbackReason.CONTINUATION if target.model.name != current.model.name else None
             )
             result = await self._attempt(
-                task, target, measurement, streams(measurement), deadline, fallback
+                task,
+                target,
+                measurement,
+                streams(measurement),
+                deadline,
+                fallback,
+                continuation=True,
             )
             return None if isinstance(result, UpstreamError) else result
 

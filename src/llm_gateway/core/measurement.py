@@ -127,17 +127,23 @@ class Measurement:
         *,
         upstream: str = "",
         model_id: str | None = None,
+        continuation: bool = False,
     ) -> None:
         """Attempt ``number`` (from 1) on ``model``: a fallback's first (``fallback``
-        says why), or a retry. The span names what goes upstream: ``model_id``
-        (``model`` unless given) at ``upstream``, the routing table's name of the
-        upstream."""
+        says why), or a retry, or the ``continuation`` of a broken stream. The span names
+        what goes upstream: ``model_id`` (``model`` unless given) at ``upstream``, the
+        routing table's name of the upstream."""
         if fallback is not None:
             self._metrics.fallback(model, fallback)
         self.model = self._summary.model = model
         self._metrics.attempt_started(model)
         self._span = self._tracer.attempt(
-            self._request, model_id or model, number, fallback is not None, upstream
+            self._request,
+            model_id or model,
+            number,
+            fallback is not None,
+            upstream,
+            continuation=continuation,
         )
         begin_attempt(self._span)
         self._attempt_started = time.perf_counter()

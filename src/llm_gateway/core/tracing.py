@@ -61,9 +61,11 @@ class Tracer(Protocol):
         number: int,
         fallback: bool,
         upstream: str,
+        continuation: bool = False,
     ) -> AttemptSpan:
         """A span for attempt ``number`` (from 1) of ``request`` on ``model``, the id sent
-        to ``upstream`` (the name of its upstream in the routing table)."""
+        to ``upstream`` (the name of its upstream in the routing table); a
+        ``continuation`` continues a stream that broke."""
         ...
 
     def trace_id(self) -> str | None:
@@ -113,6 +115,7 @@ class _NoTracer:
         number: int,
         fallback: bool,
         upstream: str,
+        continuation: bool = False,
     ) -> AttemptSpan:
         return NO_SPAN
 

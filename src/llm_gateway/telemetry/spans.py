@@ -105,6 +105,7 @@ class OtelTracer:
         number: int,
         fallback: bool,
         upstream: str,
+        continuation: bool = False,
     ) -> OtelAttemptSpan:
         operation = operation_name(request)
         target = self._upstreams.get(upstream, self._first)
@@ -118,6 +119,8 @@ class OtelTracer:
             "llm_gateway.attempt": number,
             "llm_gateway.fallback": fallback,
         }
+        if continuation:
+            attributes["llm_gateway.continuation"] = True
         if isinstance(request, CompletionTask):
             for name, value in (
                 ("gen_ai.request.max_tokens", request.max_tokens),

@@ -64,6 +64,7 @@ class Tracer:
         number: int,
         fallback: bool,
         upstream: str,
+        continuation: bool = False,
     ) -> Span:
         self.spans.append(Span(model, number, fallback))
         return self.spans[-1]

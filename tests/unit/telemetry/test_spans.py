@@ -48,3 +48,25 @@ def test_each_attempt_span_names_its_own_upstream_and_the_model_id_sent_to_it() 
         (f"chat {MODEL_ID}", "openai", "vllm-0", 8000, False),
         (f"chat {FALLBACK_ID}", "huggingface", "router.huggingface.co", 443, True),
     ]
+
+
+def test_the_attempt_continuing_a_broken_stream_says_so() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = OtelTracer(
+        provider.get_tracer("test"),
+        {"vllm": Upstream("openai", "vllm-0", 8000)},
+        capture_content=False,
+    )
+    request = CompletionTask(origin=Origin("r2"), endpoint=Endpoint.CHAT_COMPLETIONS, model="m")
+
+    tracer.attempt(request, MODEL_ID, 1, False, "vllm").end(Outcome.ERROR, None)
+    tracer.attempt(request, MODEL_ID, 1, False, "vllm", continuation=True).end(
+        Outcome.SUCCESS, None
+    )
+
+    broken, continued = exporter.get_finished_spans()
+    assert broken.attributes is not None and continued.attributes is not None
+    assert "llm_gateway.continuation" not in broken.attributes
+    assert continued.attributes["llm_gateway.continuation"] is True
