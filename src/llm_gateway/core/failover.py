@@ -13,7 +13,7 @@ better sent to a model that may have recovered than refused.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -95,7 +95,7 @@ class Failover:
         the request.
         """
         error: UpstreamError | None = None
-        chain = self._router.chain(route)
+        chain: Sequence[Route] = self._router.chain(route)
         reason: FallbackReason | None = None
         position = 0
         while position < len(chain):

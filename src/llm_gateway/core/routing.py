@@ -68,6 +68,10 @@ class Router:
         for route in self._routes.values():
             for name in (route.model.name, *route.model.aliases):
                 self._names[route.model.kind][name] = route
+        # Every request walks its model's chain: the table is fixed, so each is walked once.
+        self._chains = {
+            name: tuple(self._unique(self._walk(route))) for name, route in self._routes.items()
+        }
 
     @property
     def prices(self) -> dict[str, Price]:
@@ -117,10 +121,10 @@ class Router:
         """The route of the model named ``name`` in the table (not an alias)."""
         return self._routes[name]
 
-    def chain(self, route: Route) -> list[Route]:
+    def chain(self, route: Route) -> Sequence[Route]:
         """``route``, then its fallbacks in order, each followed by its own (depth first),
         every model once."""
-        return self._unique(self._walk(route))
+        return self._chains[route.model.name]
 
     def class_chain(self, route: Route, error_class: ErrorClass) -> list[Route]:
         """The models to try for a request ``route``'s upstream rejected with an error of
