@@ -204,6 +204,35 @@ def test_without_models_no_table_is_rendered(render) -> None:
     assert "LLM_GATEWAY_CONFIG" not in rendered.one("ConfigMap", CONFIG)["data"]
 
 
+def test_the_install_notes_describe_the_table_not_the_one_upstream_settings(
+    chart: Chart,
+) -> None:
+    def notes(*values: Path) -> str:
+        args = ["install", RELEASE, str(chart.path), "--dry-run", "-n", "llm"]
+        for path in values:
+            args += ["--values", str(path)]
+        out = chart.run(*args).stdout
+        return out[out.index("NOTES:") : out.index("Monitoring:")]
+
+    table = notes(VALUES)
+    shorthand = notes()
+
+    assert f"ConfigMap {CONFIG}-routing, read from /etc/llm-gateway/routing/routing.yaml" in table
+    assert (
+        "vllm: openai, http://vllm-0:8000 http://vllm-1:8000, key from $VLLM_API_KEY "
+        "(Secret vllm-key)" in table
+    )
+    assert "hf: huggingface, provider auto" in table
+    assert (
+        "mistral-small -> vllm as mistralai/Mistral-Small-3.2-24B-Instruct-2506; "
+        "falls back to mistral-hf" in table
+    )
+    assert "e5 -> tei as intfloat/multilingual-e5-large, embeddings" in table
+    # The one-upstream settings the gateway ignores beside a table are not shown as in use.
+    assert "Upstream:" not in table
+    assert "Upstream:" in shorthand and "set routing.upstreams and\nrouting.models" in shorthand
+
+
 @pytest.mark.parametrize(
     "sets",
     [
