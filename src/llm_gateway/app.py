@@ -175,6 +175,11 @@ def create_app(
         summary="An observable gateway to Mistral models on Hugging Face.",
         lifespan=lifespan,
         middleware=middleware,
+        # The gateway's own spans and metrics describe each request. FastAPI's native
+        # OpenTelemetry (0.165) would add its own from the global providers, and asks
+        # whether they are configured on every request; older releases keep the argument
+        # unused in `extra`.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     deps.install(app, services)
     # The doors, then the operations.
