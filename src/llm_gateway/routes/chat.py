@@ -25,7 +25,7 @@ from llm_gateway.routes.chat_request import (
     upstream_tools,
 )
 from llm_gateway.routes.deps import CallDep, stop_sequences
-from llm_gateway.routes.openapi import completion_responses
+from llm_gateway.routes.openapi import SIMULATOR_HEADERS, completion_responses
 from llm_gateway.routes.streaming import ChatFrames, event_stream, wire_usage
 
 router = APIRouter(tags=["completions"])
@@ -36,6 +36,7 @@ router = APIRouter(tags=["completions"])
     response_model=ChatCompletion,
     responses=completion_responses("ChatCompletionChunk"),
     summary="Create a chat completion (OpenAI-compatible)",
+    openapi_extra=SIMULATOR_HEADERS,
 )
 async def chat_completions(body: ChatCompletionRequest, call: CallDep) -> Response:
     refuse_unservable(body)

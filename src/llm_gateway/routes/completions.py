@@ -25,7 +25,7 @@ from llm_gateway.protocol import (
 from llm_gateway.protocol.completions import DEFAULT_MAX_TOKENS
 from llm_gateway.routes.completion_request import servable_prompts
 from llm_gateway.routes.deps import Call, CallDep, stop_sequences
-from llm_gateway.routes.openapi import completion_responses
+from llm_gateway.routes.openapi import SIMULATOR_HEADERS, completion_responses
 from llm_gateway.routes.streaming import CompletionFrames, event_stream, wire_usage
 
 router = APIRouter(tags=["completions"])
@@ -36,6 +36,7 @@ router = APIRouter(tags=["completions"])
     response_model=TextCompletion,
     responses=completion_responses("TextCompletion"),
     summary="Create a text completion (OpenAI's legacy completions)",
+    openapi_extra=SIMULATOR_HEADERS,
 )
 async def completions(body: CompletionRequest, call: CallDep) -> Response:
     prompts = servable_prompts(body)

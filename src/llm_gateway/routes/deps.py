@@ -2,7 +2,7 @@
 
 ``create_app`` builds every service once and sets them on the app once, as one typed
 :class:`Services` (:func:`install`); routes reach them through typed dependencies
-(``GatewayDep``, ``ExpositionDep``, ...), never through ``app.state``.
+(``CallDep``, ``ServicesDep``, ``ExpositionDep``), never through ``app.state``.
 
 ``async def``: FastAPI runs a plain ``def`` dependency in a thread pool, a thread hop
 per dependency per request for what are attribute lookups.
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request
 
 from llm_gateway.core.gateway import Gateway
 from llm_gateway.core.measurement import Summary
@@ -28,7 +28,7 @@ from llm_gateway.core.types import (
     Origin,
 )
 from llm_gateway.errors import ValidationFailed
-from llm_gateway.faults import MAX_FAULT_TIMES, Fault, FaultRequest, UnknownFaultError
+from llm_gateway.faults import MAX_FAULT_TIMES, FaultRequest, UnknownFaultError
 from llm_gateway.http.context import RequestContext
 from llm_gateway.http.disconnect import unless_disconnected
 from llm_gateway.http.drain import Readiness
@@ -64,16 +64,11 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_gateway(services: ServicesDep) -> Gateway:
-    return services.gateway
-
-
 async def get_exposition(services: ServicesDep) -> Exposition:
     assert services.exposition is not None, "/metrics is routed only with metrics on"
     return services.exposition
 
 
-GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 ExpositionDep = Annotated[Exposition, Depends(get_exposition)]
 
 
@@ -107,33 +102,11 @@ def stop_sequences(stop: str | list[str] | None) -> list[str] | None:
     return [sequence for sequence in sequences if sequence] or None
 
 
-async def get_simulator_headers(
-    request: Request,
-    services: ServicesDep,
-    # Declared for the schema only (typed without None, so it offers no "null"): checked
-    # below, and only when the upstream is the simulator; to any other, nothing is sent.
-    fault: Annotated[
-        str,
-        Header(
-            alias="X-Simulator-Fault",
-            description="Ask the simulator behind the gateway for a fault: its name (listed "
-            "here), optionally followed by `; key=value` parameters, and further faults after "
-            "commas (the README's simulator section). Forwarded, with every X-Simulator-* "
-            "header, only to an upstream that is the simulator; ignored otherwise.",
-            json_schema_extra={"enum": [f.value for f in Fault]},
-        ),
-    ] = None,  # type: ignore[assignment]
-    fault_times: Annotated[
-        str,
-        Header(
-            alias="X-Simulator-Fault-Times",
-            description="Apply X-Simulator-Fault to the first N attempts of this request only.",
-            json_schema_extra={"type": "integer", "minimum": 1, "maximum": MAX_FAULT_TIMES},
-        ),
-    ] = None,  # type: ignore[assignment]
-) -> dict[str, str]:
-    if not services.forwards_faults:
-        return {}
+def simulator_headers(request: Request) -> dict[str, str]:
+    """The X-Simulator-* headers a request sent, checked: read only when some upstream is
+    the simulator (to any other, nothing is sent). OpenAPI documents them on each route
+    (``routes.openapi.SIMULATOR_HEADERS``): declared as header parameters, FastAPI would
+    validate them on every request, simulator or not."""
     headers = {k: v for k, v in request.headers.items() if k.startswith("x-simulator-")}
     try:
         asked = FaultRequest.from_headers(headers)
@@ -148,16 +121,16 @@ async def get_simulator_headers(
     return headers
 
 
-async def get_call(
-    request: Request,
-    gateway: GatewayDep,
-    simulator_headers: Annotated[dict[str, str], Depends(get_simulator_headers)],
-) -> Call:
+async def get_call(request: Request) -> Call:
+    # One dependency reading the app's services itself: FastAPI solves each nested
+    # dependency per request, and this one runs on every completion.
+    services: Services = request.app.state.services
     context = RequestContext.of(request.scope)
     context.summary = summary = Summary(arrived=context.arrived)
+    headers = simulator_headers(request) if services.forwards_faults else {}
     return Call(
-        gateway=gateway,
-        origin=Origin(context.request_id, context.client, simulator_headers),
+        gateway=services.gateway,
+        origin=Origin(context.request_id, context.client, headers),
         summary=summary,
         http=request,
     )

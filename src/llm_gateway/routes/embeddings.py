@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from llm_gateway.core.types import EmbeddingTask
 from llm_gateway.protocol import Embedding, EmbeddingList, EmbeddingRequest, EmbeddingUsage
 from llm_gateway.routes.deps import CallDep
-from llm_gateway.routes.openapi import error_responses
+from llm_gateway.routes.openapi import SIMULATOR_HEADERS, error_responses
 
 router = APIRouter(tags=["embeddings"])
 
@@ -22,6 +22,7 @@ router = APIRouter(tags=["embeddings"])
     response_model=EmbeddingList,
     responses=error_responses(),
     summary="Create embeddings (OpenAI-compatible)",
+    openapi_extra=SIMULATOR_HEADERS,
 )
 async def embeddings(body: EmbeddingRequest, call: CallDep) -> Response:
     answer = await call.embed(

@@ -11,7 +11,7 @@ from llm_gateway.core.relay import Relay
 from llm_gateway.core.types import CompletionTask, Endpoint
 from llm_gateway.protocol import GenerateRequest, GenerateResponse
 from llm_gateway.routes.deps import CallDep, stop_sequences
-from llm_gateway.routes.openapi import completion_responses
+from llm_gateway.routes.openapi import SIMULATOR_HEADERS, completion_responses
 from llm_gateway.routes.streaming import GenerateFrames, event_stream, wire_usage
 
 router = APIRouter(tags=["completions"])
@@ -22,6 +22,7 @@ router = APIRouter(tags=["completions"])
     response_model=GenerateResponse,
     responses=completion_responses("GenerateStreamEvent"),
     summary="Generate text from a prompt",
+    openapi_extra=SIMULATOR_HEADERS,
 )
 async def generate(body: GenerateRequest, call: CallDep) -> Response:
     request = CompletionTask(

@@ -19,7 +19,7 @@ from llm_gateway.protocol.anthropic import (
 from llm_gateway.routes import anthropic
 from llm_gateway.routes.deps import CallDep
 from llm_gateway.routes.message_events import MessageEvents, error_event
-from llm_gateway.routes.openapi import error_responses
+from llm_gateway.routes.openapi import SIMULATOR_HEADERS, error_responses
 from llm_gateway.routes.streaming import MEDIA_TYPE, dialect_frames, event_stream
 
 router = APIRouter(tags=["messages"])
@@ -48,6 +48,7 @@ def _responses(answer: str, streamed: bool) -> dict[int | str, dict[str, Any]]:
         streamed=True,
     ),
     summary="Create a message (Anthropic's Messages API)",
+    openapi_extra=SIMULATOR_HEADERS,
 )
 async def messages(body: MessagesRequest, call: CallDep) -> Response:
     request = anthropic.completion_task(body, call.origin)
@@ -69,6 +70,7 @@ async def messages(body: MessagesRequest, call: CallDep) -> Response:
     response_model=TokenCount,
     responses=_responses("The prompt's input tokens, as the gateway estimates them.", False),
     summary="Count a message's input tokens (Anthropic's Messages API)",
+    openapi_extra=SIMULATOR_HEADERS,
 )
 async def count_tokens(body: CountTokensRequest, call: CallDep) -> TokenCount:
     request = anthropic.prompt_task(body, call.origin)

@@ -1,9 +1,11 @@
-"""The responses every completion route documents in OpenAPI."""
+"""What every completion route documents in OpenAPI: its responses, and the simulator's
+fault headers it forwards."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from llm_gateway.faults import MAX_FAULT_TIMES, Fault
 from llm_gateway.protocol import ErrorResponse
 from llm_gateway.routes.streaming import MEDIA_TYPE
 
@@ -40,3 +42,34 @@ def completion_responses(event: str) -> dict[int | str, dict[str, Any]]:
         "content": {MEDIA_TYPE: {}},
     }
     return responses
+
+
+def _header(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {"title": name, "description": description, **schema},
+    }
+
+
+# Read by routes.deps.simulator_headers only when an upstream is the simulator; documented
+# here rather than declared as parameters, which FastAPI would validate on every request.
+SIMULATOR_HEADERS: dict[str, Any] = {
+    "parameters": [
+        _header(
+            "X-Simulator-Fault",
+            "Ask the simulator behind the gateway for a fault: its name (listed here), "
+            "optionally followed by `; key=value` parameters, and further faults after commas "
+            "(the README's simulator section). Forwarded, with every X-Simulator-* header, "
+            "only to an upstream that is the simulator; ignored otherwise.",
+            {"type": "string", "enum": [fault.value for fault in Fault]},
+        ),
+        _header(
+            "X-Simulator-Fault-Times",
+            "Apply X-Simulator-Fault to the first N attempts of this request only.",
+            {"type": "integer", "minimum": 1, "maximum": MAX_FAULT_TIMES},
+        ),
+    ]
+}

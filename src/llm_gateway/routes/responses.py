@@ -16,7 +16,7 @@ from llm_gateway.core.types import CompletionTask, Endpoint
 from llm_gateway.protocol.responses import Response as ResponseObject
 from llm_gateway.protocol.responses import ResponsesRequest
 from llm_gateway.routes.deps import CallDep
-from llm_gateway.routes.openapi import error_responses
+from llm_gateway.routes.openapi import SIMULATOR_HEADERS, error_responses
 from llm_gateway.routes.streaming import MEDIA_TYPE, dialect_frames, event_stream
 from llm_gateway.translate.responses_output import Envelope, wire
 from llm_gateway.translate.responses_request import completion_fields
@@ -39,6 +39,7 @@ _ANSWERS = {
     response_model=ResponseObject,
     responses=_ANSWERS,
     summary="Create a model response (OpenAI's Responses API, stateless)",
+    openapi_extra=SIMULATOR_HEADERS,
 )
 async def responses(body: ResponsesRequest, call: CallDep) -> Response:
     request = CompletionTask(
