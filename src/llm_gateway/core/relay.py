@@ -45,7 +45,7 @@ class Relay:
         self,
         opened: Opened,
         measurement: Measurement,
-        on_close: Callable[[TokenUsage | None], None],
+        on_close: Callable[[Relay, TokenUsage | None], None],
         deadline: float,
         deadline_seconds: float,
         resume: Resume | None = None,
@@ -258,13 +258,13 @@ class Relay:
             )
             if self._spent is not None:
                 usage = _added(self._spent, usage)
-            self._on_close(usage)
+            self._on_close(self, usage)
             texts = None
             if self._texts is not None:
                 texts = ["".join(parts) for _, parts in sorted(self._texts.items())]
             self._measurement.succeed(usage, self._tool_calls, self._finish_reasons, None, texts)
         else:
-            self._on_close(None)
+            self._on_close(self, None)
             self._measurement.fail(exc)
         await self._chunks.aclose()  # type: ignore[attr-defined]
 
