@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -199,11 +200,27 @@ def create_app(
     return app
 
 
+def serving_app(settings: Settings, table: RoutingTable | None = None) -> FastAPI:
+    """The app of a process that serves it (``serve``, or each ``--workers`` process),
+    with the heap built so far frozen.
+
+    The modules, schemas, routes and services live as long as the process; the cycle
+    collector's full passes walked them all (some 110,000 objects: 40-60 ms with the
+    event loop standing still, every pass). ``gc.freeze`` moves them out of its way;
+    what requests and streams make is collected as before. Not in :func:`create_app`:
+    tests make many apps in one process.
+    """
+    app = create_app(settings, table=table)
+    gc.collect()
+    gc.freeze()
+    return app
+
+
 def create_app_from_environment() -> FastAPI:
     """The factory each ``--workers`` process calls: settings come from the environment."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    return serving_app(settings)
 
 
 def _exposition(registry: CollectorRegistry, recorder: Recorder) -> Exposition:

@@ -163,10 +163,10 @@ def _settings(overrides: dict[str, Any]) -> Settings:
 
 def _run(settings: Settings, table: RoutingTable) -> None:
     # Imported here, not at the top: `--help` answers without loading the whole app.
-    from llm_gateway.app import create_app
+    from llm_gateway.app import serving_app
 
     uvicorn.run(
-        create_app(settings, table=table),
+        serving_app(settings, table),
         host=settings.host,
         port=settings.port,
         log_config=None,
