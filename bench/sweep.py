@@ -12,11 +12,15 @@ ask for one stream after another, their starts spread over a second; after the r
 ``--seconds`` are measured: tokens relayed per second, the target's CPU (share of a
 core, and per token), time to first token, errors, and a health probe (``GET
 /healthz``) every 100 ms from a process of its own, whose latency shows the event
-loop's stalls. RSS is read idle before each level and at the end of its window, the
-streams still open: memory per open stream is the loaded RSS less the RSS idle at the
-start of the sweep, over ``N`` (an upper bound: what earlier waves left counts too). The levels are
-waves, each over before the next starts; the largest comes again at the end, and RSS is
-read idle after it, to show whether RSS grows from one wave to the next.
+loop's stalls, and the gateway's full (generation 2) collections of the cycle collector,
+which stop its loop: how many in the window, the longest (logged by
+``gcwatch/sitecustomize.py``, which the gateway imports at startup from the
+``PYTHONPATH`` the sweep gives it). RSS is read idle before each level and at the end
+of its window, the streams still open: memory per open stream is the loaded RSS less
+the RSS idle at the start of the sweep, over ``N`` (an upper bound: what earlier waves
+left counts too). The levels are waves, each over before the next starts; the largest
+comes again at the end, and RSS is read idle after it, to show whether RSS grows from
+one wave to the next.
 
 Everything binds 127.0.0.1. Bounded: every level lasts its ramp, ``--seconds`` and the
 time its last streams take to finish (at most ``STREAM_SECONDS``); every wait has a
@@ -65,6 +69,8 @@ UNLIMITED = {
     "LLM_GATEWAY_UPSTREAM_KIND": "openai",
 }
 RELAY_CONNECTIONS = "10000"
+GC_WATCH = run.HERE / "gcwatch"
+GC_LOG = run.OUT / "gateway-gc.log"
 
 
 def start_targets(names: list[str], settings: dict[str, str]) -> dict[str, servers.Server]:
@@ -89,6 +95,11 @@ def start_targets(names: list[str], settings: dict[str, str]) -> dict[str, serve
                 env={
                     "LLM_GATEWAY_MODELS": json.dumps(scrape.aliases(run.ALIASES)),
                     **UNLIMITED,
+                    # The collector's passes, logged (gcwatch/sitecustomize.py).
+                    "PYTHONPATH": os.pathsep.join(
+                        p for p in (str(GC_WATCH), os.environ.get("PYTHONPATH")) if p
+                    ),
+                    "GC_LOG": str(GC_LOG),
                     **settings,
                 },
             )  # fmt: skip
@@ -215,19 +226,38 @@ def measure(server: servers.Server, count: int, seconds: float) -> dict[str, Any
         "errors": level.errors,
         "idle_rss_mib": idle_rss / 2**20,
         "loaded_rss_mib": loaded_rss / 2**20,
+        **collections(server, window),
     }
+
+
+def collections(server: servers.Server, window: tuple[float, float]) -> dict[str, Any]:
+    """The gateway's full (generation 2) collections within ``window``: how many, and the
+    longest, in ms (the event loop stands still for each); nothing for other targets."""
+    if server.name != "gateway" or not GC_LOG.exists():
+        return {}
+    full = [
+        float(ms)
+        for at, generation, ms, _ in (line.split() for line in GC_LOG.read_text().splitlines())
+        if generation == "2" and window[0] <= float(at) < window[1]
+    ]
+    return {"full_collections": len(full), "full_collection_max_ms": max(full, default=0.0)}
 
 
 def render(results: dict[str, list[dict[str, Any]]]) -> str:
     lines = [
         "| target | open streams | tokens/s | CPU (of a core) | CPU µs/token | TTFT p50 / p99 ms "
         "| probe p50 / max ms | probes > 20 ms | KiB/stream | idle RSS MiB | errors "
-        "| load core busy | noise |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| load core busy | noise | full GC passes (max ms) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
 
     def ms(value: float | None) -> str:
         return "–" if value is None else f"{value:,.0f}"
+
+    def passes(m: dict[str, Any]) -> str:
+        if "full_collections" not in m:
+            return "–"
+        return f"{m['full_collections']} ({m['full_collection_max_ms']:.0f})"
 
     for target, levels in results.items():
         start = levels[0]["idle_rss_mib"]
@@ -242,7 +272,7 @@ def render(results: dict[str, list[dict[str, Any]]]) -> str:
                 f"| {ms(m['probe_p50_ms'])} / {ms(m['probe_max_ms'])} "
                 f"| {m['stalls']} of {m['probes']} | {kib:.1f} "
                 f"| {m['idle_rss_mib']:.1f} | {m['errors']} | {m['load_core_busy']:.0%} "
-                f"| {m['noise']:.0%} |"
+                f"| {m['noise']:.0%} | {passes(m)} |"
             )
     return "\n".join(lines)
 
@@ -258,6 +288,7 @@ def main() -> None:
     levels.append(levels[-1])  # the largest wave again: does RSS grow from one to the next?
     names = args.targets.split(",")
     run.OUT.mkdir(exist_ok=True)
+    GC_LOG.unlink(missing_ok=True)
     os.sched_setaffinity(0, {run.LOAD_CORE})
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # the clients cost less
     running = start_targets(names, dict(pair.split("=", 1) for pair in args.env))
