@@ -69,6 +69,10 @@ class Failover:
             )
             for route in router.routes
         }
+        # Each circuit starts closed, its metrics' series with it: an alert on the first
+        # opening sees an increase from 0, not a series appearing.
+        for model in self._circuits:
+            metrics.circuit_changed(model, opened=False)
         # The deadlines of the attempts in progress; the cut-off brings them forward.
         self._timeouts: set[asyncio.Timeout] = set()
         self._cut_off = False

@@ -120,8 +120,9 @@ class Recorder:
 
     def circuit_changed(self, model: str, *, opened: bool) -> None:
         self._circuit_open(model).set(1 if opened else 0)
+        openings = self._circuit_opened(model)  # made at 0 by a closed circuit too
         if opened:
-            self._circuit_opened(model).inc()
+            openings.inc()
 
     # One request, once it ends.
 

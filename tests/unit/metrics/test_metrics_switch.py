@@ -45,3 +45,14 @@ def test_metrics_on_records_each_request_on_its_labelled_series() -> None:
 
     labels = {"model": "m", "api": "generate", "stream": "false", "outcome": "success"}
     assert registry.get_sample_value("llm_gateway_requests_total", labels) == 2
+
+
+def test_every_models_circuit_series_exist_from_startup_closed_and_never_opened() -> None:
+    registry = CollectorRegistry()
+    app = create_app(Settings(), registry=registry)
+    models = [route.name for route in app.state.services.routes]
+
+    assert len(models) > 1
+    for model in models:
+        assert registry.get_sample_value("llm_gateway_circuit_open", {"model": model}) == 0
+        assert registry.get_sample_value("llm_gateway_circuit_opened_total", {"model": model}) == 0

@@ -30,7 +30,7 @@ RESILIENCE_METRICS: dict[str, MetricSpec] = {
         "llm_gateway_circuit_open",
         Gauge,
         "1 while a model's circuit is open or half-open in a worker (its requests go to "
-        "its fallbacks), 0 once it closed again, by model.",
+        "its fallbacks), 0 while it is closed (every model's from startup), by model.",
         ("model",),
         "",
         "max by (model) (llm_gateway_circuit_open)",
@@ -39,7 +39,8 @@ RESILIENCE_METRICS: dict[str, MetricSpec] = {
     "circuit_opened": MetricSpec(
         "llm_gateway_circuit_opened_total",
         Counter,
-        "Times a model's circuit opened after failures in a row (or a failed probe), by model.",
+        "Times a model's circuit opened after failures in a row (or a failed probe), by "
+        "model; every model's series exists from startup, at 0.",
         ("model",),
         "openings",
         "sum by (model) (increase(llm_gateway_circuit_opened_total[1h]))",
