@@ -3,8 +3,10 @@
 Whatever a stream leaves in a reference cycle waits for the cycle collector's next full
 pass, which walks every tracked object while the event loop stands still (tens of
 milliseconds with a few hundred streams open). Here the collector is off while streams
-run through the gateway: with no cycle, none of the core's stream objects outlive their
-stream.
+run through the gateway, finished or broken by the upstream: with no cycle, none of the
+core's stream objects outlive their stream. (aiohttp keeps a broken response's error with
+its traceback, which holds the reader that holds it: a cycle of its own, small, that holds
+none of the gateway's objects.)
 """
 
 from __future__ import annotations
@@ -58,4 +60,21 @@ def test_a_finished_stream_leaves_nothing_to_the_cycle_collector(
                 assert b"[DONE]" in response.read()
 
     # The server ends each stream's task just after its last bytes.
+    wait_for(lambda: alive() == 0)
+
+
+@pytest.mark.usefixtures("collector_off")
+@pytest.mark.parametrize("fault", ["drop", "stall"])
+def test_a_broken_stream_leaves_nothing_to_the_cycle_collector(
+    gateway: Gateway, fault: str
+) -> None:
+    body = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 50, "stream": True}
+    with httpx.Client(base_url=gateway.url, timeout=10) as client:
+        for _ in range(STREAMS):
+            with client.stream(
+                "POST", "/v1/chat/completions", json=body, headers={"X-Simulator-Fault": fault}
+            ) as response:
+                # The break reaches the client as the stream's last frame.
+                assert b'"error"' in response.read()
+
     wait_for(lambda: alive() == 0)

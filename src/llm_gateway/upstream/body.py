@@ -56,6 +56,9 @@ class BoundedBody(httpx2.AsyncByteStream):
         self._limit = limits.max_body_bytes if whole else limits.max_line_bytes
         # Bytes of the current line (event stream) or of the body so far.
         self._held = 0
+        # A read failed. It is not read again (see at_eof): aiohttp would raise the same
+        # stored exception to every read after it.
+        self._failed = False
         self._inflater = _inflater(response.headers.get("Content-Encoding", ""))
 
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -72,12 +75,15 @@ class BoundedBody(httpx2.AsyncByteStream):
         return self
 
     async def __anext__(self) -> bytes:
+        if self._failed:
+            raise httpx2.ReadError("the response already failed")
         inflater = self._inflater
         if inflater is not None and inflater.unconsumed_tail:
             return self._count(inflater.decompress(inflater.unconsumed_tail, INFLATE_STEP))
         try:
             chunk = await self._response.content.readany()
         except (aiohttp.ClientError, TimeoutError) as exc:
+            self._failed = True
             raise as_httpx2(exc) from exc
         if not chunk:
             raise StopAsyncIteration
@@ -100,8 +106,13 @@ class BoundedBody(httpx2.AsyncByteStream):
         return chunk
 
     def at_eof(self) -> bool:
-        """Read to its end (the upstream's, or a limit's)."""
-        return self._response.content.at_eof()
+        """Read to its end (the upstream's, or a limit's), or failed: nothing more comes.
+
+        A failed body is not read again: aiohttp would raise its stored exception once
+        more, in the context of the error it became, which then holds it (its
+        ``__cause__``) and is held by it (its ``__context__``): a reference cycle, and
+        every frame of the failed stream with it, left to the cycle collector."""
+        return self._failed or self._response.content.at_eof()
 
     async def aclose(self) -> None:
         self._response.release()

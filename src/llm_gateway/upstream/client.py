@@ -255,7 +255,10 @@ class HuggingFaceUpstream:
                     error = mapped(exc, self._secrets)
                     if error is exc:
                         raise
-                    raise error from exc
+                    try:
+                        raise error from exc
+                    finally:
+                        del error  # as mapped_errors does: no cycle through this frame
                 if frame is None:
                     break
                 if request.prompt is None:

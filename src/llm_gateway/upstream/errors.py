@@ -63,7 +63,12 @@ def mapped_errors(secrets: Collection[str] = ()) -> Iterator[None]:
         error = mapped(exc, secrets)
         if error is exc:
             raise
-        raise error from exc
+        try:
+            raise error from exc
+        finally:
+            # The traceback holds this frame: holding the error, the error would hold
+            # itself, a cycle left to the cycle collector.
+            del error
 
 
 def mapped(exc: Exception, secrets: Collection[str] = ()) -> Exception:
