@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 import uvicorn
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
 from pydantic_settings import SettingsError
 
 from llm_gateway.http.drain import CUT_OFF_GRACE_SECONDS
@@ -138,10 +138,19 @@ def serve(**options: Any) -> None:
         _run_workers(settings)
 
 
+def _variable(setting: str) -> str:
+    """The environment variable a setting is read from: its alias's first name where it
+    has one (the kind is LLM_GATEWAY_UPSTREAM_KIND), else the prefixed field name."""
+    alias = Settings.model_fields[setting].validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return _ENV_PREFIX + setting.upper()
+
+
 for _param in serve.params:
     # The variable each option stands for, named from the setting it overrides.
     if isinstance(_param, click.Option) and _param.name in Settings.model_fields:
-        _param.help = f"{_param.help} [env: {_ENV_PREFIX}{_param.name.upper()}]"
+        _param.help = f"{_param.help} [env: {_variable(_param.name)}]"
 
 
 def _settings(overrides: dict[str, Any]) -> Settings:
@@ -224,7 +233,7 @@ def _environment(settings: Settings) -> dict[str, str]:
     for name, value in values.items():
         if value is None:
             continue
-        env[_ENV_PREFIX + name.upper()] = value if isinstance(value, str) else json.dumps(value)
+        env[_variable(name)] = value if isinstance(value, str) else json.dumps(value)
     return env
 
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from llm_gateway.cli import main
-from llm_gateway.settings import Settings
+from llm_gateway.cli import _environment, main
+from llm_gateway.settings import Settings, UpstreamApi
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,22 @@ def test_an_option_named_variable_configures_serve(monkeypatch: pytest.MonkeyPat
 
     assert result.exit_code == 2
     assert "upstream_timeout_seconds" in result.output
+
+
+def test_workers_rebuild_the_settings_serve_was_given_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What `serve --workers N` hands each worker process, which builds its own settings.
+    given = Settings(
+        upstream_url="http://127.0.0.1:9",
+        upstream_api="huggingface",
+        models={"small": "org/small"},
+        retry_attempts=2,
+    )
+    for name, value in _environment(given).items():
+        monkeypatch.setenv(name, value)
+
+    rebuilt = Settings()
+
+    assert rebuilt.upstream_api is UpstreamApi.HUGGINGFACE  # not the default a URL implies
+    assert rebuilt.model_dump() == given.model_dump()
