@@ -56,9 +56,13 @@ def install(app: FastAPI, services: Services) -> None:
     app.state.services = services
 
 
-async def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -124,7 +128,7 @@ def simulator_headers(request: Request) -> dict[str, str]:
 async def get_call(request: Request) -> Call:
     # One dependency reading the app's services itself: FastAPI solves each nested
     # dependency per request, and this one runs on every completion.
-    services: Services = request.app.state.services
+    services = services_of(request)
     context = RequestContext.of(request.scope)
     context.summary = summary = Summary(arrived=context.arrived)
     headers = simulator_headers(request) if services.forwards_faults else {}
