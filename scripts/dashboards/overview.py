@@ -307,6 +307,22 @@ LATENCY = Row(
             ],
             width=8,
         ),
+        timeseries_panel(
+            "Event loop lag",
+            "p50 and p99 of how late each pod's event loops ran a timer due every 0.25 s: "
+            "how long they stood still, every request and stream of the worker with them. "
+            "Milliseconds when healthy; tens of milliseconds are the cycle collector's full "
+            "passes or a saturated core (runbooks: Gateway overhead rising).",
+            "s",
+            [
+                Target(
+                    quantile(q, "llm_gateway_event_loop_lag_seconds_bucket", by=("instance",)),
+                    f"p{round(q * 100)} {{{{instance}}}}",
+                )
+                for q in (0.5, 0.99)
+            ],
+            width=8,
+        ),
     ],
 )
 

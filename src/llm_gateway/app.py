@@ -28,6 +28,7 @@ from llm_gateway.http.access import QUIET_PATHS, AccessLogMiddleware
 from llm_gateway.http.auth import ApiKeyMiddleware
 from llm_gateway.http.body_limit import BodyLimitMiddleware
 from llm_gateway.http.drain import Readiness, fail_readiness_on_sigterm
+from llm_gateway.http.loop_lag import watch_event_loop_lag
 from llm_gateway.logs import configure_logging
 from llm_gateway.metrics.exposition import Exposition, WorkersExposition
 from llm_gateway.metrics.http import HttpMetricsMiddleware
@@ -125,10 +126,17 @@ def create_app(
             settings.drain_seconds,
             gateway.cut_off,
         )
+        lag = (
+            asyncio.create_task(watch_event_loop_lag(recorder.event_loop_lag))
+            if settings.metrics_enabled
+            else None
+        )
         try:
             yield
         finally:
             services.readiness.ready = False
+            if lag is not None:
+                lag.cancel()
             await gateway.close()
             for adapter in upstreams.values():
                 await adapter.close()

@@ -8,7 +8,7 @@ import uuid
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import MODEL, Gateway
+from tests.helpers import MODEL, Gateway, wait_for
 
 
 def scrape(gateway: Gateway, accept: str = "text/plain") -> str:
@@ -105,6 +105,14 @@ def test_build_info_names_version_model_and_upstream_kind(gateway: Gateway) -> N
     assert infos == [
         {"default_model": MODEL, "upstream_kind": "simulator", "version": infos[0]["version"]}
     ]
+
+
+def test_the_event_loop_lateness_is_measured_while_the_gateway_serves(gateway: Gateway) -> None:
+    # A timer every 0.25 s from startup: observations accumulate without any request.
+    wait_for(lambda: gateway.sample("llm_gateway_event_loop_lag_seconds_count") >= 2)
+
+    exposed = {name for name, _ in series(scrape(gateway))}
+    assert "llm_gateway_event_loop_lag_seconds_bucket" in exposed
 
 
 def test_promtool_finds_no_problem_in_the_exposition(gateway: Gateway, promtool: str) -> None:

@@ -66,5 +66,6 @@ LLM_METRICS: dict[str, MetricSpec] = {
     "client_tokens": CLIENT_METRICS["client_tokens"],
     "cost": CLIENT_METRICS["cost"],
     "overhead": REQUEST_METRICS["overhead"],
+    "event_loop_lag": REQUEST_METRICS["event_loop_lag"],
     "build_info": REQUEST_METRICS["build_info"],
 }

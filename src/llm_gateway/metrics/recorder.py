@@ -74,6 +74,7 @@ class Recorder:
         self._client_tokens = family["client_tokens"]
         self._cost = family["cost"]
         self._overhead = family["overhead"]
+        self._event_loop_lag = family["event_loop_lag"].metric
         self._endpoint_in_flight = family["endpoint_in_flight"]
         self._endpoint_requests = family["endpoint_requests"]
         self._endpoint_ttfb = family["endpoint_time_to_first_byte"]
@@ -167,6 +168,9 @@ class Recorder:
 
     def overhead(self, endpoint: Endpoint, stream: bool, seconds: float) -> None:
         self._overhead(endpoint, "true" if stream else "false").observe(seconds)
+
+    def event_loop_lag(self, seconds: float) -> None:
+        self._event_loop_lag.observe(seconds)
 
     def first_token(
         self, model: str, endpoint: Endpoint, seconds: float, exemplar: Mapping[str, str]

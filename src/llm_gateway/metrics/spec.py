@@ -95,6 +95,9 @@ OVERHEAD_BUCKETS = (
     5.0,
     10.0,
 )
+# How late the event loop ran a timer (seconds): well under a millisecond when idle; tens
+# of milliseconds are the cycle collector's full passes or a saturated core.
+EVENT_LOOP_LAG_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 # A round trip to the rate-limit store (seconds): loopback to a distant zone, and the timeout.
 STORE_ROUND_TRIP_BUCKETS = (
     0.0001,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 from llm_gateway.metrics.spec import (
+    EVENT_LOOP_LAG_BUCKETS,
     OPERATION_DURATION_BUCKETS,
     OVERHEAD_BUCKETS,
     TIME_PER_OUTPUT_TOKEN_BUCKETS,
@@ -168,6 +169,18 @@ REQUEST_METRICS: dict[str, MetricSpec] = {
         "histogram_quantile(0.99, sum by (le, api) "
         "(rate(llm_gateway_overhead_seconds_bucket[5m])))",
         buckets=OVERHEAD_BUCKETS,
+    ),
+    "event_loop_lag": MetricSpec(
+        "llm_gateway_event_loop_lag_seconds",
+        Histogram,
+        "How late the event loop ran a timer due every 0.25 s, in seconds: how long it "
+        "stood still, every request and stream of the worker with it (the cycle "
+        "collector's full passes, a saturated core, blocking code).",
+        (),
+        "seconds",
+        "histogram_quantile(0.99, sum by (le) "
+        "(rate(llm_gateway_event_loop_lag_seconds_bucket[5m])))",
+        buckets=EVENT_LOOP_LAG_BUCKETS,
     ),
     "build_info": MetricSpec(
         "llm_gateway_build_info",
