@@ -249,6 +249,9 @@ class Relay:
     async def _close(self, exc: BaseException | None) -> None:
         # Recorded before the first await: a cancelled task may not get past it.
         self._closed = True
+        # An interruption raised is held no longer: its traceback holds this relay's
+        # frames, a reference cycle the cycle collector would be left to find.
+        self._interruption = None
         self._timer.cancel()
         if self._stall is not None:
             self._stall.cancel()
