@@ -94,10 +94,6 @@ class OpenAIUpstream:
         self._path = openai_wire.api_root(endpoints[0])[len(endpoints[0]) :]
         timeout = settings.upstream_timeout_seconds
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
-        # A stream's waits are bounded by its model's header, first-token and stall
-        # timeouts (core.failover, core.relay); aiohttp's read timeout would be a second
-        # bound beside them, its timer moved on at every piece of the body: once a token.
-        self._stream_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout)
         self._pool: PoolTransport | None = None
 
     async def start(self) -> None:
@@ -188,7 +184,7 @@ class OpenAIUpstream:
                 headers,
                 json.dumps(body).encode(),
                 request.request_id,
-                self._stream_timeout if stream else self._timeout,
+                self._timeout,
                 stream=stream,
             )
             if reply.status < 300:
