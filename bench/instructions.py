@@ -72,7 +72,7 @@ def count(
     name: str, argv: list[str], env: dict[str, str], requests: int, streamed: int
 ) -> dict[str, float]:
     """Instructions per request and per stream (none for the ceiling) of a server run by
-    ``argv`` (which takes ``--port``)."""
+    ``argv`` (which takes ``--port``); no request is sent with ``requests`` 0."""
     port = free_port()
     out = run.OUT / f"callgrind-{name}"
     servers.READY_SECONDS = READY_SECONDS
@@ -90,11 +90,12 @@ def count(
             check=True, capture_output=True, timeout=TIMEOUT_SECONDS,
         )  # fmt: skip
 
-    phases = [("requests", lambda: post(port, requests))]
+    phases = [("requests", lambda: post(port, requests))] if requests else []
     if name != "ceiling":  # it answers no stream
         phases.append(("streams", lambda: asyncio.run(stream(server.url, streamed))))
     try:
-        post(port, 20)  # warm-up: imports, caches, the first connections
+        if requests:  # warm-up: imports, caches, the first connections
+            post(port, 20)
         if name != "ceiling":
             asyncio.run(stream(server.url, 10))
         for phase, load in phases:

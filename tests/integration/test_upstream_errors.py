@@ -13,6 +13,8 @@ import pytest
 
 from llm_gateway.core.types import Completion, CompletionTask
 from llm_gateway.logs import SERVER_ERROR_LOGGER
+from llm_gateway.simulator.app import create_app as create_simulator_app
+from llm_gateway.simulator.settings import SimulatorSettings
 from llm_gateway.upstream.client import HuggingFaceUpstream
 from llm_gateway.upstream.openai import OpenAIUpstream
 from tests.helpers import (
@@ -24,6 +26,7 @@ from tests.helpers import (
     sse_payloads,
     start_gateway,
 )
+from tests.servers import run_server
 
 
 @pytest.fixture(params=KINDS)
@@ -218,3 +221,37 @@ def test_a_bug_in_reading_an_answer_is_a_500_logged_once_and_not_an_upstream_err
     ]
     assert len(tracebacks) == 1
     assert response.headers["x-request-id"] in tracebacks[0].getMessage()
+
+
+@pytest.fixture(scope="module")
+def impatient_gateway() -> Iterator[Gateway]:
+    """The openai kind with an upstream timeout shorter than the time between two tokens."""
+    settings = SimulatorSettings(
+        time_to_first_token_seconds=0.0, time_per_token_seconds=0.3, jitter=0.0, seed=7
+    )
+    with run_server(create_simulator_app(settings)) as url:
+        yield from start_gateway(url, upstream_timeout_seconds=0.1)
+
+
+def test_the_upstream_timeout_bounds_an_answer_and_a_streams_headers_not_its_tokens(
+    impatient_gateway: Gateway,
+) -> None:
+    url = f"{impatient_gateway.url}/v1/chat/completions"
+    body = {**CHAT, "max_tokens": 3}
+
+    whole = httpx.post(url, json=body, timeout=10)
+    streamed = httpx.post(url, json={**body, "stream": True}, timeout=10)
+    hang = httpx.post(
+        url, json={**body, "stream": True}, headers={"X-Simulator-Fault": "hang"}, timeout=10
+    )
+
+    # An answer read whole, or a stream's headers, wait the upstream timeout at most...
+    assert whole.status_code == 504
+    assert whole.json()["error"]["code"] == "upstream_timeout"
+    assert hang.status_code == 504
+    assert hang.json()["error"]["code"] == "upstream_timeout"
+    # ...and a stream's tokens as long as its model's first-token and stall timeouts allow.
+    assert streamed.status_code == 200
+    payloads = sse_payloads(streamed.text)
+    assert payloads[-1] == "[DONE]"
+    assert not any('"error"' in payload for payload in payloads)

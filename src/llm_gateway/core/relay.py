@@ -212,6 +212,10 @@ class Relay:
         if self._interruption is None or task is None:
             return cancelled
         task.uncancel()  # our own cancellation, not the server's
+        # Kept as the interruption's context, without its traceback: that holds every
+        # frame down to the upstream's read, in a reference cycle the cycle collector
+        # would be left to find, and says no more than the interruption's own.
+        cancelled.__traceback__ = None
         return self._interruption
 
     async def _mended(self, error: UpstreamError) -> bool:
@@ -249,6 +253,9 @@ class Relay:
     async def _close(self, exc: BaseException | None) -> None:
         # Recorded before the first await: a cancelled task may not get past it.
         self._closed = True
+        # An interruption raised is held no longer: its traceback holds this relay's
+        # frames, a reference cycle the cycle collector would be left to find.
+        self._interruption = None
         self._timer.cancel()
         if self._stall is not None:
             self._stall.cancel()

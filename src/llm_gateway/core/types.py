@@ -285,10 +285,15 @@ class ToolCallPiece:
     arguments: str | None = None
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Chunk:
     """A piece of a stream: some text or tool-call pieces of choice ``index``, or the end
-    (finish_reason and usage, when known)."""
+    (finish_reason and usage, when known).
+
+    Made once a token, so not frozen: a frozen dataclass sets each field through
+    ``object.__setattr__``, which made one cost three times as much (1.2 us against 0.4).
+    Nothing changes a chunk once made; :func:`dataclasses.replace` makes another.
+    """
 
     text: str = ""
     finish_reason: str | None = None

@@ -13,7 +13,7 @@ be made without waiting. At most ``MAX_HELD_BYTES`` are gathered.
 from __future__ import annotations
 
 import types
-from collections.abc import AsyncGenerator, Coroutine, Generator
+from collections.abc import AsyncGenerator, Awaitable, Coroutine, Generator
 from typing import Any, TypeVar
 
 from fastapi.responses import StreamingResponse
@@ -86,7 +86,7 @@ class EventStreamResponse(StreamingResponse):
             raised: BaseException | None = None
             blocked: tuple[Coroutine[Any, Any, None], Any] | None = None
             if ready:
-                sending = _sent(send, _body(ready))
+                sending = _coroutine(send(_body(ready)))
                 ready, held = [], 0
                 try:
                     blocked = (sending, sending.send(None))
@@ -114,9 +114,16 @@ def _body(pieces: list[bytes]) -> Message:
     return {"type": "http.response.body", "body": b"".join(pieces), "more_body": True}
 
 
-async def _sent(send: Send, message: Message) -> None:
-    """``send(message)`` as a coroutine, which can be driven by hand."""
-    await send(message)
+def _coroutine(sending: Awaitable[None]) -> Coroutine[Any, Any, None]:
+    """A send's awaitable as a coroutine, which can be driven by hand: itself, as every
+    ``send`` of the ASGI stack here is a coroutine function, else awaited by one."""
+    if type(sending) is types.CoroutineType:
+        return sending
+    return _awaited(sending)
+
+
+async def _awaited(sending: Awaitable[None]) -> None:
+    await sending
 
 
 @types.coroutine

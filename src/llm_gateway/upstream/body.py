@@ -95,7 +95,11 @@ class BoundedBody(httpx2.AsyncByteStream):
         return self._count(chunk)
 
     def _count(self, chunk: bytes) -> bytes:
-        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) if self._lines else -1
+        end = -1
+        if self._lines:
+            end = chunk.rfind(b"\n")
+            if b"\r" in chunk:
+                end = max(end, chunk.rfind(b"\r"))
         self._held = len(chunk) - end - 1 if end >= 0 else self._held + len(chunk)
         if self._held > self._limit:
             what = "a line of its stream" if self._lines else "its response"
@@ -223,7 +227,8 @@ class _Lines:
             if b"\r" in chunk:
                 # A \r\n cut between two chunks gives an empty line more, skipped.
                 chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            lines = (self._rest + chunk).split(b"\n")
+            lines = (self._rest + chunk if self._rest else chunk).split(b"\n")
             self._rest = lines.pop()
-            self._lines = [line for line in reversed(lines) if line]
+            lines.reverse()
+            self._lines = list(filter(None, lines))
         return self._lines.pop()

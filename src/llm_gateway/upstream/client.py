@@ -69,7 +69,7 @@ from llm_gateway.core.types import (
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.routing import SHORTHAND_UPSTREAM
 from llm_gateway.settings import Settings
-from llm_gateway.upstream import hub, wire
+from llm_gateway.upstream import hub, sse, wire
 from llm_gateway.upstream.body import ResponseLimits
 from llm_gateway.upstream.errors import mapped, mapped_errors, unroutable
 from llm_gateway.upstream.pool_transport import open_transport
@@ -359,9 +359,9 @@ async def _parsed_lines(
 ) -> AsyncIterator[dict[str, Any]]:
     try:
         async for line in lines:
-            if line == wire.DONE_LINE:
+            if line == sse.DONE_LINE:
                 return
-            payload = wire.sse_payload(line)
+            payload = sse.sse_payload(line)
             if payload is not None:
                 yield payload
     finally:

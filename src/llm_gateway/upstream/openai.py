@@ -53,7 +53,7 @@ from llm_gateway.errors import UpstreamBadResponse
 from llm_gateway.metrics.recorder import Recorder
 from llm_gateway.routing import SHORTHAND_UPSTREAM
 from llm_gateway.settings import Settings
-from llm_gateway.upstream import openai_wire, wire
+from llm_gateway.upstream import openai_wire, sse, wire
 from llm_gateway.upstream.body import Reply, ResponseLimits
 from llm_gateway.upstream.pool_transport import PoolTransport, open_pool
 from llm_gateway.upstream.statuses import from_status, from_transport
@@ -61,7 +61,7 @@ from llm_gateway.upstream.stream_check import StreamCheck
 from llm_gateway.upstream.transport import AiohttpTransport
 
 _JSON = "application/json"
-_DONE_LINE = wire.DONE_LINE.encode()
+_DONE_LINE = sse.DONE_LINE.encode()
 
 
 class OpenAIUpstream:
@@ -132,7 +132,7 @@ class OpenAIUpstream:
                     if line == _DONE_LINE:
                         break
                     try:
-                        frame = wire.sse_payload(decode(line), self._secrets)
+                        frame = sse.sse_payload(decode(line), self._secrets)
                         if frame is None:
                             continue
                         chunks = read(frame)

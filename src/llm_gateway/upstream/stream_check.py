@@ -32,29 +32,24 @@ class StreamCheck:
         self.finished = False
 
     def checked(self, chunks: list[Chunk]) -> list[Chunk]:
-        """A stream frame's chunks, checked; its usage is held back for :meth:`end`."""
+        """A stream frame's chunks to relay (pieces of text or tool calls, or a finish),
+        checked; its usage is held back for :meth:`end`. Once a frame: written as one
+        loop, without a call a chunk."""
         checked = []
         for chunk in chunks:
             if chunk.usage is not None:
-                self.reported(chunk.usage)
-            else:
-                checked.append(self.seen(chunk))
+                self._usage = chunk.usage
+                continue
+            if chunk.finish_reason is not None:
+                self.finished = True
+            if chunk.text:
+                self._chars += len(chunk.text)
+                self._pieces += 1
+            if chunk.tool_calls:
+                self._pieces += 1
+                chunk = replace(chunk, tool_calls=tuple(self._named_once(chunk)))
+            checked.append(chunk)
         return checked
-
-    def reported(self, usage: TokenUsage) -> None:
-        self._usage = usage
-
-    def seen(self, chunk: Chunk) -> Chunk:
-        """The chunk to relay, a piece of text or tool calls, or a finish."""
-        if chunk.finish_reason is not None:
-            self.finished = True
-        if chunk.text:
-            self._chars += len(chunk.text)
-            self._pieces += 1
-        if chunk.tool_calls:
-            self._pieces += 1
-            chunk = replace(chunk, tool_calls=tuple(self._named_once(chunk)))
-        return chunk
 
     def end(self) -> Chunk:
         """The stream's last chunk, its usage; raises if it never finished."""

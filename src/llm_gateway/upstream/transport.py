@@ -167,6 +167,13 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         :meth:`handle_async_request`. Raises the same httpx2 errors."""
         headers["Accept-Encoding"] = ACCEPT_ENCODING
         response, body_stream = await self._send("POST", url, headers, body, timeout, stream)
+        protocol = response.connection and response.connection.protocol
+        if stream and response.status < 400 and protocol is not None:
+            # Once a stream's headers are in, its waits are bounded by its model's
+            # first-token and stall timeouts (core.failover, core.relay). aiohttp's read
+            # timeout would be a second bound beside them, its timer moved on at every
+            # piece of the body: once a token. Set again for the connection's next request.
+            protocol.read_timeout = None
         return Reply(response, body_stream)
 
     async def _send(

@@ -16,7 +16,7 @@ maps only what the client library raises, so it ends as a 500 ``internal_error``
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from itertools import count
 from typing import Any
 
@@ -29,8 +29,7 @@ from llm_gateway.core.types import (
     TokenUsage,
     ToolCallPiece,
 )
-from llm_gateway.errors import UpstreamBadResponse, UpstreamRejected, UpstreamServerError
-from llm_gateway.upstream.statuses import error_of
+from llm_gateway.errors import UpstreamBadResponse
 
 # The last line of an OpenAI-style stream, as huggingface_hub hands lines on (stripped).
 DONE_LINE = "data: [DONE]"
@@ -222,26 +221,43 @@ def chat_choice(choice: Any) -> GeneratedChoice:
 def chat_chunks(frame: dict[str, Any]) -> list[Chunk]:
     """The chunks of one stream frame; the role-only opening carries none.
 
-    ``frame`` is the frame's JSON object, as :func:`sse_payload` reads it, or
+    ``frame`` is the frame's JSON object, as :func:`~llm_gateway.upstream.sse.sse_payload`
+    reads it, or
     huggingface_hub's parsed output, which is also a dict (of every field, null when
-    absent): item access reads both alike.
+    absent): item access reads both alike. It runs once a token, so the checks of
+    :func:`as_object` and :func:`as_text` are written out rather than called.
     """
     chunks = []
-    for choice in as_array(frame.get("choices") or []):
-        choice = as_object(choice)
-        delta = as_object(choice.get("delta") or {})
-        text = as_text(delta.get("content")) or ""
+    choices = frame.get("choices") or []
+    if not isinstance(choices, list):
+        raise malformed()
+    for choice in choices:
+        if not isinstance(choice, dict):
+            raise malformed()
+        delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            raise malformed()
+        text = delta.get("content")
+        if text is None:
+            text = ""
+        elif not isinstance(text, str):
+            raise malformed()
+        reason = choice.get("finish_reason")
+        if reason is not None and not isinstance(reason, str):
+            raise malformed()
         calls = delta.get("tool_calls")
         # Most frames have none: no generator built for them (about a third of the cost).
         calls = () if calls is None else tuple(map(_tool_call_piece, _listed(calls), count()))
-        logprobs = _logprobs(choice.get("logprobs"))
-        reason = as_text(choice.get("finish_reason"))
+        logprobs = choice.get("logprobs")
+        if logprobs is not None:
+            logprobs = _logprobs(logprobs)
         if text or calls or logprobs or reason:
+            index = choice.get("index")
             chunks.append(
                 Chunk(
                     text=text,
                     finish_reason=reason,
-                    index=as_count(choice.get("index") or 0),
+                    index=as_count(index) if index else 0,
                     tool_calls=calls,
                     logprobs=logprobs,
                 )
@@ -261,33 +277,6 @@ def settled_usage(
         for choice in choices
     )
     return TokenUsage.settled(reported, request.prompt_chars, chars)
-
-
-def sse_payload(line: str, secrets: Collection[str] = ()) -> dict[str, Any] | None:
-    """One line of an OpenAI-style stream: its JSON object, None for any other line
-    (blank, comment, ``data: [DONE]``). An error frame raises, with the upstream's message
-    and code (``secrets`` scrubbed), as huggingface_hub would."""
-    if not line.startswith("data:"):
-        return None
-    data = line[5:].strip()
-    if data == "[DONE]":
-        return None
-    try:
-        payload = json.loads(data)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than json goes
-        raise malformed() from None
-    if not isinstance(payload, dict):
-        raise malformed()
-    error = payload.get("error")
-    if error is not None:
-        said, code = error_of(error, secrets)
-        message = f"The upstream reported an error while generating: {said}"
-        if payload.get("error_type") == "validation":
-            raise UpstreamRejected(message, code=code or "upstream_rejected")
-        if code:
-            message = f"{message} [{code}]"
-        raise UpstreamServerError(message, code="upstream_generation_error")
-    return payload
 
 
 def _tool_call_piece(call: Any, position: int) -> ToolCallPiece:

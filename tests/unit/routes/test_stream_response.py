@@ -60,6 +60,33 @@ async def test_frames_ready_together_go_out_in_one_message_and_none_waits() -> N
     assert relay.closed
 
 
+async def test_a_send_that_is_no_coroutine_function_is_awaited_all_the_same() -> None:
+    # ASGI asks only for an awaitable: a send returning a future writes as one returning
+    # a coroutine does.
+    upstream = asyncio.Event()
+    sent: list[Message] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"a"
+        await upstream.wait()
+        yield b"b"
+
+    def send(message: Message) -> asyncio.Future[None]:
+        sent.append(message)
+        written = asyncio.get_running_loop().create_future()
+        if message["type"] == "http.response.body":
+            upstream.set()
+            written.get_loop().call_soon(written.set_result, None)  # written a moment later
+        else:
+            written.set_result(None)
+        return written
+
+    async with asyncio.timeout(WAIT_SECONDS):
+        await event_stream(frames(), Relay()).stream_response(send)
+
+    assert bodies(sent) == [(b"a", True), (b"b" + DONE, False)]
+
+
 async def test_while_the_client_does_not_read_no_frame_is_left_waiting_on_the_upstream() -> None:
     # A relay waiting on the upstream for longer than its stall window breaks the stream:
     # a client that holds the stream up must not look like that.
