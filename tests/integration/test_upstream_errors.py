@@ -254,4 +254,4 @@ def test_the_upstream_timeout_bounds_an_answer_and_a_streams_headers_not_its_tok
     assert streamed.status_code == 200
     payloads = sse_payloads(streamed.text)
     assert payloads[-1] == "[DONE]"
-    assert not any('"error"' in payload for payload in payloads)
+    assert not any('"error"' in payload for payload in payloads), payloads

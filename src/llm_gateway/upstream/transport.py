@@ -174,6 +174,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             # timeout would be a second bound beside them, its timer moved on at every
             # piece of the body: once a token. Set again for the connection's next request.
             protocol.read_timeout = None
+            protocol.start_timeout()  # no timeout now: drops the one the headers started
         return Reply(response, body_stream)
 
     async def _send(
