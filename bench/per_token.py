@@ -85,13 +85,14 @@ def render(counted: dict[str, dict[int, float]]) -> str:
         lines.append(
             f"| {name} | {per_token[name] / 1e3:.1f} | {besides / 1e6:.3f} | {whole:.3f} |"
         )
-    for name in counted:
-        if name != "relay":
-            lines.append(
-                f"| {name} / relay | {per_token[name] / per_token['relay']:.2f} | | "
-                f"{counted[name][long] / counted['relay'][long]:.2f} |"
-            )
-    return "\n".join(lines)
+    relay = counted["relay"][long]
+    ratios = [
+        f"| {name} / relay | {per_token[name] / per_token['relay']:.2f} | | "
+        f"{counted[name][long] / relay:.2f} |"
+        for name in counted
+        if name != "relay"
+    ]
+    return "\n".join([*lines, *ratios])
 
 
 if __name__ == "__main__":
