@@ -10,6 +10,7 @@ from llm_gateway.errors import UpstreamRejected, UpstreamServerError
 from llm_gateway.upstream.statuses import error_of
 from llm_gateway.upstream.wire import malformed
 
+# The last line of an OpenAI-style stream (as huggingface_hub hands lines on: stripped).
 DONE_LINE = "data: [DONE]"
 _decode_json = json.JSONDecoder().raw_decode
 

@@ -31,8 +31,6 @@ from llm_gateway.core.types import (
 )
 from llm_gateway.errors import UpstreamBadResponse
 
-# The last line of an OpenAI-style stream, as huggingface_hub hands lines on (stripped).
-DONE_LINE = "data: [DONE]"
 # TGI's finish reasons, as OpenAI names them.
 _FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
@@ -222,10 +220,9 @@ def chat_chunks(frame: dict[str, Any]) -> list[Chunk]:
     """The chunks of one stream frame; the role-only opening carries none.
 
     ``frame`` is the frame's JSON object, as :func:`~llm_gateway.upstream.sse.sse_payload`
-    reads it, or
-    huggingface_hub's parsed output, which is also a dict (of every field, null when
-    absent): item access reads both alike. It runs once a token, so the checks of
-    :func:`as_object` and :func:`as_text` are written out rather than called.
+    reads it, or huggingface_hub's parsed output, which is also a dict (of every field,
+    null when absent): item access reads both alike. It runs once a token, so the checks
+    of :func:`as_object` and :func:`as_text` are written out rather than called.
     """
     chunks = []
     choices = frame.get("choices") or []
