@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -107,7 +107,7 @@ def _choice(choice: GeneratedChoice) -> Choice:
 
 async def _frames(
     completion_id: str, created: int, relay: Relay, include_usage: bool, choices: int
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     frames = ChatFrames(completion_id, created, relay.model)
     yield frames.opening(choices)
     async for chunk in relay:

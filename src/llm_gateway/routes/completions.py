@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from fastapi import APIRouter
@@ -130,7 +130,7 @@ async def _frames(
     requests: list[CompletionTask],
     echoes: list[str],
     include_usage: bool,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     frames = CompletionFrames(completion_id, created, relays.opened[0].model)
     for index, (request, echo) in enumerate(zip(requests, echoes, strict=True)):
         if index:

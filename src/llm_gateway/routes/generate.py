@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -51,7 +51,7 @@ async def generate(body: GenerateRequest, call: CallDep) -> Response:
     return Response(response.model_dump_json(), media_type="application/json")
 
 
-async def _frames(request: CompletionTask, relay: Relay) -> AsyncIterator[bytes]:
+async def _frames(request: CompletionTask, relay: Relay) -> AsyncGenerator[bytes, None]:
     frames = GenerateFrames(request.request_id, relay.model)
     async for chunk in relay:
         yield frames.event(chunk)

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import types
-from collections.abc import AsyncGenerator, Awaitable, Coroutine, Generator
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator
+from typing import Any, Protocol, TypeVar
 
 from fastapi.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from llm_gateway.errors import ClientDisconnected
+from llm_gateway.errors import ClientDisconnected, GatewayError
 from llm_gateway.http.disconnect import until_disconnected
 
 # Most bytes of frames ready together sent in one message.
@@ -53,6 +53,19 @@ class EventStreamResponse(StreamingResponse):
 
     body_iterator: AsyncGenerator[bytes, None]
 
+    def __init__(
+        self,
+        frames: AsyncGenerator[bytes, None],
+        relay: Closable,
+        on_error: Callable[[GatewayError], bytes],
+        last: bytes,
+        **options: Any,
+    ) -> None:
+        super().__init__(frames, **options)
+        self._relay = relay
+        self._on_error = on_error
+        self._last = last
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The stream, cancelled where it waits if the client leaves (the relay records
         that), then ended quietly: the status line is long gone."""
@@ -67,13 +80,17 @@ class EventStreamResponse(StreamingResponse):
         try:
             last = await asyncio.ensure_future(self._batches(send))  # see the class
         finally:
-            # However it ended, the frames are closed (and the relay with them) now, not
-            # when the garbage collector gets to them.
+            # However it ended, the frames and the relay are closed now, not when the
+            # garbage collector gets to them: that ends the measurement and releases the
+            # upstream connection and slot.
             await self.body_iterator.aclose()
+            await self._relay.aclose()
         await send({"type": "http.response.body", "body": last, "more_body": False})
 
     async def _batches(self, send: Send) -> bytes:
-        """Send the frames, those ready together in one message; the last ones unsent."""
+        """Send the frames, those ready together in one message; the last ones unsent,
+        ended by ``last``. A :class:`GatewayError` midway (the upstream failed, the
+        deadline passed) is the last frame, ``on_error``'s."""
         ready: list[bytes] = []
         held = 0
         while True:
@@ -88,7 +105,10 @@ class EventStreamResponse(StreamingResponse):
                     ready, held = [], 0
                 continue
             except StopAsyncIteration:
-                return b"".join(ready)
+                break
+            except GatewayError as exc:
+                ready.append(self._on_error(exc))
+                break
             # Not ready: the frames that are go out while it is made.
             raised: BaseException | None = None
             blocked: tuple[Coroutine[Any, Any, None], Any] | None = None
@@ -103,10 +123,12 @@ class EventStreamResponse(StreamingResponse):
                     raised = exc  # delivered where the next frame is awaited
             try:
                 piece = await _resumed(step, suspended_on, raised)
-            except StopAsyncIteration:
+            except (StopAsyncIteration, GatewayError) as exc:
                 if blocked is not None:
                     await _resumed(*blocked, None)
-                return b"".join(ready)
+                if isinstance(exc, GatewayError):
+                    ready.append(self._on_error(exc))
+                break
             except BaseException:
                 if blocked is not None:
                     blocked[0].close()
@@ -115,6 +137,12 @@ class EventStreamResponse(StreamingResponse):
             held += len(piece)
             if blocked is not None:
                 await _resumed(*blocked, None)  # the client reads again
+        ready.append(self._last)
+        return b"".join(ready)
+
+
+class Closable(Protocol):
+    async def aclose(self) -> None: ...
 
 
 def _body(pieces: list[bytes]) -> Message:

@@ -18,7 +18,7 @@ path that builds the choice as a dict.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
 from fastapi.responses import StreamingResponse
@@ -26,7 +26,7 @@ from fastapi.responses import StreamingResponse
 from llm_gateway import protocol
 from llm_gateway.core.types import Chunk, TokenUsage, ToolCallPiece
 from llm_gateway.errors import GatewayError
-from llm_gateway.routes.stream_response import EventStreamResponse
+from llm_gateway.routes.stream_response import Closable, EventStreamResponse
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 _END = b"\n\n"
@@ -198,7 +198,7 @@ class DialectEvents(Protocol):
 
 async def dialect_frames(
     events: DialectEvents, chunks: AsyncIterator[Chunk]
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The stream's events: its start, those of each chunk (some have none), its end. A
     failure midway propagates, for :func:`event_stream` to render."""
     yield events.start()
@@ -208,16 +208,12 @@ async def dialect_frames(
     yield events.end()
 
 
-class Closable(Protocol):
-    async def aclose(self) -> None: ...
-
-
 def _error_frame(error: GatewayError) -> bytes:
     return frame(error.body())
 
 
 def event_stream(
-    frames: AsyncIterator[bytes],
+    frames: AsyncGenerator[bytes, None],
     relay: Closable,
     on_error: Callable[[GatewayError], bytes] = _error_frame,
     last: bytes = DONE,
@@ -228,23 +224,6 @@ def event_stream(
     However the response ends, even abandoned by the client, the relay is closed: that
     ends the measurement and releases the upstream connection and slot.
     """
-    pieces = _closed(frames, relay, on_error, last)
-    return EventStreamResponse(pieces, media_type=MEDIA_TYPE, headers=HEADERS)
-
-
-async def _closed(
-    frames: AsyncIterator[bytes],
-    relay: Closable,
-    on_error: Callable[[GatewayError], bytes],
-    last: bytes,
-) -> AsyncIterator[bytes]:
-    try:
-        async for piece in frames:
-            yield piece
-    except GatewayError as exc:
-        # The status line is long gone: the error travels as the stream's last frame.
-        yield on_error(exc)
-    finally:
-        await relay.aclose()
-    if last:
-        yield last
+    return EventStreamResponse(
+        frames, relay, on_error, last, media_type=MEDIA_TYPE, headers=HEADERS
+    )

@@ -5,10 +5,12 @@ starts no frame while the client does not read."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 from starlette.types import Message
 
+from llm_gateway.errors import UpstreamServerError
 from llm_gateway.routes.streaming import DONE, event_stream
 
 # Bounds every wait: a frame held back would hang the test instead of failing it.
@@ -244,4 +246,57 @@ async def test_a_client_that_leaves_while_a_frame_is_made_ends_the_stream_quietl
 
     assert bodies(sent) == [(b"a", True)]
     assert seen == ["cancelled while waiting"]
+    assert relay.closed
+
+
+async def test_an_upstream_failure_midway_is_the_last_frame_after_every_frame_before_it() -> None:
+    # "b" is held up by a client that does not read when the upstream fails: it goes out
+    # first, then the error frame, then [DONE].
+    upstream, reading = asyncio.Event(), asyncio.Event()
+    sent: list[Message] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"a"
+        await upstream.wait()
+        raise UpstreamServerError("The upstream failed.", code="upstream_error")
+        yield b"never"  # an async generator
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body" and not reading.is_set():
+            upstream.set()
+            await asyncio.sleep(0)
+            reading.set()
+        sent.append(message)
+
+    relay = Relay()
+    async with asyncio.timeout(WAIT_SECONDS):
+        await event_stream(frames(), relay).stream_response(send)
+
+    (first, _), (last, more) = bodies(sent)
+    assert first == b"a"
+    error, done = last.split(b"\n\n", 1)
+    assert json.loads(error.removeprefix(b"data: "))["error"]["code"] == "upstream_error"
+    assert (done, more) == (DONE, False)
+    assert relay.closed
+
+
+async def test_a_failure_before_any_wait_is_rendered_by_the_door_and_ends_the_stream() -> None:
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"a"
+        raise UpstreamServerError("The upstream failed.", code="upstream_error")
+        yield b"never"  # an async generator
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    relay = Relay()
+    response = event_stream(
+        frames(), relay, on_error=lambda exc: b"<%s>" % exc.code.encode(), last=b""
+    )
+    async with asyncio.timeout(WAIT_SECONDS):
+        await response.stream_response(send)
+
+    assert bodies(sent) == [(b"a<upstream_error>", False)]
     assert relay.closed
