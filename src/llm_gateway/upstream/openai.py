@@ -158,10 +158,7 @@ class OpenAIUpstream:
                 content = await reply.read()
         finally:
             await reply.aclose()
-        try:
-            return json.loads(content)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than json goes
-            raise wire.malformed() from None
+        return wire.parsed(content)
 
     async def _send(
         self,

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from typing import Any
 
 from llm_gateway.errors import UpstreamRejected, UpstreamServerError
 from llm_gateway.upstream.statuses import error_of
-from llm_gateway.upstream.wire import malformed
+from llm_gateway.upstream.wire import malformed, parsed
 
 # The last line of an OpenAI-style stream (as huggingface_hub hands lines on: stripped).
 DONE_LINE = "data: [DONE]"
-_decode_json = json.JSONDecoder().raw_decode
 
 
 def sse_payload(line: str, secrets: Collection[str] = ()) -> dict[str, Any] | None:
@@ -24,12 +22,8 @@ def sse_payload(line: str, secrets: Collection[str] = ()) -> dict[str, Any] | No
     data = line[5:].strip()
     if data == "[DONE]":
         return None
-    try:
-        # json.loads without its wrapper: it looks for whitespace, which strip removed.
-        payload, end = _decode_json(data)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than json goes
-        raise malformed() from None
-    if end != len(data) or not isinstance(payload, dict):
+    payload = parsed(data)
+    if not isinstance(payload, dict):
         raise malformed()
     error = payload.get("error")
     if error is not None:
