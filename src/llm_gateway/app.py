@@ -147,7 +147,10 @@ def create_app(
                 # Drops this worker's live gauges (in flight) from the aggregate.
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
-    # The middleware, outermost first: the order each request passes through them.
+    # The middleware, outermost first: the order each request passes through them. A
+    # stream's messages between its first and its last go to the access middleware's own
+    # send, past those beneath it (routes.stream_response): none of them may rewrite a
+    # response's body.
     middleware = [Middleware(AccessLogMiddleware)]
     if tracing is not None:
         middleware.append(tracing.middleware)

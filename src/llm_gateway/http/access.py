@@ -33,6 +33,7 @@ class AccessLogMiddleware:
             request_id=_request_id(scope), method=scope["method"], path=scope["path"]
         )
         context.attach(scope)
+        context.outer_send = send
         header = (REQUEST_ID_HEADER, context.request_id.encode())
 
         async def send_with_id(message: Message) -> None:

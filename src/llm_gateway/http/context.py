@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.types import Scope
+from starlette.types import Scope, Send
 
 from llm_gateway.core.measurement import Summary
 
@@ -40,6 +40,10 @@ class RequestContext:
     summary: Summary | None = field(default=None, repr=False)
     # perf_counter() when the request arrived; durations are measured from here.
     arrived: float = field(default_factory=time.perf_counter, repr=False)
+    # The send the access middleware was handed, beneath every middleware of the gateway
+    # and every send Starlette and FastAPI wrap: a stream's messages between its first
+    # and its last go straight to it (routes.stream_response).
+    outer_send: Send | None = field(default=None, repr=False)
 
     @property
     def overhead_ms(self) -> float | None:

@@ -300,3 +300,29 @@ async def test_a_failure_before_any_wait_is_rendered_by_the_door_and_ends_the_st
 
     assert bodies(sent) == [(b"a<upstream_error>", False)]
     assert relay.closed
+
+
+async def test_the_messages_between_the_first_and_the_last_take_the_outer_send() -> None:
+    # The middleware beneath the access middleware see a stream's start and its end.
+    upstream = asyncio.Event()
+    inner: list[Message] = []
+    outer: list[Message] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"a"
+        await upstream.wait()
+        yield b"b"
+
+    async def send(message: Message) -> None:
+        inner.append(message)
+
+    async def outer_send(message: Message) -> None:
+        outer.append(message)
+        upstream.set()
+
+    async with asyncio.timeout(WAIT_SECONDS):
+        await event_stream(frames(), Relay()).stream_response(send, outer_send)
+
+    assert [m["type"] for m in inner] == ["http.response.start", "http.response.body"]
+    assert bodies(inner) == [(b"b" + DONE, False)]
+    assert bodies(outer) == [(b"a", True)]
