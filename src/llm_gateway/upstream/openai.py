@@ -28,7 +28,6 @@ one (a 500 ``internal_error``).
 from __future__ import annotations
 
 import codecs
-import functools
 import json
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -228,4 +227,5 @@ def _decoder(reply: Reply) -> Callable[[bytes], str]:
             encoding = codecs.lookup(reply.charset).name
         except LookupError:
             pass
-    return functools.partial(bytes.decode, encoding=encoding, errors="replace")
+    # Not functools.partial: its keywords cost a dict a line.
+    return lambda line: line.decode(encoding, "replace")
