@@ -1,4 +1,4 @@
-"""A stream's objects are freed as it ends, by reference counting.
+"""A stream's objects, and its request's, are freed as it ends, by reference counting.
 
 Whatever a stream leaves in a reference cycle waits for the cycle collector's next full
 pass, which walks every tracked object while the event loop stands still (tens of
@@ -19,6 +19,7 @@ import pytest
 
 from llm_gateway.core.measurement import Measurement
 from llm_gateway.core.relay import Relay
+from llm_gateway.http.context import RequestContext
 from tests.helpers import KINDS, Gateway, either_kind, wait_for
 
 STREAMS = 5
@@ -30,7 +31,10 @@ def gateway(request: pytest.FixtureRequest, hf_gateway: Gateway, gateway: Gatewa
 
 
 def stream_objects() -> set[int]:
-    return {id(o) for o in gc.get_objects() if isinstance(o, Relay | Measurement)}
+    """The core's objects of a stream, and the request's context, which the ASGI scope
+    holds: whatever the context holds is freed with the request, or the scope is not."""
+    kinds = Relay | Measurement | RequestContext
+    return {id(o) for o in gc.get_objects() if isinstance(o, kinds)}
 
 
 @pytest.fixture

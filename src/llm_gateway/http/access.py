@@ -48,6 +48,9 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            # The send holds the server's request, which holds the scope, which holds the
+            # context: a reference cycle, the whole request left to the cycle collector.
+            context.outer_send = None
             # No response started: the exception is on its way to the 500 handler.
             context.status = context.status or 500
             context.duration_ms = round((time.perf_counter() - context.arrived) * 1000, 3)
