@@ -7,17 +7,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from llm_gateway.app import serving_app
+from llm_gateway.app import FULL_PASS_THRESHOLD, serving_app
 from llm_gateway.settings import Settings
 
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         yield
     finally:
         gc.unfreeze()  # the tests' process makes many apps: nothing stays frozen
+        gc.set_threshold(*thresholds)
 
 
 @pytest.mark.usefixtures("unfrozen")
@@ -28,3 +30,11 @@ def test_the_serving_apps_startup_objects_are_frozen() -> None:
     assert gc.is_tracked(app)
     assert all(tracked is not app for tracked in gc.get_objects())
     assert gc.get_freeze_count() > 10_000
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_the_serving_app_makes_full_passes_ten_times_as_rare() -> None:
+    young, middle, full = gc.get_threshold()
+    serving_app(Settings())
+    assert gc.get_threshold() == (young, middle, FULL_PASS_THRESHOLD)
+    assert FULL_PASS_THRESHOLD > full
