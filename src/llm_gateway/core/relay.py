@@ -131,7 +131,28 @@ class Relay:
         while True:
             try:
                 try:
-                    chunk = await self._next()
+                    # The next chunk: inline, not a coroutine more per chunk (once a token).
+                    if self._pending is not None:
+                        chunk, self._pending = self._pending, None
+                    else:
+                        self._relayed += 1
+                        if self._relayed % CHUNKS_PER_YIELD == 0:
+                            await asyncio.sleep(0)
+                        if self._interruption is not None:
+                            raise self._interruption
+                        self._wait_began = self._clock()
+                        # As _waited does, without a coroutine more per chunk.
+                        task = self._waiting = asyncio.current_task()
+                        try:
+                            chunk = await anext(self._chunks)
+                        except asyncio.CancelledError as cancelled:
+                            raise self._ended(task, cancelled) from None
+                        finally:
+                            self._waiting = None
+                    if chunk.skipped:
+                        self._skipped += 1
+                        if self._skipped > self._policy.max_skipped_frames:
+                            raise too_many_skipped(self._policy)
                 except UpstreamError as exc:
                     if not await self._mended(exc):
                         raise
@@ -168,30 +189,6 @@ class Relay:
             self._finish_reasons.append(chunk.finish_reason)
         if self._texts is not None:
             self._texts.setdefault(chunk.index, []).append(chunk.text)
-        return chunk
-
-    async def _next(self) -> Chunk:
-        if self._pending is not None:
-            chunk, self._pending = self._pending, None
-        else:
-            self._relayed += 1
-            if self._relayed % CHUNKS_PER_YIELD == 0:
-                await asyncio.sleep(0)
-            if self._interruption is not None:
-                raise self._interruption
-            self._wait_began = self._clock()
-            # As _waited does, without a coroutine more per chunk.
-            task = self._waiting = asyncio.current_task()
-            try:
-                chunk = await anext(self._chunks)
-            except asyncio.CancelledError as cancelled:
-                raise self._ended(task, cancelled) from None
-            finally:
-                self._waiting = None
-        if chunk.skipped:
-            self._skipped += 1
-            if self._skipped > self._policy.max_skipped_frames:
-                raise too_many_skipped(self._policy)
         return chunk
 
     async def _waited(self, step: Any) -> Any:

@@ -310,11 +310,6 @@ class Chunk:
         the upstream's answer began)."""
         return bool(self.text or self.tool_calls or self.finish_reason is not None or self.usage)
 
-    @property
-    def plain(self) -> bool:
-        """Only text and a finish reason: the fast path of stream rendering."""
-        return not self.index and not self.tool_calls and self.logprobs is None
-
 
 @dataclass(slots=True, frozen=True)
 class Embeddings:

@@ -81,7 +81,7 @@ class ChatFrames:
         )
 
     def content(self, chunk: Chunk) -> bytes:
-        if not chunk.plain:
+        if chunk.index or chunk.tool_calls or chunk.logprobs is not None:  # not plain text
             return self._prefix + _encode([_chat_choice(chunk)]).encode() + b"}" + _END
         # One formatting, not six concatenations: once a token.
         return b'%s[{"index":0,"delta":{"content":%s}%s}]}\n\n' % (
