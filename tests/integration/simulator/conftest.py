@@ -15,8 +15,10 @@ from llm_gateway.simulator.settings import SimulatorSettings
 from tests.integration.simulator.sse import Seen
 from tests.servers import run_server
 
-# Short enough to keep hang tests quick, long enough for a loaded CI machine.
-CLIENT_TIMEOUT_SECONDS = 0.25
+# Short enough to keep hang tests quick, long enough for a loaded CI machine: the
+# simulator serves from a thread of the tests' process, and at 0.25 s a clean-clone CI
+# run once timed out an answer (an embeddings request, test_fault_parameters.py).
+CLIENT_TIMEOUT_SECONDS = 0.5
 
 HfClients = Callable[[str | None], AsyncInferenceClient]
 
