@@ -95,12 +95,7 @@ class BoundedBody(httpx2.AsyncByteStream):
         return self._count(chunk)
 
     def _count(self, chunk: bytes) -> bytes:
-        end = -1
-        if self._lines:
-            # rfind and find rather than `in`: `bytes in bytes` first tries the needle as
-            # an integer and formats the TypeError that fails: 2.5 times the cost, and
-            # twice a token.
-            end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) if self._lines else -1
         self._held = len(chunk) - end - 1 if end >= 0 else self._held + len(chunk)
         if self._held > self._limit:
             what = "a line of its stream" if self._lines else "its response"
@@ -225,7 +220,9 @@ class _Lines:
                     raise
                 line, self._rest = self._rest, b""
                 return line
-            if chunk.find(b"\r") >= 0:  # not `in`: see BoundedBody._count
+            # find, not `in`: `bytes in bytes` first tries the needle as an integer and
+            # formats the TypeError that fails (2.5 times the cost, once a token).
+            if chunk.find(b"\r") >= 0:
                 # A \r\n cut between two chunks gives an empty line more, skipped.
                 chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             lines = (self._rest + chunk if self._rest else chunk).split(b"\n")
