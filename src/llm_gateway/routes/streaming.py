@@ -33,8 +33,6 @@ _encode = json.JSONEncoder(separators=(",", ":")).encode
 # A string as JSON, as _encode writes one, without the Python frame of its method: once
 # a token.
 _quoted = encode_basestring_ascii
-
-
 _END = b"\n\n"
 MEDIA_TYPE = "text/event-stream"
 DONE = b"data: [DONE]\n\n"
@@ -84,10 +82,11 @@ class ChatFrames:
         if chunk.index or chunk.tool_calls or chunk.logprobs is not None:  # not plain text
             return self._prefix + _encode([_chat_choice(chunk)]).encode() + b"}" + _END
         # One formatting, not six concatenations: once a token.
-        return b'%s[{"index":0,"delta":{"content":%s}%s}]}\n\n' % (
+        return b'%s[{"index":0,"delta":{"content":%s}%s}]}%s' % (
             self._prefix,
             _quoted(chunk.text).encode(),
             _finish_reason(chunk.finish_reason, _NO_REASON),
+            _END,
         )
 
     def usage(self, usage: TokenUsage) -> bytes:
