@@ -13,7 +13,8 @@ keep-alive connection, then ``--streams`` 32-token streams. Counts repeat within
 them), waiting, and the effects of caches; so it prices the Python the gateway runs,
 and bench/run.py the whole. With ``--before``, a gateway of that tree is counted too,
 first (its ``src`` first on ``PYTHONPATH``); with ``--references``, the ceiling and the
-relay of bench/run.py too, and the ratios issue 20 sets, in instructions. About a minute
+relay of bench/run.py too, and the ratios issue 20 sets, in instructions, and the relay
+reading what it relays as any gateway must (relay.py's ``--reads``). About a minute
 per server; the simulator runs natively.
 """
 
@@ -62,10 +63,16 @@ def gateway(
     return argv, env
 
 
+# bench/run.py's references, and the relay reading what it relays as any gateway must
+# (relay.py's --reads): each by its script and options.
+REFERENCES = {"ceiling": ("ceiling", []), "relay": ("relay", []), "reader": ("relay", ["--reads"])}
+
+
 def reference(name: str, simulator: str) -> tuple[list[str], dict[str, str]]:
-    """The command of the ceiling or the relay (bench/run.py's references)."""
-    extra = ["--upstream", simulator] if name == "relay" else []
-    return [sys.executable, str(run.HERE / f"{name}.py"), *extra], {}
+    """The command of a reference server (``REFERENCES``)."""
+    script, options = REFERENCES[name]
+    extra = ["--upstream", simulator, *options] if script == "relay" else []
+    return [sys.executable, str(run.HERE / f"{script}.py"), *extra], {}
 
 
 def count(
@@ -141,7 +148,7 @@ async def stream(url: str, times: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, help="another source tree (has src/)")
-    parser.add_argument("--references", action="store_true", help="the ceiling and relay too")
+    parser.add_argument("--references", action="store_true", help="the references too")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--streams", type=int, default=50)
     parser.add_argument("--env", action="append", default=[], help="K=V for the gateways")
@@ -156,7 +163,7 @@ def main() -> None:
     try:
         targets = {name: gateway(tree, simulator.url, settings) for name, tree in trees.items()}
         if args.references:
-            for name in ("ceiling", "relay"):
+            for name in REFERENCES:
                 targets[name] = reference(name, simulator.url)
         for name, (argv, env) in targets.items():
             counted[name] = count(name, argv, env, args.requests, args.streams)
@@ -178,7 +185,7 @@ def render(counted: dict[str, dict[str, float]]) -> str:
         )
     if "ceiling" in counted:
         ceiling, relay = counted["ceiling"]["requests"], counted["relay"]["streams"]
-        for name in trees_of(counted):
+        for name in compared(counted):
             each = counted[name]
             lines.append(
                 f"| {name}: × the ceiling per request, × the relay per stream "
@@ -187,7 +194,8 @@ def render(counted: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def trees_of(counted: dict[str, dict[str, float]]) -> list[str]:
+def compared(counted: dict[str, dict[str, float]]) -> list[str]:
+    """What is set against the ceiling and the relay: the gateways, and the reader."""
     return [name for name in counted if name not in ("ceiling", "relay")]
 
 

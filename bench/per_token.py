@@ -8,10 +8,11 @@ and CPU per token there is what that trip costs. bench/instructions.py's streams
 from the zero-latency simulator, many tokens to a read. This counts, under callgrind as
 instructions.py does, ``--streams`` streams of 8 and then of 64 tokens from paced.py,
 a token every 4 ms (callgrind slows the gateway some fifty times; each token still
-arrives alone), through the gateway (the openai kind) and through bench/run.py's relay.
-The difference of the two, over 56 tokens, is the instructions of one token; what is
-left of a stream of 8 is the stream's own (request, routing, opening, closing). About
-four minutes.
+arrives alone), through the gateway (the openai kind), bench/run.py's relay, and the
+relay reading each frame as any gateway must (relay.py's ``--reads``: the floor of a
+gateway's token on this stack). The difference of the two, over 56 tokens, is the
+instructions of one token; what is left of a stream of 8 is the stream's own (request,
+routing, opening, closing). About five minutes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from llm_gateway.ports import free_port
 
 LENGTHS = (8, 64)
 TOKEN_SECONDS = 0.004
+# bench/run.py's relay, and the relay reading each frame as any gateway must.
+REFERENCES = ("relay", "reader")
 
 
 def paced(tokens: int) -> servers.Server:
@@ -54,13 +57,13 @@ def main() -> None:
         **dict(pair.split("=", 1) for pair in args.env),
     }
     trees = {"before": args.before, "after": run.ROOT} if args.before else {"gateway": run.ROOT}
-    counted: dict[str, dict[int, float]] = {name: {} for name in [*trees, "relay"]}
+    counted: dict[str, dict[int, float]] = {name: {} for name in [*trees, *REFERENCES]}
     for tokens in LENGTHS:
         upstream = paced(tokens)
         try:
             for name in counted:
-                if name == "relay":
-                    argv, env = instructions.reference("relay", upstream.url)
+                if name in REFERENCES:
+                    argv, env = instructions.reference(name, upstream.url)
                 else:
                     argv, env = instructions.gateway(trees[name], upstream.url, settings)
                 streams = instructions.count(f"{name}-{tokens}", argv, env, 0, args.streams)

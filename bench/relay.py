@@ -4,22 +4,93 @@ What a gateway that only relays costs on this stack: the request body goes to th
 as it came, and the answer comes back as its bytes, streamed or not, with no parsing, no
 metrics and no limits. The gateway does more than this; it should not cost much more.
 
-    python bench/relay.py --port 8091 --upstream http://127.0.0.1:8080
+With ``--reads``, it reads what it relays as any gateway must, and no more: a request is
+validated (by the gateway's own model) and encoded anew; a whole answer is parsed, its
+choices and usage read, and written anew; each line of a stream is split off, its JSON
+parsed (orjson, as the gateway does), each choice's text and finish reason taken, and a
+frame of the relay's own written in its place (the gateway's formatting). It prices that
+work alone, without the gateway's layers, checks, limits, metrics or logs: the floor of
+a gateway on this stack (bench/per_token.py and bench/instructions.py count it).
+
+    python bench/relay.py --port 8091 --upstream http://127.0.0.1:8080 [--reads]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+import orjson
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 
+from llm_gateway.protocol import ChatCompletionRequest
 
-def create_app(upstream: str, max_connections: int = 512) -> FastAPI:
+# --reads: the frame written for each choice, as the gateway formats a plain one.
+FRAME = (
+    b'data: {"id":"chatcmpl-relay","object":"chat.completion.chunk","created":0,'
+    b'"model":"relay","choices":[{"index":%d,"delta":{"content":%s},"finish_reason":%s}]}\n\n'
+)
+quoted = json.encoder.encode_basestring_ascii
+
+
+async def read(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """A stream's frames read as any gateway reads them (see the module), rewritten."""
+    rest = b""
+    texts = 0
+    async for piece in pieces:
+        lines = (rest + piece).split(b"\n")
+        rest = lines.pop()
+        out = []
+        for line in lines:
+            if not line.startswith(b"data: {"):
+                if line.startswith(b"data: [DONE]"):
+                    out.append(b"data: [DONE]\n\n")
+                continue
+            frame = orjson.loads(line[6:])
+            for choice in frame.get("choices") or ():
+                text = (choice.get("delta") or {}).get("content") or ""
+                reason = choice.get("finish_reason")
+                texts += bool(text)
+                out.append(
+                    FRAME
+                    % (
+                        choice.get("index") or 0,
+                        quoted(text).encode(),
+                        b"null" if reason is None else quoted(reason).encode(),
+                    )
+                )
+        if out:
+            yield b"".join(out)
+
+
+def validated(body: bytes) -> bytes:
+    """A request as any gateway must take it (see the module): validated, encoded anew."""
+    ChatCompletionRequest.model_validate_json(body)
+    return json.dumps(orjson.loads(body)).encode()
+
+
+def rewritten(payload: bytes) -> bytes:
+    """A whole answer as any gateway must read it (see the module), written anew."""
+    answer = orjson.loads(payload)
+    answer["id"], answer["model"] = "chatcmpl-relay", "relay"
+    answer["choices"] = [
+        {
+            "index": choice.get("index") or 0,
+            "message": {"role": "assistant", "content": choice["message"].get("content")},
+            "finish_reason": choice.get("finish_reason"),
+        }
+        for choice in answer.get("choices") or ()
+    ]
+    answer["usage"] = {key: int(value) for key, value in (answer.get("usage") or {}).items()}
+    return json.dumps(answer, separators=(",", ":")).encode()
+
+
+def create_app(upstream: str, max_connections: int = 512, reads: bool = False) -> FastAPI:
     session: aiohttp.ClientSession | None = None
 
     @asynccontextmanager
@@ -38,6 +109,8 @@ def create_app(upstream: str, max_connections: int = 512) -> FastAPI:
     async def chat(request: Request) -> Response:
         assert session is not None
         body = await request.body()
+        if reads:
+            body = validated(body)
         answer = await session.post(
             f"{upstream}/v1/chat/completions",
             data=body,
@@ -47,8 +120,9 @@ def create_app(upstream: str, max_connections: int = 512) -> FastAPI:
         if media_type.startswith("text/event-stream"):
 
             async def relayed() -> AsyncIterator[bytes]:
+                pieces = answer.content.iter_any()
                 try:
-                    async for piece in answer.content.iter_any():
+                    async for piece in read(pieces) if reads else pieces:
                         yield piece
                 finally:
                     answer.release()
@@ -56,6 +130,8 @@ def create_app(upstream: str, max_connections: int = 512) -> FastAPI:
             return StreamingResponse(relayed(), status_code=answer.status, media_type=media_type)
         payload = await answer.read()
         answer.release()
+        if reads:
+            payload = rewritten(payload)
         return Response(payload, status_code=answer.status, media_type=media_type)
 
     @app.get("/healthz")
@@ -71,9 +147,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="the simulator's base URL")
     parser.add_argument("--max-connections", type=int, default=512, help="to the upstream")
+    parser.add_argument("--reads", action="store_true", help="read and rewrite stream frames")
     args = parser.parse_args()
     uvicorn.run(
-        create_app(args.upstream.rstrip("/"), args.max_connections),
+        create_app(args.upstream.rstrip("/"), args.max_connections, args.reads),
         host=args.host,
         port=args.port,
         log_level="warning",

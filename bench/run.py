@@ -125,8 +125,9 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
 
 
 def start_reference(name: str, port: int, extra: list[str]) -> servers.Server:
-    """The ceiling (``ceiling.py``) or the relay (``relay.py``), on the server core."""
-    script = HERE / ("relay.py" if name == "relay" else "ceiling.py")
+    """The ceiling (``ceiling.py``) or a relay (``relay.py``: the relay, or the reader,
+    with ``--reads`` in ``extra``), on the server core."""
+    script = HERE / ("ceiling.py" if name == "ceiling" else "relay.py")
     return servers.start(
         name, [sys.executable, str(script), "--port", str(port), *extra],
         port=port, ready_path="/healthz", log_dir=OUT, core=SERVER_CORE,

@@ -1,7 +1,7 @@
 """Many open streams at once: throughput, CPU per token, event-loop stalls, memory per stream.
 
     python bench/sweep.py [--levels 100,250,500,1000,2000] [--seconds 8]
-                          [--targets gateway,relay] [--env K=V ...]
+                          [--targets gateway,relay[,reader]] [--env K=V ...]
 
 Issue 20's sweep: 64-token streams at 50 ms a token (the first after 50 ms; 10 % jitter)
 from a paced upstream (:mod:`paced`: the simulator's frames, at a fraction of its cost
@@ -69,6 +69,8 @@ UNLIMITED = {
     "LLM_GATEWAY_UPSTREAM_KIND": "openai",
 }
 RELAY_CONNECTIONS = "10000"
+# The relay, and the relay reading each frame as any gateway must (relay.py's --reads).
+RELAYS = {"relay": [], "reader": ["--reads"]}
 GC_WATCH = run.HERE / "gcwatch"
 GC_LOG = run.OUT / "gateway-gc.log"
 
@@ -103,12 +105,13 @@ def start_targets(names: list[str], settings: dict[str, str]) -> dict[str, serve
                     **settings,
                 },
             )  # fmt: skip
-        if "relay" in names:
-            started["relay"] = run.start_reference(
-                "relay",
-                free_port(),
-                ["--upstream", upstream, "--max-connections", RELAY_CONNECTIONS],
-            )
+        for name, options in RELAYS.items():
+            if name in names:
+                started[name] = run.start_reference(
+                    name,
+                    free_port(),
+                    ["--upstream", upstream, "--max-connections", RELAY_CONNECTIONS, *options],
+                )
     except BaseException:
         for server in started.values():
             server.stop()
