@@ -25,10 +25,11 @@ from llm_gateway.routes.chat_request import (
     upstream_tools,
 )
 from llm_gateway.routes.deps import CallDep, stop_sequences
+from llm_gateway.routes.door_route import DoorRoute
 from llm_gateway.routes.openapi import SIMULATOR_HEADERS, completion_responses
 from llm_gateway.routes.streaming import ChatFrames, event_stream, wire_usage
 
-router = APIRouter(tags=["completions"])
+router = APIRouter(tags=["completions"], route_class=DoorRoute)
 
 
 @router.post(

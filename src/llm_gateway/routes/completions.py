@@ -25,10 +25,11 @@ from llm_gateway.protocol import (
 from llm_gateway.protocol.completions import DEFAULT_MAX_TOKENS
 from llm_gateway.routes.completion_request import servable_prompts
 from llm_gateway.routes.deps import Call, CallDep, stop_sequences
+from llm_gateway.routes.door_route import DoorRoute
 from llm_gateway.routes.openapi import SIMULATOR_HEADERS, completion_responses
 from llm_gateway.routes.streaming import CompletionFrames, event_stream, wire_usage
 
-router = APIRouter(tags=["completions"])
+router = APIRouter(tags=["completions"], route_class=DoorRoute)
 
 
 @router.post(

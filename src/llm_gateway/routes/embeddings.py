@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from llm_gateway.core.types import EmbeddingTask
 from llm_gateway.protocol import Embedding, EmbeddingList, EmbeddingRequest, EmbeddingUsage
 from llm_gateway.routes.deps import CallDep
+from llm_gateway.routes.door_route import DoorRoute
 from llm_gateway.routes.openapi import SIMULATOR_HEADERS, error_responses
 
-router = APIRouter(tags=["embeddings"])
+router = APIRouter(tags=["embeddings"], route_class=DoorRoute)
 
 
 @router.post(

@@ -11,10 +11,11 @@ from llm_gateway.core.relay import Relay
 from llm_gateway.core.types import CompletionTask, Endpoint
 from llm_gateway.protocol import GenerateRequest, GenerateResponse
 from llm_gateway.routes.deps import CallDep, stop_sequences
+from llm_gateway.routes.door_route import DoorRoute
 from llm_gateway.routes.openapi import SIMULATOR_HEADERS, completion_responses
 from llm_gateway.routes.streaming import GenerateFrames, event_stream, wire_usage
 
-router = APIRouter(tags=["completions"])
+router = APIRouter(tags=["completions"], route_class=DoorRoute)
 
 
 @router.post(

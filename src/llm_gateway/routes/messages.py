@@ -18,11 +18,12 @@ from llm_gateway.protocol.anthropic import (
 )
 from llm_gateway.routes import anthropic
 from llm_gateway.routes.deps import CallDep
+from llm_gateway.routes.door_route import DoorRoute
 from llm_gateway.routes.message_events import MessageEvents, error_event
 from llm_gateway.routes.openapi import SIMULATOR_HEADERS, error_responses
 from llm_gateway.routes.streaming import MEDIA_TYPE, dialect_frames, event_stream
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], route_class=DoorRoute)
 
 
 def _responses(answer: str, streamed: bool) -> dict[int | str, dict[str, Any]]:

@@ -16,13 +16,14 @@ from llm_gateway.core.types import CompletionTask, Endpoint
 from llm_gateway.protocol.responses import Response as ResponseObject
 from llm_gateway.protocol.responses import ResponsesRequest
 from llm_gateway.routes.deps import CallDep
+from llm_gateway.routes.door_route import DoorRoute
 from llm_gateway.routes.openapi import SIMULATOR_HEADERS, error_responses
 from llm_gateway.routes.streaming import MEDIA_TYPE, dialect_frames, event_stream
 from llm_gateway.translate.responses_output import Envelope, wire
 from llm_gateway.translate.responses_request import completion_fields
 from llm_gateway.translate.responses_stream import ResponseEvents
 
-router = APIRouter(tags=["completions"])
+router = APIRouter(tags=["completions"], route_class=DoorRoute)
 _ANSWERS = {
     **error_responses(),
     200: {
