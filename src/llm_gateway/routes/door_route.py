@@ -20,7 +20,9 @@ in its order:
 4. the door awaited, its Response returned as it is.
 
 A route of any other signature (another dependency, a parameter, an answer FastAPI
-serializes) is served by FastAPI's own handler.
+serializes) is served by FastAPI's own handler. Dependencies given where a door's router
+is included (``include_router(..., dependencies=...)``) would not run: ``create_app``
+gives none, and authentication is a middleware (``http/auth.py``).
 """
 
 from __future__ import annotations
