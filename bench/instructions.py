@@ -63,16 +63,15 @@ def gateway(
     return argv, env
 
 
-# bench/run.py's references, and the relay reading what it relays as any gateway must
-# (relay.py's --reads): each by its script and options.
-REFERENCES = {"ceiling": ("ceiling", []), "relay": ("relay", []), "reader": ("relay", ["--reads"])}
+# The references counted (bench/run.py's REFERENCES): the reader is the relay reading what
+# it relays as any gateway must (relay.py's --reads).
+REFERENCES = ("ceiling", "relay", "reader")
 
 
 def reference(name: str, simulator: str) -> tuple[list[str], dict[str, str]]:
-    """The command of a reference server (``REFERENCES``)."""
-    script, options = REFERENCES[name]
-    extra = ["--upstream", simulator, *options] if script == "relay" else []
-    return [sys.executable, str(run.HERE / f"{script}.py"), *extra], {}
+    """The command of a reference server, in front of ``simulator`` (but the ceiling)."""
+    extra = [] if name == "ceiling" else ["--upstream", simulator]
+    return [*run.reference_argv(name), *extra], {}
 
 
 def count(

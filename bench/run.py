@@ -114,8 +114,8 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
         started["gateway_metrics_off"] = start_gateway(
             "gateway_metrics_off", {"LLM_GATEWAY_METRICS_ENABLED": "false"}
         )
-        for name, extra in (("ceiling", []), ("ceiling_exporter", ["--exporter"])):
-            started[name] = start_reference(name, ports[name], extra)
+        for name in ("ceiling", "ceiling_exporter"):
+            started[name] = start_reference(name, ports[name], [])
         started["relay"] = start_reference("relay", ports["relay"], ["--upstream", upstream])
     except BaseException:
         for server in started.values():
@@ -124,12 +124,27 @@ def start_servers(sim_only: bool = False) -> dict[str, servers.Server]:
     return started
 
 
+# The reference servers, each by its script and options: the bare endpoint (and with the
+# gateway's HTTP metrics), the relay, and the reader (the relay reading what it relays as
+# any gateway must).
+REFERENCES = {
+    "ceiling": ("ceiling.py", []),
+    "ceiling_exporter": ("ceiling.py", ["--exporter"]),
+    "relay": ("relay.py", []),
+    "reader": ("relay.py", ["--reads"]),
+}
+
+
+def reference_argv(name: str) -> list[str]:
+    """The command of a reference server (``REFERENCES``), without its port."""
+    script, options = REFERENCES[name]
+    return [sys.executable, str(HERE / script), *options]
+
+
 def start_reference(name: str, port: int, extra: list[str]) -> servers.Server:
-    """The ceiling (``ceiling.py``) or a relay (``relay.py``: the relay, or the reader,
-    with ``--reads`` in ``extra``), on the server core."""
-    script = HERE / ("ceiling.py" if name == "ceiling" else "relay.py")
+    """A reference server (``REFERENCES``) on the server core, ``extra`` its other options."""
     return servers.start(
-        name, [sys.executable, str(script), "--port", str(port), *extra],
+        name, [*reference_argv(name), "--port", str(port), *extra],
         port=port, ready_path="/healthz", log_dir=OUT, core=SERVER_CORE,
     )  # fmt: skip
 

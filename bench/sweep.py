@@ -69,8 +69,6 @@ UNLIMITED = {
     "LLM_GATEWAY_UPSTREAM_KIND": "openai",
 }
 RELAY_CONNECTIONS = "10000"
-# The relay, and the relay reading each frame as any gateway must (relay.py's --reads).
-RELAYS = {"relay": [], "reader": ["--reads"]}
 GC_WATCH = run.HERE / "gcwatch"
 GC_LOG = run.OUT / "gateway-gc.log"
 
@@ -105,13 +103,10 @@ def start_targets(names: list[str], settings: dict[str, str]) -> dict[str, serve
                     **settings,
                 },
             )  # fmt: skip
-        for name, options in RELAYS.items():
+        for name in ("relay", "reader"):  # the reader: see bench/relay.py
             if name in names:
-                started[name] = run.start_reference(
-                    name,
-                    free_port(),
-                    ["--upstream", upstream, "--max-connections", RELAY_CONNECTIONS, *options],
-                )
+                options = ["--upstream", upstream, "--max-connections", RELAY_CONNECTIONS]
+                started[name] = run.start_reference(name, free_port(), options)
     except BaseException:
         for server in started.values():
             server.stop()
