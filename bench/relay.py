@@ -41,7 +41,6 @@ quoted = json.encoder.encode_basestring_ascii
 async def read(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """A stream's frames read as any gateway reads them (see the module), rewritten."""
     rest = b""
-    texts = 0
     async for piece in pieces:
         lines = (rest + piece).split(b"\n")
         rest = lines.pop()
@@ -55,7 +54,6 @@ async def read(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             for choice in frame.get("choices") or ():
                 text = (choice.get("delta") or {}).get("content") or ""
                 reason = choice.get("finish_reason")
-                texts += bool(text)
                 out.append(
                     FRAME
                     % (
@@ -70,8 +68,9 @@ async def read(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 
 def validated(body: bytes) -> bytes:
     """A request as any gateway must take it (see the module): validated, encoded anew."""
-    ChatCompletionRequest.model_validate_json(body)
-    return json.dumps(orjson.loads(body)).encode()
+    request = orjson.loads(body)
+    ChatCompletionRequest.model_validate(request)  # parsed once, as the gateway's doors do
+    return json.dumps(request).encode()
 
 
 def rewritten(payload: bytes) -> bytes:
@@ -147,7 +146,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="the simulator's base URL")
     parser.add_argument("--max-connections", type=int, default=512, help="to the upstream")
-    parser.add_argument("--reads", action="store_true", help="read and rewrite stream frames")
+    parser.add_argument("--reads", action="store_true", help="read it as a gateway must")
     args = parser.parse_args()
     uvicorn.run(
         create_app(args.upstream.rstrip("/"), args.max_connections, args.reads),
