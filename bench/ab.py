@@ -5,10 +5,11 @@
 
 The machine is shared, so two runs minutes apart do not compare. This one starts, pinned
 as ``run.py`` pins them, a gateway from the ``--before`` tree's ``src`` (first on
-``PYTHONPATH``) and one from this tree, the ceiling and the relay; each round measures
-every one of them, in an order rotated each round: CPU per request at c=1 and c=64
-(wrk), CPU per 32-token stream (c=8), and the ratios issue 20 sets (CPU per request to
-the ceiling's, per stream to the relay's). Medians over rounds; bounded like ``run.py``.
+``PYTHONPATH``) and one from this tree, the ceiling, the relay and the reader; each round
+measures every one of them, in an order rotated each round: CPU per request at c=1 and
+c=64 (wrk), CPU per 32-token stream (c=8), and the ratios issue 20 sets (CPU per request
+to the ceiling's, per stream to the relay's), for the reader as for the gateways: what
+any gateway on this stack pays at least. Medians over rounds; bounded like ``run.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import scrape
 import servers
 from llm_gateway.ports import free_port
 
-TARGETS = ("ceiling", "relay", "before", "after")
+TARGETS = ("ceiling", "relay", "reader", "before", "after")
 
 
 def start(before: Path, settings: dict[str, str]) -> dict[str, servers.Server]:
@@ -54,7 +55,8 @@ def start(before: Path, settings: dict[str, str]) -> dict[str, servers.Server]:
                 env={**env, "PYTHONPATH": str(tree / "src")},
             )  # fmt: skip
         started["ceiling"] = run.start_reference("ceiling", free_port(), [])
-        started["relay"] = run.start_reference("relay", free_port(), ["--upstream", sim.url])
+        for name in ("relay", "reader"):
+            started[name] = run.start_reference(name, free_port(), ["--upstream", sim.url])
     except BaseException:
         for server in started.values():
             server.stop()
@@ -81,7 +83,8 @@ def main() -> None:
         for name in TARGETS:  # warm-up
             run.measure_wrk(running[name], body, 64, 1)
         for round_ in range(args.rounds):
-            order = TARGETS[round_ % 4 :] + TARGETS[: round_ % 4]
+            turn = round_ % len(TARGETS)
+            order = TARGETS[turn:] + TARGETS[:turn]
             for name in order:
                 server = running[name]
                 rows[name].setdefault("c=1", []).append(
@@ -123,7 +126,7 @@ def render(rows: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
             f"| {errors} | {noise:.0%} |"
         )
     ceiling, relay = med("ceiling", "c=64", "cpu_ms"), med("relay", "streams", "cpu_ms")
-    for name in ("before", "after"):
+    for name in ("reader", "before", "after"):
         lines.append(
             f"\n{name}: CPU per request at c=64 {med(name, 'c=64', 'cpu_ms') / ceiling:.1f}x "
             f"the ceiling; per stream {med(name, 'streams', 'cpu_ms') / relay:.1f}x the relay"
