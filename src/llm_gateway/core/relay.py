@@ -20,7 +20,10 @@ from llm_gateway.errors import (
 # Chunks relayed between two yields to the event loop. An upstream that floods keeps
 # data buffered, so reading it and writing to a client that left never wait: without a
 # yield, the task that notices the client leaving (or a deadline) would not get to run.
-CHUNKS_PER_YIELD = 8
+# Each yield also ends the door's batch of frames ready together (one more write, one
+# more turn of the loop): at 8, a 32-token answer read at once went out in five writes
+# rather than one, and cost a third more CPU. 64 chunks hold the loop 1-2 ms.
+CHUNKS_PER_YIELD = 64
 # Continuations of one stream, at most: a model that breaks every stream it is asked to
 # continue is not asked forever.
 MAX_CONTINUATIONS = 2
